@@ -4,6 +4,9 @@ import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { PrismaPg } from '@prisma/adapter-pg';
 
+// `prisma generate` reads the schema's datasource URL but never connects.
+process.env.POSTERN_CONTROL_URL ??= 'postgresql://localhost/postern_control';
+
 export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
@@ -12,6 +15,8 @@ export default defineConfig({
   async adapter() {
     const url = process.env.POSTERN_CONTROL_URL;
     if (!url) throw new Error('POSTERN_CONTROL_URL is not set');
-    return new PrismaPg({ connectionString: url });
+    // allowExitOnIdle: the CLI never ends the pool, which would otherwise keep
+    // `migrate deploy` alive for the pool's 10 s idle timeout.
+    return new PrismaPg({ connectionString: url, allowExitOnIdle: true });
   },
 });

@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BootstrapModule } from './bootstrap/bootstrap.module';
+import type { PosternConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { EngineModule } from './engine/engine.module';
+import { HealthModule } from './health/health.module';
+import { IdentityModule } from './identity/identity.module';
+import { WireModule } from './wire/wire.module';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: PosternConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        EngineModule,
+        IdentityModule,
+        BootstrapModule,
+        WireModule,
+        HealthModule,
+      ],
+    };
+  }
+}

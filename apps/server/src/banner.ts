@@ -1,0 +1,39 @@
+import path from 'node:path';
+import type { PosternConfig } from './config/config';
+import { ADMIN_DATABASE, ADMIN_SLUG, type BootstrapOutcome } from './bootstrap/bootstrap.service';
+
+/** The ready-to-paste greeting of `npm start`. The admin password appears here once, ever. */
+export function banner(
+  config: PosternConfig,
+  ports: { wire: number; http: number },
+  outcome: BootstrapOutcome,
+): string {
+  const host = config.host === '127.0.0.1' || config.host === '::1' ? 'localhost' : config.host;
+  const caPath = path.relative(process.cwd(), path.join(config.certsDir, 'ca.crt')) || 'ca.crt';
+  const sslParams =
+    config.tls === 'off'
+      ? 'sslmode=disable'
+      : config.tlsDevCertificates
+        ? `sslmode=verify-full sslrootcert=${caPath}`
+        : 'sslmode=verify-full';
+  const lines = [
+    '',
+    'Postern is ready.',
+    `  PostgreSQL wire  ${config.host}:${ports.wire} (TLS ${config.tls})`,
+    `  HTTP             http://${config.host}:${ports.http}  (/healthz, /readyz)`,
+  ];
+  if (outcome.generatedAdminPassword) {
+    lines.push(
+      '',
+      `  Site admin "${ADMIN_SLUG}" was created with this password (shown only now, keep it):`,
+      `    ${outcome.generatedAdminPassword}`,
+    );
+  }
+  lines.push(
+    '',
+    '  Connect with psql:',
+    `    psql "host=${host} port=${ports.wire} user=${ADMIN_SLUG} dbname=${ADMIN_SLUG}/${ADMIN_DATABASE} ${sslParams}"`,
+    '',
+  );
+  return lines.join('\n');
+}

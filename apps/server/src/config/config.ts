@@ -1,0 +1,121 @@
+import path from 'node:path';
+
+/** How the wire listener treats plaintext clients (CONTRACT.md, `POSTERN_TLS`). */
+export type TlsMode = 'require' | 'prefer' | 'off';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The validated, frozen settings of one Postern process. */
+export interface PosternConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly httpPort: number;
+  readonly tls: TlsMode;
+  readonly tlsCertPath: string;
+  readonly tlsKeyPath: string;
+  /** True when neither certificate setting was given: dev certificates may be generated. */
+  readonly tlsDevCertificates: boolean;
+  readonly certsDir: string;
+  readonly adminPassword: string | undefined;
+  readonly upstreamUrl: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly authTimeoutMs: number;
+  readonly maxMessageLength: number;
+}
+
+/** A setting that cannot be used; the message names the variable, never its value. */
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the environment once at boot. Every problem is reported with the
+ * variable's name only: a value may be a password.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): PosternConfig {
+  const certPath = env.POSTERN_TLS_CERT;
+  const keyPath = env.POSTERN_TLS_KEY;
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new ConfigError(
+      'POSTERN_TLS_CERT and POSTERN_TLS_KEY must be set together (or neither, for dev certificates)',
+    );
+  }
+  const certsDir = path.resolve(cwd, 'certs');
+  const host = nonEmpty(env, 'POSTERN_HOST') ?? '127.0.0.1';
+  const port = portSetting(env, 'POSTERN_PORT', 5433);
+  const httpPort = portSetting(env, 'POSTERN_HTTP_PORT', 8433);
+  if (port !== 0 && port === httpPort) {
+    throw new ConfigError('POSTERN_PORT and POSTERN_HTTP_PORT must differ');
+  }
+  const adminPassword = env.POSTERN_ADMIN_PASSWORD;
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    throw new ConfigError('POSTERN_ADMIN_PASSWORD must be at least 8 characters long');
+  }
+  const upstreamUrl = nonEmpty(env, 'POSTERN_UPSTREAM_URL');
+  if (upstreamUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(upstreamUrl);
+    } catch {
+      throw new ConfigError('POSTERN_UPSTREAM_URL is not a valid URL');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      throw new ConfigError('POSTERN_UPSTREAM_URL must start with postgresql://');
+    }
+  }
+  return Object.freeze({
+    dataDir: path.resolve(cwd, nonEmpty(env, 'POSTERN_DATA_DIR') ?? '.postern'),
+    host,
+    port,
+    httpPort,
+    tls: oneOf(env, 'POSTERN_TLS', ['require', 'prefer', 'off'] as const, 'require'),
+    tlsCertPath: path.resolve(cwd, certPath ?? path.join(certsDir, 'server.crt')),
+    tlsKeyPath: path.resolve(cwd, keyPath ?? path.join(certsDir, 'server.key')),
+    tlsDevCertificates: certPath === undefined,
+    certsDir,
+    adminPassword,
+    upstreamUrl,
+    logLevel: oneOf(env, 'POSTERN_LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+    authTimeoutMs: durationSetting(env, 'POSTERN_AUTH_TIMEOUT', 10_000),
+    maxMessageLength: 1024 * 1024 * 1024 - 1,
+  });
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new ConfigError(`${name} is set but empty`);
+  return value;
+}
+
+function portSetting(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) {
+    throw new ConfigError(`${name} must be a port number between 0 and 65535`);
+  }
+  return port;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
+}
+
+/** Durations accept plain milliseconds or a unit: `500ms`, `10s`, `2m`. */
+function durationSetting(env: Env, name: string, fallbackMs: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallbackMs;
+  const match = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name} must be a duration such as 500ms, 10s or 2m`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  const ms = unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
+  if (ms <= 0) throw new ConfigError(`${name} must be positive`);
+  return ms;
+}

@@ -1,0 +1,135 @@
+import tls from 'node:tls';
+import {
+  FrameReader,
+  negotiateProtocolVersion,
+  parseStartupPacket,
+  PgError,
+  PgErrors,
+  PROTOCOL_LATEST_MINOR,
+  sslResponse,
+  SqlState,
+} from '#wire';
+import { FramedSocket } from '#engine';
+import type { Socket } from 'node:net';
+import type { TlsMode } from '../../config/config';
+
+/** How the client connected, once the startup packet has been read. */
+export interface StartupResult {
+  readonly kind: 'startup';
+  readonly framed: FramedSocket;
+  readonly tls: { readonly socket: tls.TLSSocket } | null;
+  readonly params: ReadonlyMap<string, string>;
+}
+
+export interface CancelRequest {
+  readonly kind: 'cancel';
+  readonly processId: number;
+  readonly secretKey: Buffer;
+}
+
+export interface StartupOptions {
+  readonly tlsMode: TlsMode;
+  readonly secureContext: tls.SecureContext | null;
+  readonly maxMessageLength: number;
+}
+
+/**
+ * The first packets of a connection: SSLRequest / GSSENCRequest negotiation,
+ * then either a CancelRequest or the StartupMessage. Throws PgError for
+ * anything a client must be told about.
+ */
+export async function negotiateStartup(
+  socket: Socket,
+  options: StartupOptions,
+): Promise<StartupResult | CancelRequest> {
+  let framed = new FramedSocket(socket, newReader(options));
+  let secure: tls.TLSSocket | null = null;
+  let gssDone = false;
+  for (;;) {
+    const packet = parseStartupPacket(await framed.nextStartupFrame());
+    switch (packet.kind) {
+      case 'cancel':
+        return packet;
+      case 'gssenc':
+        if (gssDone || secure) throw unsupportedRepeat();
+        gssDone = true;
+        framed.write(sslResponse(false));
+        continue;
+      case 'ssl': {
+        if (secure) throw unsupportedRepeat();
+        if (framed.bufferedLength > 0) {
+          // CVE-2021-23214: bytes read ahead of the handshake would later be
+          // taken as if they had come through TLS.
+          throw PgErrors.protocolViolation(
+            'received unencrypted data after SSL request',
+            'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+          );
+        }
+        if (!options.secureContext) {
+          framed.write(sslResponse(false));
+          continue;
+        }
+        framed.detach();
+        socket.write(sslResponse(true));
+        secure = await upgradeToTls(socket, options.secureContext);
+        framed = new FramedSocket(secure, newReader(options));
+        continue;
+      }
+      case 'startup': {
+        negotiateMinorVersion(framed, packet.minorVersion, packet.params);
+        const user = packet.params.get('user');
+        if (!user) {
+          throw new PgError(
+            SqlState.InvalidAuthorizationSpecification,
+            'no PostgreSQL user name specified in startup packet',
+          );
+        }
+        if (!secure && options.tlsMode === 'require') {
+          throw PgErrors.tlsRequired(user, packet.params.get('database') ?? user);
+        }
+        return {
+          kind: 'startup',
+          framed,
+          tls: secure ? { socket: secure } : null,
+          params: packet.params,
+        };
+      }
+    }
+  }
+}
+
+function newReader(options: StartupOptions): FrameReader {
+  return new FrameReader({ maxMessageLength: options.maxMessageLength });
+}
+
+/** After TLS (or GSS) was settled, a second request is a protocol error, as in PostgreSQL. */
+function unsupportedRepeat(): PgError {
+  return PgErrors.unsupportedProtocol(1234, 5679);
+}
+
+/**
+ * Protocol 3.x above 3.0, and `_pq_.` options, get one
+ * NegotiateProtocolVersion before authentication (PROTO-02): libpq 18+ and
+ * grease-sending clients rely on it.
+ */
+function negotiateMinorVersion(
+  framed: FramedSocket,
+  minorVersion: number,
+  params: ReadonlyMap<string, string>,
+): void {
+  const protocolOptions = [...params.keys()].filter((name) => name.startsWith('_pq_.'));
+  if (minorVersion > PROTOCOL_LATEST_MINOR || protocolOptions.length > 0) {
+    framed.write(negotiateProtocolVersion(PROTOCOL_LATEST_MINOR, protocolOptions));
+  }
+}
+
+function upgradeToTls(socket: Socket, secureContext: tls.SecureContext): Promise<tls.TLSSocket> {
+  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+  return new Promise((resolve, reject) => {
+    secure.once('secure', () => {
+      secure.off('error', reject);
+      resolve(secure);
+    });
+    secure.once('error', reject);
+  });
+}

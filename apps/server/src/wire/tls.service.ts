@@ -1,0 +1,38 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { CertificateStore, ensureDevCertificates } from '#tls';
+import type { PosternConfig } from '../config/config';
+import { POSTERN_CONFIG } from '../config/config.module';
+import { logSink } from '../logging';
+
+/** The wire listener's certificate: loaded (or generated for dev) at start. */
+@Injectable()
+export class TlsService implements OnModuleInit, OnModuleDestroy {
+  private readonly log = logSink('TLS');
+  private store: CertificateStore | undefined;
+  private unwatch: (() => void) | undefined;
+
+  constructor(@Inject(POSTERN_CONFIG) private readonly config: PosternConfig) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.tls === 'off') return;
+    if (this.config.tlsDevCertificates) {
+      const paths = await ensureDevCertificates(this.config.certsDir, (line) => this.log.info(line));
+      if (paths.generated) this.log.info(`generated a development CA at ${paths.caCertPath}`);
+    }
+    this.store = await CertificateStore.load(this.config.tlsCertPath, this.config.tlsKeyPath);
+    this.unwatch = this.store.watch((err) =>
+      err
+        ? this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`)
+        : this.log.info('certificate reloaded'),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.unwatch?.();
+  }
+
+  /** Null when TLS is off. */
+  get certificates(): CertificateStore | null {
+    return this.store ?? null;
+  }
+}

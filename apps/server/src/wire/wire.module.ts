@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { EngineModule } from '../engine/engine.module';
+import { IdentityModule } from '../identity/identity.module';
+import { LoginService } from './session/login.service';
+import { TlsService } from './tls.service';
+import { WireServer } from './wire.server';
+
+@Module({
+  imports: [EngineModule, IdentityModule],
+  providers: [TlsService, LoginService, WireServer],
+  exports: [WireServer],
+})
+export class WireModule {}

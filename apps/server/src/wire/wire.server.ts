@@ -1,0 +1,88 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import net from 'node:net';
+import type { PosternConfig } from '../config/config';
+import { POSTERN_CONFIG } from '../config/config.module';
+import { ClusterService } from '../engine/cluster.service';
+import { DatabaseAccessService } from '../identity/database-access.service';
+import { logSink } from '../logging';
+import { CancelRegistry } from './session/cancel-registry';
+import { ClientSession, type SessionDependencies } from './session/client-session';
+import { LoginService } from './session/login.service';
+import { TlsService } from './tls.service';
+
+/** The PostgreSQL wire listener (POSTERN_HOST:POSTERN_PORT). */
+@Injectable()
+export class WireServer
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly log = logSink('Wire');
+  private readonly server = net.createServer({ pauseOnConnect: true });
+  private readonly sessions = new Set<ClientSession>();
+  private readonly dependencies: SessionDependencies;
+  private listening = false;
+
+  constructor(
+    @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
+    cluster: ClusterService,
+    tls: TlsService,
+    logins: LoginService,
+    access: DatabaseAccessService,
+  ) {
+    this.dependencies = {
+      config,
+      tls,
+      logins,
+      access,
+      cancels: new CancelRegistry(),
+      endpoint: () => cluster.endpoint,
+      log: this.log,
+    };
+    this.server.on('connection', (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.log.error(`listener error: ${err.message}`));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+    this.log.info(`PostgreSQL wire listener on ${this.config.host}:${this.port}`);
+  }
+
+  /** Stop accepting first; sessions end when their upstream stops. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.listening = false;
+    this.server.close();
+  }
+
+  onApplicationShutdown(): void {
+    for (const session of this.sessions) session.terminate();
+  }
+
+  get ready(): boolean {
+    return this.listening;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  private accept(socket: net.Socket): void {
+    // A client's bytes can fail a session, never the process.
+    socket.on('error', (err) => this.log.debug(`client socket error: ${err.message}`));
+    const session = new ClientSession(socket, this.dependencies);
+    this.sessions.add(session);
+    socket.once('close', () => this.sessions.delete(session));
+    session.run().catch((err: Error) => this.log.error(`unexpected session error: ${err.stack}`));
+  }
+}

