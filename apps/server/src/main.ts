@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     logger: nestLogLevels(config.logLevel),
     bodyParser: true,
   });
-  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  stopOnSignals(app);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const http = await app.listen(config.httpPort, config.host);
   const ports = {
@@ -30,6 +31,31 @@ async function main(): Promise<void> {
     http: (http.address() as AddressInfo).port,
   };
   process.stdout.write(banner(config, ports, app.get(BootstrapService).outcome) + '\n');
+}
+
+/**
+ * SIGINT/SIGTERM stop listeners, sessions and PostgreSQL in order, then exit
+ * 0; a second signal forces the exit. (Nest's own shutdown hooks re-raise the
+ * signal, so a clean stop would look like a kill to supervisors.)
+ */
+function stopOnSignals(app: INestApplication): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`postern: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    app.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`postern: shutdown failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 main().catch((err: Error) => {

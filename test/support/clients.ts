@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a real client binary to completion (never through a shell). */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** psql 15 from Debian, with the password in the environment, never on argv. */
+export function psql(conninfo: string, password: string, script: string): Promise<ProcessResult> {
+  return run('psql', ['--no-psqlrc', '--set=ON_ERROR_STOP=1', conninfo], {
+    env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
+    input: script,
+  });
+}
+
+/**
+ * Debian's python3 (the first python3 on PATH may be another build without
+ * python3-psycopg2). The script reads its parameters from argv.
+ */
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+export function python(script: string, args: readonly string[]): Promise<ProcessResult> {
+  return run(DEBIAN_PYTHON, ['-c', script, ...args]);
+}
