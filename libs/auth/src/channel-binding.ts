@@ -61,7 +61,10 @@ const HASH_BY_DIGEST_OID: Readonly<Record<string, string>> = {
  * algorithm parameters, so those are always read from the DER (default SHA-1, hence SHA-256).
  * Throws on DER that is not a certificate.
  */
-export function tlsServerEndPointHash(certDer: Buffer, signatureAlgorithmOid?: string): Buffer | null {
+export function tlsServerEndPointHash(
+  certDer: Buffer,
+  signatureAlgorithmOid?: string,
+): Buffer | null {
   const algorithm = readSignatureAlgorithm(certDer);
   const oid = signatureAlgorithmOid ?? algorithm.oid;
   const hash = oid === RSASSA_PSS ? pssHash(certDer, algorithm.params) : HASH_BY_SIGNATURE_OID[oid];

@@ -109,7 +109,10 @@ function chooseMechanism(options: ScramClientOptions): {
     );
   }
   if (!offered.includes(SCRAM_SHA_256)) {
-    throw new ScramError('28000', "none of the server's SASL authentication mechanisms are supported");
+    throw new ScramError(
+      '28000',
+      "none of the server's SASL authentication mechanisms are supported",
+    );
   }
   return { mechanism: SCRAM_SHA_256, gs2Header: binding !== null ? 'y,,' : 'n,,' };
 }
@@ -153,7 +156,10 @@ function parseServerFirst(
     );
   }
   if (!reader.atEnd()) {
-    throw new ScramError('08P01', 'malformed SCRAM message (garbage at end of server-first-message)');
+    throw new ScramError(
+      '08P01',
+      'malformed SCRAM message (garbage at end of server-first-message)',
+    );
   }
   return { nonce, salt, iterations };
 }
@@ -176,7 +182,10 @@ function checkServerFinal(text: string, expectedSignature: Buffer): void {
   }
   const signature = decodeBase64(reader.expect('v'));
   if (!reader.atEnd()) {
-    throw new ScramError('08P01', 'malformed SCRAM message (garbage at end of server-final-message)');
+    throw new ScramError(
+      '08P01',
+      'malformed SCRAM message (garbage at end of server-final-message)',
+    );
   }
   if (signature?.length !== SCRAM_KEY_LENGTH) {
     throw new ScramError('08P01', 'malformed SCRAM message (invalid server signature)');

@@ -242,9 +242,7 @@ function parseClientFirst(
     throw new ScramError('0A000', 'client uses authorization identity, but it is not supported');
   }
   if (reader.peek() !== ',') {
-    throw malformed(
-      `Unexpected attribute "${sanitize(reader.peek())}" in client-first-message.`,
-    );
+    throw malformed(`Unexpected attribute "${sanitize(reader.peek())}" in client-first-message.`);
   }
   reader.expectChar(',');
   const gs2Header = text.slice(0, reader.position);

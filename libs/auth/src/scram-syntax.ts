@@ -45,7 +45,10 @@ export function decodeBase64(text: string): Buffer | null {
 /** Quotes peer bytes in an error detail without letting control characters into logs. */
 export function sanitize(text: string): string {
   const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
-  return shown.replace(/[^\x20-\x7E]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return shown.replace(
+    /[^\x20-\x7E]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** A cursor over `attr=value,attr=value...` that reports errors as PostgreSQL words them. */

@@ -128,17 +128,46 @@ describe('SCRAM-02 client-first-message (PostgreSQL 15.18 results)', () => {
       error: MALFORMED,
       detail: /Expected attribute "n"/,
     },
-    { name: 'SCRAM-02 username without =', message: 'n,,n,r=abc', sqlstate: '08P01', error: MALFORMED },
+    {
+      name: 'SCRAM-02 username without =',
+      message: 'n,,n,r=abc',
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
     { name: 'SCRAM-02 nonce missing', message: 'n,,n=', sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 nonce before username', message: 'n,,r=abc,n=', sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 trailing comma', message: 'n,,n=,r=abc,', sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 extension not ALPHA=', message: 'n,,n=,r=abc,1=x', sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 extension without value', message: 'n,,n=,r=abc,x', sqlstate: '08P01', error: MALFORMED },
+    {
+      name: 'SCRAM-02 nonce before username',
+      message: 'n,,r=abc,n=',
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 trailing comma',
+      message: 'n,,n=,r=abc,',
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 extension not ALPHA=',
+      message: 'n,,n=,r=abc,1=x',
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 extension without value',
+      message: 'n,,n=,r=abc,x',
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       assertScramError(
-        () => server().receiveClientFirst(c.mechanism ?? 'SCRAM-SHA-256', Buffer.from(c.message, 'latin1')),
+        () =>
+          server().receiveClientFirst(
+            c.mechanism ?? 'SCRAM-SHA-256',
+            Buffer.from(c.message, 'latin1'),
+          ),
         c.sqlstate,
         c.error,
         c.detail,
@@ -153,14 +182,23 @@ describe('SCRAM-02 client-first-message (PostgreSQL 15.18 results)', () => {
 
   test('SCRAM-02 the user name is ignored but any value is syntactically fine', () => {
     for (const message of ['n,,n=*,r=a', 'n,,n=user,r=a', 'n,,n=a=2Cb,r=a', 'n,,n=,r=a,x=ext']) {
-      assert.match(server().receiveClientFirst('SCRAM-SHA-256', Buffer.from(message)).serverFirst, /^r=aSRV,/);
+      assert.match(
+        server().receiveClientFirst('SCRAM-SHA-256', Buffer.from(message)).serverFirst,
+        /^r=aSRV,/,
+      );
     }
   });
 });
 
 describe('SCRAM-02 client-final-message (PostgreSQL 15.18 results)', () => {
   const nonce = 'abcSRV';
-  const cases: ReadonlyArray<{ name: string; message: string; sqlstate: string; error: RegExp; detail?: RegExp }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    message: string;
+    sqlstate: string;
+    error: RegExp;
+    detail?: RegExp;
+  }> = [
     {
       name: 'SCRAM-02 flag n, final c=eSws',
       message: `c=eSws,r=${nonce},p=${PROOF}`,
@@ -216,41 +254,75 @@ describe('SCRAM-02 client-final-message (PostgreSQL 15.18 results)', () => {
       detail: /Message length does not match input length/,
     },
     { name: 'SCRAM-02 empty client-final', message: '', sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 r= before c=', message: `r=${nonce},c=biws,p=${PROOF}`, sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 no nonce', message: `c=biws,p=${PROOF}`, sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 no proof', message: `c=biws,r=${nonce}`, sqlstate: '08P01', error: MALFORMED },
-    { name: 'SCRAM-02 trailing comma after proof', message: `c=biws,r=${nonce},p=${PROOF},`, sqlstate: '08P01', error: MALFORMED },
+    {
+      name: 'SCRAM-02 r= before c=',
+      message: `r=${nonce},c=biws,p=${PROOF}`,
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 no nonce',
+      message: `c=biws,p=${PROOF}`,
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 no proof',
+      message: `c=biws,r=${nonce}`,
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
+    {
+      name: 'SCRAM-02 trailing comma after proof',
+      message: `c=biws,r=${nonce},p=${PROOF},`,
+      sqlstate: '08P01',
+      error: MALFORMED,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const { next } = server().receiveClientFirst('SCRAM-SHA-256', Buffer.from('n,,n=,r=abc'));
-      assertScramError(() => next.receiveClientFinal(Buffer.from(c.message, 'latin1')), c.sqlstate, c.error, c.detail);
+      assertScramError(
+        () => next.receiveClientFinal(Buffer.from(c.message, 'latin1')),
+        c.sqlstate,
+        c.error,
+        c.detail,
+      );
     });
   }
 
   test('SCRAM-02 a well-formed final with a wrong proof is a plain failure', () => {
     const { next } = server().receiveClientFirst('SCRAM-SHA-256', Buffer.from('n,,n=,r=abc'));
-    assert.deepEqual(next.receiveClientFinal(Buffer.from(`c=biws,r=${nonce},p=${PROOF}`)), { outcome: 'failed' });
+    assert.deepEqual(next.receiveClientFinal(Buffer.from(`c=biws,r=${nonce},p=${PROOF}`)), {
+      outcome: 'failed',
+    });
   });
 });
 
 describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => {
   const served = bindingOf('ecdsa-sha256');
 
-  function login(serverBinding: ChannelBinding | null, clientBinding: ChannelBinding | null, offered?: string[]) {
+  function login(
+    serverBinding: ChannelBinding | null,
+    clientBinding: ChannelBinding | null,
+    offered?: string[],
+  ) {
     const client = startScramClient({
       password: 'pencil',
       channelBinding: clientBinding,
       serverMechanisms: offered ?? scramMechanisms(serverBinding !== null),
     });
-    const first = server(serverBinding).receiveClientFirst(client.mechanism, Buffer.from(client.clientFirst));
+    const first = server(serverBinding).receiveClientFirst(
+      client.mechanism,
+      Buffer.from(client.clientFirst),
+    );
     const final = client.receiveServerFirst(first.serverFirst);
     const result = first.next.receiveClientFinal(Buffer.from(final.clientFinal));
     if (result.outcome === 'ok') final.receiveServerFinal(result.serverFinal);
     return { client, result };
   }
 
-  test('SCRAM-03 PLUS with the served certificate`s hash logs in, bound', () => {
+  test("SCRAM-03 PLUS with the served certificate's hash logs in, bound", () => {
     const { client, result } = login(served, served);
     assert.equal(client.mechanism, 'SCRAM-SHA-256-PLUS');
     assert.match(client.clientFirst, /^p=tls-server-end-point,,n=,r=/);
@@ -258,7 +330,11 @@ describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => 
   });
 
   test('SCRAM-03b binding for another certificate (a MITM) fails with 28000', () => {
-    assertScramError(() => login(served, bindingOf('rsa-sha256')), '28000', /^SCRAM channel binding check failed$/);
+    assertScramError(
+      () => login(served, bindingOf('rsa-sha256')),
+      '28000',
+      /^SCRAM channel binding check failed$/,
+    );
   });
 
   test('SCRAM-03 PLUS with 32 bytes of 0x07 as binding data fails with 28000', () => {
@@ -267,7 +343,11 @@ describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => 
   });
 
   test('SCRAM-03c flag y when PLUS was offered (stripped on the way) fails with 28000', () => {
-    const client = startScramClient({ password: 'pencil', channelBinding: served, serverMechanisms: ['SCRAM-SHA-256'] });
+    const client = startScramClient({
+      password: 'pencil',
+      channelBinding: served,
+      serverMechanisms: ['SCRAM-SHA-256'],
+    });
     assert.match(client.clientFirst, /^y,,/);
     assertScramError(
       () => server(served).receiveClientFirst(client.mechanism, Buffer.from(client.clientFirst)),
@@ -282,7 +362,11 @@ describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => 
     const rewritten = client.clientFirst.replace('p=tls-server-end-point,,', 'n,,');
     const first = server(served).receiveClientFirst('SCRAM-SHA-256', Buffer.from(rewritten));
     const final = client.receiveServerFirst(first.serverFirst).clientFinal;
-    assertScramError(() => first.next.receiveClientFinal(Buffer.from(final)), '08P01', /unexpected SCRAM channel-binding attribute/);
+    assertScramError(
+      () => first.next.receiveClientFinal(Buffer.from(final)),
+      '08P01',
+      /unexpected SCRAM channel-binding attribute/,
+    );
 
     // If the MITM fixes c= as well, the AuthMessage no longer matches the proof.
     const again = startScramClient({ password: 'pencil', channelBinding: served });
@@ -290,7 +374,9 @@ describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => 
       'SCRAM-SHA-256',
       Buffer.from(again.clientFirst.replace('p=tls-server-end-point,,', 'n,,')),
     );
-    const fixed = again.receiveServerFirst(first2.serverFirst).clientFinal.replace(/^c=[^,]+/, 'c=biws');
+    const fixed = again
+      .receiveServerFirst(first2.serverFirst)
+      .clientFinal.replace(/^c=[^,]+/, 'c=biws');
     assert.deepEqual(first2.next.receiveClientFinal(Buffer.from(fixed)), { outcome: 'failed' });
   });
 
@@ -315,11 +401,30 @@ describe('SCRAM-03 channel binding (tls-server-end-point) and downgrade', () => 
   });
 
   test('SCRAM-03 PLUS with flag n or y, or with another binding type, is refused', () => {
-    const plus = (message: string) => () => server(served).receiveClientFirst('SCRAM-SHA-256-PLUS', Buffer.from(message));
-    assertScramError(plus('n,,n=,r=abc'), '08P01', MALFORMED, /does not include channel binding data/);
-    assertScramError(plus('y,,n=,r=abc'), '08P01', MALFORMED, /does not include channel binding data/);
-    assertScramError(plus('p=tls-unique,,n=,r=abc'), '08P01', /^unsupported SCRAM channel-binding type "tls-unique"$/);
-    assertScramError(plus('p=tls-server-end-point,a=x,n=,r=abc'), '0A000', /authorization identity/);
+    const plus = (message: string) => () =>
+      server(served).receiveClientFirst('SCRAM-SHA-256-PLUS', Buffer.from(message));
+    assertScramError(
+      plus('n,,n=,r=abc'),
+      '08P01',
+      MALFORMED,
+      /does not include channel binding data/,
+    );
+    assertScramError(
+      plus('y,,n=,r=abc'),
+      '08P01',
+      MALFORMED,
+      /does not include channel binding data/,
+    );
+    assertScramError(
+      plus('p=tls-unique,,n=,r=abc'),
+      '08P01',
+      /^unsupported SCRAM channel-binding type "tls-unique"$/,
+    );
+    assertScramError(
+      plus('p=tls-server-end-point,a=x,n=,r=abc'),
+      '0A000',
+      /authorization identity/,
+    );
   });
 
   test('SCRAM-03g ecdsa-with-SHA384: the binding is SHA-384, and it logs in', () => {

@@ -46,8 +46,10 @@ test('SCRAM-01a RFC 7677 vector through the server, byte for byte', () => {
 test('SCRAM-01a the literal rolpassword verifier works the same', () => {
   const parsed = parsePostgresScramSecret(RFC7677.rolpassword);
   assert.ok(parsed);
-  const first = server({ nonce: rfcNonce, candidates: [{ id: 'pg', verifier: parsed.verifier }] })
-    .receiveClientFirst('SCRAM-SHA-256', Buffer.from(RFC7677.clientFirst));
+  const first = server({
+    nonce: rfcNonce,
+    candidates: [{ id: 'pg', verifier: parsed.verifier }],
+  }).receiveClientFirst('SCRAM-SHA-256', Buffer.from(RFC7677.clientFirst));
   const result = first.next.receiveClientFinal(Buffer.from(RFC7677.clientFinal));
   assert.equal(result.outcome, 'ok');
 });

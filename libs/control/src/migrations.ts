@@ -55,7 +55,9 @@ export async function applyMigrations(
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`control plane migration ${name} failed: ${(err as Error).message}`);
+        throw new Error(`control plane migration ${name} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       log(`applied control plane migration ${name}`);
       applied.push(name);
