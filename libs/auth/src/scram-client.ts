@@ -27,7 +27,7 @@ export interface ScramClientOptions {
   readonly serverMechanisms?: ReadonlyArray<string>;
   /** Refuse to log in without PLUS (libpq channel_binding=require, SCRAM-10f). */
   readonly requireChannelBinding?: boolean;
-  /** Sent as n=; PostgreSQL ignores it. Default "" as libpq. ASCII only, so that every
+  /** Sent as n=; PostgreSQL ignores it. Default "" as libpq. Printable ASCII only, so that every
    * message stays ASCII and its string form is its byte form. */
   readonly username?: string;
   /** Refuse server-first with a larger i (SCRAM-06b). Default 100,000 as node-postgres. */
@@ -60,7 +60,8 @@ export function startScramClient(options: ScramClientOptions): ScramClientFirst 
     throw new Error('client nonce must be printable ASCII without ","');
   }
   const username = options.username ?? '';
-  if (!/^[\x01-\x7f]*$/.test(username)) throw new RangeError('SCRAM username must be ASCII');
+  if (!/^[\x20-\x7e]*$/.test(username))
+    throw new RangeError('SCRAM username must be printable ASCII');
   const bare = `n=${escapeSaslName(username)},r=${clientNonce}`;
   let used = false;
   return {

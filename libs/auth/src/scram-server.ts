@@ -68,6 +68,8 @@ const SERVER_NONCE_BYTES = 18;
 
 export function startScramServer(options: ScramServerOptions): ScramAwaitingClientFirst {
   checkOptions(options);
+  // A snapshot: the set of secrets is decided when the exchange starts.
+  const candidates = [...options.candidates];
   let used = false;
   return {
     step: 'awaiting-client-first',
@@ -87,7 +89,7 @@ export function startScramServer(options: ScramServerOptions): ScramAwaitingClie
         bindingInUse ? (options.channelBinding as ChannelBinding).data : Buffer.alloc(0),
       ]);
       const next = awaitClientFinal({
-        candidates: options.candidates,
+        candidates,
         bindingInUse,
         expectedChannelBinding: cbindInput.toString('base64'),
         nonce,
