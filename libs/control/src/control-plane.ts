@@ -1,15 +1,27 @@
+import { AuditRepository } from './audit.repository';
 import { DatabasesRepository } from './databases.repository';
 import { EntitiesRepository } from './entities.repository';
+import { GrantsRepository } from './grants.repository';
+import { MembershipsRepository } from './memberships.repository';
+import { TokensRepository } from './tokens.repository';
 import { createPrismaClient, type PrismaClient } from './prisma';
 
 /** The control plane's repositories over one Prisma client. */
 export class ControlPlane {
   readonly entities: EntitiesRepository;
   readonly databases: DatabasesRepository;
+  readonly grants: GrantsRepository;
+  readonly memberships: MembershipsRepository;
+  readonly tokens: TokensRepository;
+  readonly audit: AuditRepository;
 
   private constructor(private readonly prisma: PrismaClient) {
     this.entities = new EntitiesRepository(prisma);
     this.databases = new DatabasesRepository(prisma);
+    this.grants = new GrantsRepository(prisma);
+    this.memberships = new MembershipsRepository(prisma);
+    this.tokens = new TokensRepository(prisma);
+    this.audit = new AuditRepository(prisma);
   }
 
   static connect(connectionString: string): ControlPlane {

@@ -15,12 +15,17 @@ export interface UserLogin {
   readonly password: ScramVerifierRecord | null;
 }
 
+/** A password as stored: SCRAM verifier for the wire, bcrypt for HTTP logins. */
+export interface PasswordRecord extends ScramVerifierRecord {
+  readonly bcrypt: string;
+}
+
 export interface NewUser {
   readonly slug: string;
   readonly isSiteAdmin: boolean;
   readonly salt: Buffer;
   readonly iterations: number;
-  readonly password: ScramVerifierRecord | null;
+  readonly password: PasswordRecord | null;
 }
 
 export interface EntitySummary {
@@ -72,6 +77,7 @@ export class EntitiesRepository {
               create: {
                 storedKey: new Uint8Array(user.password.storedKey),
                 serverKey: new Uint8Array(user.password.serverKey),
+                bcrypt: user.password.bcrypt,
               },
             }
           : undefined,

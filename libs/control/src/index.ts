@@ -3,3 +3,8 @@ export * from './databases.repository';
 export * from './entities.repository';
 export * from './migrations';
 export * from './names';
+export * from './audit.repository';
+export * from './grants.repository';
+export * from './levels';
+export * from './memberships.repository';
+export * from './tokens.repository';

@@ -1,12 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { parseDatabaseReference, type DatabaseRecord } from '#control';
+import {
+  maxLevel,
+  minLevel,
+  parseDatabaseReference,
+  type AccessLevel,
+  type DatabaseRecord,
+  type GrantLevel,
+} from '#control';
 import { ClusterService } from '../engine/cluster.service';
 
-export type AccessLevel = 'read-only' | 'read-write' | 'manager' | 'owner';
+export type { AccessLevel };
 
 export interface DatabaseAccess {
   readonly database: DatabaseRecord;
   readonly level: AccessLevel;
+}
+
+/** Optional limits of the credential used (an API token's scope). */
+export interface AccessCap {
+  readonly databaseIds: readonly string[];
+  readonly maxLevel: GrantLevel | null;
 }
 
 @Injectable()
@@ -15,18 +28,43 @@ export class DatabaseAccessService {
 
   /**
    * The database a login may use under `reference` (`owner/name`, or `name`
-   * of its own), or null when it does not exist *or* is not visible to it:
-   * the caller answers both with the same 3D000, so private names do not leak.
+   * of its own) and the level it has there, or null when the database does
+   * not exist *or* is not visible to it: the caller answers both with the
+   * same 3D000, so private names do not leak.
    */
   async resolve(
     login: { id: string; slug: string },
     reference: string,
+    cap: AccessCap | null = null,
   ): Promise<DatabaseAccess | null> {
-    const parsed = parseDatabaseReference(reference, login.slug);
+    const database = await this.find(reference, login.slug);
+    if (!database) return null;
+    if (cap && cap.databaseIds.length > 0 && !cap.databaseIds.includes(database.id)) return null;
+    const level = await this.effectiveLevel(login.id, database);
+    if (!level) return null;
+    return { database, level: cap?.maxLevel ? minLevel(level, cap.maxLevel) : level };
+  }
+
+  /** A provisioned database by its `owner/name` (or `name` of `loginSlug`). */
+  async find(reference: string, loginSlug: string): Promise<DatabaseRecord | null> {
+    const parsed = parseDatabaseReference(reference, loginSlug);
     if (!parsed) return null;
     const database = await this.cluster.control.databases.findByName(parsed.owner, parsed.name);
-    if (!database || !database.provisioned) return null;
-    if (database.ownerId === login.id) return { database, level: 'owner' };
-    return null;
+    return database?.provisioned ? database : null;
+  }
+
+  /**
+   * Highest of: ownership; for a database owned by an organisation, `owner`
+   * for its admins and `read-write` for its members; direct grants; grants to
+   * the user's organisations.
+   */
+  async effectiveLevel(userId: string, database: DatabaseRecord): Promise<AccessLevel | null> {
+    if (database.ownerId === userId) return 'owner';
+    const { grants, memberships } = this.cluster.control;
+    const levels: AccessLevel[] = await grants.levelsForUser(database.id, userId);
+    const role = await memberships.roleOf(database.ownerId, userId);
+    if (role === 'admin') levels.push('owner');
+    else if (role === 'member') levels.push('read-write');
+    return maxLevel(levels);
   }
 }

@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { terminateBackends } from '#engine';
+import type { AccessLevel } from '#control';
+import { ClusterService } from '../engine/cluster.service';
+import { logSink } from '../logging';
+
+export type AuthMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
+
+/** What is known about one established wire session (GET /sessions). */
+export interface LiveSessionInfo {
+  /** The gateway process id the client got in BackendKeyData. */
+  readonly id: number;
+  readonly userId: string;
+  readonly user: string;
+  readonly databaseId: string;
+  readonly database: string;
+  readonly level: AccessLevel;
+  readonly tokenId: string | null;
+  readonly clientAddress: string;
+  readonly applicationName: string;
+  readonly tlsVersion: string | null;
+  readonly authMethod: AuthMethod;
+  readonly startedAt: Date;
+  readonly upstreamProcessId: number;
+}
+
+interface LiveSession {
+  readonly info: LiveSessionInfo;
+  /** Closes the client connection without waiting for the upstream. */
+  readonly close: () => void;
+}
+
+/** How long a terminated session may take to end on its own before it is cut. */
+const TERMINATE_GRACE_MS = 1000;
+
+/**
+ * The registry of established wire sessions, so that revoking a token,
+ * lowering a grant or deleting a database can end the sessions it affects.
+ */
+@Injectable()
+export class LiveSessions {
+  private readonly log = logSink('Sessions');
+  private readonly sessions = new Map<number, LiveSession>();
+
+  constructor(private readonly cluster: ClusterService) {}
+
+  add(info: LiveSessionInfo, close: () => void): () => void {
+    this.sessions.set(info.id, { info, close });
+    return () => this.sessions.delete(info.id);
+  }
+
+  list(): LiveSessionInfo[] {
+    return [...this.sessions.values()].map((session) => session.info);
+  }
+
+  get(id: number): LiveSessionInfo | undefined {
+    return this.sessions.get(id)?.info;
+  }
+
+  /**
+   * Ends every session matching `filter`: the upstream backend is terminated
+   * (the client receives PostgreSQL's FATAL 57P01), and whatever is still
+   * open a second later is closed. Resolves with the number of sessions.
+   */
+  async terminate(filter: (session: LiveSessionInfo) => boolean, reason: string): Promise<number> {
+    const matching = [...this.sessions.values()].filter((session) => filter(session.info));
+    if (matching.length === 0) return 0;
+    this.log.info(`ending ${matching.length} session(s): ${reason}`);
+    try {
+      await terminateBackends(
+        this.cluster.endpoint,
+        matching.map((session) => session.info.upstreamProcessId),
+      );
+    } catch (err) {
+      this.log.warn(`could not terminate upstream backends: ${(err as Error).message}`);
+    }
+    setTimeout(() => {
+      for (const session of matching) if (this.sessions.has(session.info.id)) session.close();
+    }, TERMINATE_GRACE_MS).unref();
+    return matching.length;
+  }
+}

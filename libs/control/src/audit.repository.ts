@@ -1,0 +1,78 @@
+import type { PrismaClient } from './generated/prisma/client';
+
+/** One audit event. `detail` must never carry a secret. */
+export interface AuditEventInput {
+  readonly kind: string;
+  readonly outcome: 'success' | 'failure';
+  readonly actor?: string | null;
+  readonly actorId?: string | null;
+  readonly source?: string | null;
+  readonly method?: string | null;
+  readonly databaseId?: string | null;
+  readonly database?: string | null;
+  readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface AuditEventRecord extends AuditEventInput {
+  readonly id: string;
+  readonly at: Date;
+}
+
+export interface AuditQuery {
+  readonly actorId?: string;
+  readonly databaseId?: string;
+  readonly kind?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  /** Keyset paging: events older than this id. */
+  readonly before?: string;
+  readonly limit: number;
+}
+
+export class AuditRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async record(event: AuditEventInput): Promise<void> {
+    await this.prisma.auditEvent.create({
+      data: {
+        kind: event.kind,
+        outcome: event.outcome,
+        actor: event.actor ?? null,
+        actorId: event.actorId ?? null,
+        source: event.source ?? null,
+        method: event.method ?? null,
+        databaseId: event.databaseId ?? null,
+        database: event.database ?? null,
+        detail: event.detail ? { ...event.detail } : undefined,
+      },
+    });
+  }
+
+  /** Newest first. */
+  async query(query: AuditQuery): Promise<AuditEventRecord[]> {
+    const rows = await this.prisma.auditEvent.findMany({
+      where: {
+        actorId: query.actorId,
+        databaseId: query.databaseId,
+        kind: query.kind,
+        at: { gte: query.since, lte: query.until },
+        id: query.before ? { lt: BigInt(query.before) } : undefined,
+      },
+      orderBy: { id: 'desc' },
+      take: query.limit,
+    });
+    return rows.map((row) => ({
+      id: row.id.toString(),
+      at: row.at,
+      kind: row.kind,
+      outcome: row.outcome as 'success' | 'failure',
+      actor: row.actor,
+      actorId: row.actorId,
+      source: row.source,
+      method: row.method,
+      databaseId: row.databaseId,
+      database: row.database,
+      detail: (row.detail ?? undefined) as AuditEventRecord['detail'],
+    }));
+  }
+}
