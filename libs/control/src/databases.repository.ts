@@ -56,6 +56,10 @@ export class DatabasesRepository {
     return toRecord(row);
   }
 
+  async remove(id: string): Promise<void> {
+    await this.prisma.database.deleteMany({ where: { id } });
+  }
+
   async markProvisioned(id: string): Promise<void> {
     await this.prisma.database.update({ where: { id }, data: { provisionedAt: new Date() } });
   }

@@ -87,6 +87,33 @@ export async function provisionDatabase(
   });
 }
 
+/**
+ * Drops the physical database and both roles, ending their backends first.
+ * Idempotent: what is already gone is skipped, so a retry converges.
+ */
+export async function dropDatabase(endpoint: ClusterEndpoint, db: PhysicalDatabase): Promise<void> {
+  await withSuperuser(endpoint, 'postgres', async (client) => {
+    if (await databaseExists(client, db.physicalName)) {
+      // Nobody may connect while it is going away.
+      await client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(db.physicalName)} FROM PUBLIC`);
+      for (const role of [db.writer.role, db.reader.role]) {
+        if (await roleExists(client, role)) {
+          await client.query(`ALTER ROLE ${quoteIdent(role)} NOLOGIN`);
+        }
+      }
+      await client.query(`DROP DATABASE ${quoteIdent(db.physicalName)} WITH (FORCE)`);
+    }
+    for (const role of [db.reader.role, db.writer.role]) {
+      if (await roleExists(client, role)) await client.query(`DROP ROLE ${quoteIdent(role)}`);
+    }
+  });
+}
+
+async function roleExists(client: Client, role: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  return rowCount === 1;
+}
+
 async function databaseExists(client: Client, name: string): Promise<boolean> {
   const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
   return rowCount === 1;
@@ -103,8 +130,7 @@ async function ensureLoginRole(client: Client, role: string, password: string): 
     DEFAULT_SCRAM_ITERATIONS,
     deriveScramVerifier(password, salt, DEFAULT_SCRAM_ITERATIONS),
   );
-  const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  const verb = rowCount === 1 ? 'ALTER' : 'CREATE';
+  const verb = (await roleExists(client, role)) ? 'ALTER' : 'CREATE';
   await client.query(
     `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION ` +
       `NOBYPASSRLS NOINHERIT PASSWORD ${quoteLiteral(secret)}`,
