@@ -117,11 +117,7 @@ conn.close()
     assert.equal(wrong.code, '28P01');
     const unknown = await loginOutcome({ user: 'nobody', password: 'not-the-password' });
     assert.equal(unknown.code, '28P01');
-    assert.equal(
-      unknown.message.replace('"nobody"', '"admin"'),
-      wrong.message,
-      'the only difference may be the user name the client itself sent',
-    );
+    assert.equal(unknown.message, wrong.message, 'no hint whether the user exists');
   });
 
   test('plaintext while TLS is required -> 28000', async () => {

@@ -31,3 +31,5 @@ export {
   type ScramClientFirst,
   type ScramClientOptions,
 } from './scram-client';
+export { matchCleartextPassword } from './cleartext';
+export { LoginThrottle, type ThrottlePolicy, type ThrottleVerdict } from './login-throttle';

@@ -46,11 +46,14 @@ export const PgErrors = {
     });
   },
 
-  invalidPassword(user: string): PgError {
-    return new PgError(
-      SqlState.InvalidPassword,
-      `password authentication failed for user "${user}"`,
-    );
+  /**
+   * One answer for every failed login: wrong password, unknown or disabled
+   * user, expired, revoked or out-of-scope token, throttled source. Unlike
+   * PostgreSQL it does not echo the user name, so the bytes are identical
+   * whoever asked (no user enumeration, SCRAM-07).
+   */
+  invalidPassword(): PgError {
+    return new PgError(SqlState.InvalidPassword, 'password authentication failed');
   },
 
   databaseNotFound(name: string): PgError {

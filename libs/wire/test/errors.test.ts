@@ -26,7 +26,7 @@ describe('PgError and PgErrors', () => {
     const cases: [PgError, string, string][] = [
       [PgErrors.protocolViolation('bad'), '08P01', 'bad'],
       [PgErrors.tlsRequired('u', 'd'), '28000', 'connection requires TLS'],
-      [PgErrors.invalidPassword('bob'), '28P01', 'password authentication failed for user "bob"'],
+      [PgErrors.invalidPassword(), '28P01', 'password authentication failed'],
       [PgErrors.databaseNotFound('nope'), '3D000', 'database "nope" does not exist'],
       [
         PgErrors.unsupportedProtocol(4, 1),

@@ -20,6 +20,11 @@ export interface PosternConfig {
   readonly upstreamUrl: string | undefined;
   readonly logLevel: LogLevel;
   readonly authTimeoutMs: number;
+  /** Offer AuthenticationCleartextPassword (TLS only) instead of SCRAM. */
+  readonly authCleartext: boolean;
+  /** Failures of one user name before it is blocked (an address gets five times as many). */
+  readonly loginMaxFailures: number;
+  readonly loginBlockMs: number;
   readonly maxMessageLength: number;
 }
 
@@ -77,6 +82,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     upstreamUrl,
     logLevel: oneOf(env, 'POSTERN_LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     authTimeoutMs: durationSetting(env, 'POSTERN_AUTH_TIMEOUT', 10_000),
+    authCleartext: oneOf(env, 'POSTERN_AUTH_CLEARTEXT', ['on', 'off'] as const, 'off') === 'on',
+    loginMaxFailures: countSetting(env, 'POSTERN_LOGIN_MAX_FAILURES', 10),
+    loginBlockMs: durationSetting(env, 'POSTERN_LOGIN_BLOCK_DURATION', 15 * 60_000),
     maxMessageLength: 1024 * 1024 * 1024 - 1,
   });
 }
@@ -96,6 +104,13 @@ function portSetting(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a port number between 0 and 65535`);
   }
   return port;
+}
+
+function countSetting(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name} must be a positive integer`);
+  return Number(raw);
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -13,6 +13,7 @@ import { DatabaseAccessService } from '../identity/database-access.service';
 import { logSink } from '../logging';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
+import { LiveSessions } from './live-sessions.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';
 
@@ -33,6 +34,7 @@ export class WireServer
     tls: TlsService,
     logins: LoginService,
     access: DatabaseAccessService,
+    sessions: LiveSessions,
   ) {
     this.dependencies = {
       config,
@@ -40,6 +42,7 @@ export class WireServer
       logins,
       access,
       cancels: new CancelRegistry(),
+      sessions,
       endpoint: () => cluster.endpoint,
       log: this.log,
     };

@@ -47,6 +47,17 @@ export class FramedSocket {
     return this.await(() => this.reader.readMessage());
   }
 
+  /**
+   * The first byte received, without consuming it: a TLS ClientHello (0x16)
+   * instead of a startup packet means direct TLS.
+   */
+  async peekFirstByte(): Promise<number> {
+    await this.await(() => (this.reader.bufferedLength > 0 ? true : null));
+    const buffered = this.reader.takeBuffered();
+    this.reader.push(buffered);
+    return buffered[0]!;
+  }
+
   /** Bytes received but not yet framed (must be 0 when switching to TLS). */
   get bufferedLength(): number {
     return this.reader.bufferedLength;

@@ -19,11 +19,11 @@ import {
 import type { PosternConfig } from '../../config/config';
 import type { DatabaseAccessService } from '../../identity/database-access.service';
 import type { TlsService } from '../tls.service';
-import { authenticateWithScram } from './auth-phase';
 import type { CancelRegistry } from './cancel-registry';
+import type { LiveSessionInfo, LiveSessions } from '../live-sessions.service';
 import type { LoginService } from './login.service';
 import { relay } from './relay';
-import { forwardedParameters } from './startup-parameters';
+import { upstreamParameters } from './startup-parameters';
 import { negotiateStartup } from './startup-phase';
 
 export interface SessionDependencies {
@@ -32,6 +32,7 @@ export interface SessionDependencies {
   readonly logins: LoginService;
   readonly access: DatabaseAccessService;
   readonly cancels: CancelRegistry;
+  readonly sessions: LiveSessions;
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
 }
@@ -91,20 +92,33 @@ export class ClientSession {
       this.socket.destroy();
       return;
     }
+    if (startup.kind === 'direct-tls-without-alpn') {
+      startup.socket.destroy();
+      return;
+    }
     const { framed, params } = startup;
     if (startup.tls) this.current = startup.tls.socket;
     const username = params.get('user')!;
     const databaseName = params.get('database') || username;
+    const forwarded = upstreamParameters(params);
+    const sourceAddress = this.socket.remoteAddress ?? 'unknown';
 
-    const candidates = await logins.candidatesFor(username);
-    const channelBinding =
-      startup.tls && certificates
-        ? { type: 'tls-server-end-point' as const, data: certificates.tlsServerEndPoint }
-        : null;
-    await authenticateWithScram(framed, username, candidates, channelBinding);
-    const login = { id: candidates.userId!, slug: username };
+    const login = await logins.authenticate(framed, {
+      username,
+      databaseReference: databaseName,
+      sourceAddress,
+      overTls: startup.tls !== null,
+      channelBinding:
+        startup.tls && certificates
+          ? { type: 'tls-server-end-point', data: certificates.tlsServerEndPoint }
+          : null,
+    });
 
-    const granted = await access.resolve(login, databaseName);
+    const granted = await access.resolve(
+      { id: login.userId, slug: login.slug },
+      databaseName,
+      login.token,
+    );
     if (!granted) throw PgErrors.databaseNotFound(databaseName);
     const { database, level } = granted;
     const role = level === 'read-only' ? database.reader : database.writer;
@@ -118,7 +132,7 @@ export class ClientSession {
         user: role.role,
         password: role.password,
       },
-      forwardedParameters(params),
+      forwarded,
       UPSTREAM_CONNECT_TIMEOUT_MS,
     ).catch((err: unknown) => {
       throw this.upstreamFailure(err);
@@ -133,12 +147,45 @@ export class ClientSession {
     for (const [name, value] of upstream.parameters) framed.write(parameterStatus(name, value));
     framed.write(backendKeyData(key.processId, key.secretKey));
     framed.write(readyForQuery('I'));
+
+    const info: LiveSessionInfo = {
+      id: key.processId,
+      userId: login.userId,
+      user: login.slug,
+      databaseId: database.id,
+      database: `${database.ownerSlug}/${database.name}`,
+      level,
+      tokenId: login.token?.id ?? null,
+      clientAddress: sourceAddress,
+      applicationName: forwarded.application_name ?? '',
+      tlsVersion: startup.tls?.socket.getProtocol() ?? null,
+      authMethod: login.method,
+      startedAt: new Date(),
+      upstreamProcessId: upstream.backendKey.processId,
+    };
+    const unregister = this.deps.sessions.add(info, () => this.terminate());
+    const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
     this.deps.log.info(
-      `session ${key.processId}: ${username} on ${database.ownerSlug}/${database.name} as ${level}` +
-        (startup.tls ? ' over TLS' : ''),
+      `session ${info.id}: ${info.user} on ${info.database} as ${level} (${login.method}` +
+        `${info.tokenId ? `, token ${info.tokenId}` : ''}${info.tlsVersion ? `, ${info.tlsVersion}` : ''})`,
     );
     this.relaying = true;
-    relay(this.current, framed.detach(), upstream.socket, () => key.release());
+    relay(this.current, framed.detach(), upstream.socket, () => {
+      key.release();
+      unregister();
+      if (expiry) clearTimeout(expiry);
+    });
+  }
+
+  /** A session logged in with a token ends when the token expires. */
+  private endAtTokenExpiry(info: LiveSessionInfo, expiresAt: Date | null): NodeJS.Timeout | null {
+    if (!expiresAt) return null;
+    const delay = Math.min(Math.max(0, expiresAt.getTime() - Date.now()), 2 ** 31 - 1);
+    const timer = setTimeout(() => {
+      void this.deps.sessions.terminate((s) => s.id === info.id, 'token expired');
+    }, delay);
+    timer.unref();
+    return timer;
   }
 
   private upstreamFailure(err: unknown): PgError {

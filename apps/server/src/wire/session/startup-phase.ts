@@ -27,6 +27,15 @@ export interface CancelRequest {
   readonly secretKey: Buffer;
 }
 
+/** Direct TLS must negotiate ALPN `postgresql`; the caller closes silently. */
+export interface DirectTlsRefused {
+  readonly kind: 'direct-tls-without-alpn';
+  readonly socket: tls.TLSSocket;
+}
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+const ALPN_POSTGRESQL = 'postgresql';
+
 export interface StartupOptions {
   readonly tlsMode: TlsMode;
   readonly secureContext: tls.SecureContext | null;
@@ -41,10 +50,21 @@ export interface StartupOptions {
 export async function negotiateStartup(
   socket: Socket,
   options: StartupOptions,
-): Promise<StartupResult | CancelRequest> {
+): Promise<StartupResult | CancelRequest | DirectTlsRefused> {
   let framed = new FramedSocket(socket, newReader(options));
   let secure: tls.TLSSocket | null = null;
   let gssDone = false;
+  if ((await framed.peekFirstByte()) === TLS_HANDSHAKE_RECORD && options.secureContext) {
+    // Direct TLS (libpq 17 sslnegotiation=direct): the ClientHello goes back
+    // to the socket for OpenSSL to read as ciphertext.
+    socket.unshift(framed.detach());
+    secure = await upgradeToTls(socket, options.secureContext);
+    if (secure.alpnProtocol !== ALPN_POSTGRESQL) {
+      // PostgreSQL closes such connections without a message (TLS-05b).
+      return { kind: 'direct-tls-without-alpn', socket: secure };
+    }
+    framed = new FramedSocket(secure, newReader(options));
+  }
   for (;;) {
     const packet = parseStartupPacket(await framed.nextStartupFrame());
     switch (packet.kind) {
@@ -124,7 +144,13 @@ function negotiateMinorVersion(
 }
 
 function upgradeToTls(socket: Socket, secureContext: tls.SecureContext): Promise<tls.TLSSocket> {
-  const secure = new tls.TLSSocket(socket, { isServer: true, secureContext });
+  // ALPN: a client offering only other protocols (http/1.1, ...) gets alert
+  // 120, defending against cross-protocol (ALPACA) attacks (TLS-05c).
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext,
+    ALPNProtocols: [ALPN_POSTGRESQL],
+  });
   return new Promise((resolve, reject) => {
     secure.once('secure', () => {
       secure.off('error', reject);
