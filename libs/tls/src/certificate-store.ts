@@ -1,7 +1,11 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { type Stats, promises as fsp, unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
-import { type ChannelBindingHash, channelBindingHashOf, tlsServerEndPointOf } from './channel-binding';
+import {
+  type ChannelBindingHash,
+  channelBindingHashOf,
+  tlsServerEndPointOf,
+} from './channel-binding';
 
 interface Credentials {
   certBytes: Buffer;
@@ -23,6 +27,15 @@ function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Runs `fn`, re-throwing a failure as "context: reason" so the message names the file. */
+function explained<T>(context: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new Error(`${context}: ${reason(err)}`, { cause: err });
+  }
+}
+
 async function readFileOrExplain(file: string, what: string): Promise<Buffer> {
   try {
     return await fsp.readFile(file);
@@ -37,42 +50,25 @@ async function readCredentials(certPath: string, keyPath: string): Promise<Crede
     readFileOrExplain(certPath, 'certificate'),
     readFileOrExplain(keyPath, 'key'),
   ]);
-  let x509: X509Certificate;
-  try {
-    // With a chain in the file this parses the first certificate: the leaf OpenSSL serves.
-    x509 = new X509Certificate(certBytes);
-  } catch (err) {
-    throw new Error(`TLS certificate file ${certPath} holds no readable certificate: ${reason(err)}`);
-  }
-  let key;
-  try {
-    key = createPrivateKey(keyBytes);
-  } catch (err) {
-    throw new Error(
-      `TLS key file ${keyPath} holds no usable private key (encrypted keys are not supported): ` +
-        reason(err),
-    );
-  }
+  // With a chain in the file this parses the first certificate: the leaf OpenSSL serves.
+  const x509 = explained(
+    `TLS certificate file ${certPath} holds no readable certificate`,
+    () => new X509Certificate(certBytes),
+  );
+  const key = explained(
+    `TLS key file ${keyPath} holds no usable private key (encrypted keys are not supported)`,
+    () => createPrivateKey(keyBytes),
+  );
   if (!x509.checkPrivateKey(key)) {
     throw new Error(`TLS key file ${keyPath} does not match certificate file ${certPath}`);
   }
-  let secureContext: tls.SecureContext;
-  try {
-    secureContext = tls.createSecureContext({
-      cert: certBytes,
-      key: keyBytes,
-      minVersion: 'TLSv1.2',
-    });
-  } catch (err) {
-    throw new Error(`cannot use TLS files ${certPath} and ${keyPath}: ${reason(err)}`);
-  }
+  const secureContext = explained(`cannot use TLS files ${certPath} and ${keyPath}`, () =>
+    tls.createSecureContext({ cert: certBytes, key: keyBytes, minVersion: 'TLSv1.2' }),
+  );
   const certificateDer = x509.raw;
-  let hash: ChannelBindingHash;
-  try {
-    hash = channelBindingHashOf(certificateDer);
-  } catch (err) {
-    throw new Error(`TLS certificate file ${certPath}: ${reason(err)}`);
-  }
+  const hash = explained(`TLS certificate file ${certPath}`, () =>
+    channelBindingHashOf(certificateDer),
+  );
   return {
     certBytes,
     keyBytes,
@@ -130,7 +126,8 @@ export class CertificateStore {
     const next = this.reloading.then(async () => {
       const fresh = await readCredentials(this.certPath, this.keyPath);
       const unchanged =
-        fresh.certBytes.equals(this.current.certBytes) && fresh.keyBytes.equals(this.current.keyBytes);
+        fresh.certBytes.equals(this.current.certBytes) &&
+        fresh.keyBytes.equals(this.current.keyBytes);
       if (!unchanged) this.current = fresh;
       return !unchanged;
     });

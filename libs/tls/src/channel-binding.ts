@@ -36,7 +36,8 @@ function children(node: Asn1 | undefined): Asn1[] {
 }
 
 function oidOf(node: Asn1 | undefined): string | undefined {
-  if (!node || node.type !== forge.asn1.Type.OID || typeof node.value !== 'string') return undefined;
+  if (!node || node.type !== forge.asn1.Type.OID || typeof node.value !== 'string')
+    return undefined;
   return forge.asn1.derToOid(node.value);
 }
 

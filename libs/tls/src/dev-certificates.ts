@@ -95,9 +95,8 @@ export async function ensureDevCertificates(
     server = await issueDevServerCertificate(await obtainCa(caCertPath, caKeyPath, log));
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot issue a development server certificate from CA ${caCertPath}: ${reason}`, {
-      cause: err,
-    });
+    const context = `cannot issue a development server certificate from CA ${caCertPath}`;
+    throw new Error(`${context}: ${reason}`, { cause: err });
   }
   await writePair(certPath, keyPath, server);
   log(`TLS: generated development server certificate ${certPath} for localhost, 127.0.0.1, ::1`);

@@ -67,7 +67,10 @@ export async function createDevCa(now = new Date()): Promise<PemPair> {
 }
 
 /** Parses a CA for issuing, refusing ones that cannot sign a usable server certificate. */
-function loadCa(ca: PemPair, now: Date): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
+function loadCa(
+  ca: PemPair,
+  now: Date,
+): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
   const x509 = new X509Certificate(ca.certPem);
   if (!x509.checkPrivateKey(createPrivateKey(ca.keyPem))) {
     throw new Error('the CA key does not match the CA certificate');
@@ -77,7 +80,10 @@ function loadCa(ca: PemPair, now: Date): { cert: forge.pki.Certificate; key: for
     throw new Error(`the CA certificate expired on ${x509.validTo}`);
   }
   // forge only understands RSA; a user-supplied ECDSA CA ends up here with forge's own message.
-  return { cert: forge.pki.certificateFromPem(ca.certPem), key: forge.pki.privateKeyFromPem(ca.keyPem) };
+  return {
+    cert: forge.pki.certificateFromPem(ca.certPem),
+    key: forge.pki.privateKeyFromPem(ca.keyPem),
+  };
 }
 
 /**
@@ -97,8 +103,7 @@ export async function issueDevServerCertificate(ca: PemPair, now = new Date()): 
   cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
   cert.setIssuer(issuer.cert.subject.attributes);
   const caSki = issuer.cert.getExtension('subjectKeyIdentifier') as
-    | { subjectKeyIdentifier?: string }
-    | undefined;
+    { subjectKeyIdentifier?: string } | undefined;
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

@@ -78,22 +78,29 @@ test('clients reject the certificate for other names and without the CA', () =>
     } finally {
       await server.close();
     }
-  }),
-);
+  }));
 
-test('the server refuses TLS 1.1', () =>
+test('the server accepts TLS 1.2 and refuses TLS 1.1', () =>
   withTempDir(async (dir) => {
     const { store, ca } = await devStore(dir);
     const server = await startUpgradingServer(store, '127.0.0.1');
+    const base = { host: '127.0.0.1', port: server.port, ca, servername: 'localhost' };
     try {
+      await connect({ ...base, maxVersion: 'TLSv1.2' });
+      // SECLEVEL=0 lets this client offer TLS 1.1, so the alert can only come from the server.
       await assert.rejects(
-        connect({ host: '127.0.0.1', port: server.port, ca, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' }),
+        connect({
+          ...base,
+          minVersion: 'TLSv1',
+          maxVersion: 'TLSv1.1',
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        }),
+        { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' },
       );
     } finally {
       await server.close();
     }
-  }),
-);
+  }));
 
 test('tlsServerEndPoint is SHA-256 of the leaf DER, as a client computes it', () =>
   withTempDir(async (dir) => {
@@ -105,13 +112,17 @@ test('tlsServerEndPoint is SHA-256 of the leaf DER, as a client computes it', ()
 
     const server = await startUpgradingServer(store, '127.0.0.1');
     try {
-      const peer = await connect({ host: '127.0.0.1', port: server.port, ca, servername: 'localhost' });
+      const peer = await connect({
+        host: '127.0.0.1',
+        port: server.port,
+        ca,
+        servername: 'localhost',
+      });
       assert.deepEqual(store.tlsServerEndPoint, createHash('sha256').update(peer.raw).digest());
     } finally {
       await server.close();
     }
-  }),
-);
+  }));
 
 test('load names the unreadable or mismatched file', () =>
   withTempDir(async (dir) => {
@@ -132,8 +143,7 @@ test('load names the unreadable or mismatched file', () =>
       CertificateStore.load(certPath, otherKey),
       new RegExp(`${otherKey.replace(/[.\\]/g, '\\$&')} does not match certificate file`),
     );
-  }),
-);
+  }));
 
 test('reload installs replaced files for new connections and keeps them on garbage', () =>
   withTempDir(async (dir) => {
@@ -173,8 +183,7 @@ test('reload installs replaced files for new connections and keeps them on garba
     } finally {
       await server.close();
     }
-  }),
-);
+  }));
 
 test('watch reloads after the files are replaced and reports unusable ones', () =>
   withTempDir(async (dir) => {
@@ -219,5 +228,4 @@ test('watch reloads after the files are replaced and reports unusable ones', () 
     } finally {
       unwatch();
     }
-  }),
-);
+  }));

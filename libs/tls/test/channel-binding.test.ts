@@ -62,7 +62,10 @@ for (const [name, algorithm, params, expected] of cases) {
 
 test('algorithms without a supported hash are refused with their OID', () => {
   assert.throws(() => channelBindingHashOf(fakeCertificate('1.3.101.112')), /1\.3\.101\.112/); // Ed25519
-  assert.throws(() => channelBindingHashOf(fakeCertificate('1.2.840.113549.1.1.14')), /no supported/); // sha224
+  assert.throws(
+    () => channelBindingHashOf(fakeCertificate('1.2.840.113549.1.1.14')),
+    /no supported/,
+  ); // sha224
   assert.throws(() => channelBindingHashOf(Buffer.from('garbage')));
 });
 

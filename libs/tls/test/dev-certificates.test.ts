@@ -32,8 +32,7 @@ test('generates a CA and server pair with private keys at 0600', () =>
     assert.equal(await modeOf(path.join(dir, 'ca.crt')), 0o644 & ~umask);
     assert.equal(await modeOf(path.join(dir, 'server.crt')), 0o644 & ~umask);
     assert.equal(lines.length, 2);
-  }),
-);
+  }));
 
 test('certificates carry the expected names, constraints and lifetime', () =>
   withTempDir(async (dir) => {
@@ -45,7 +44,10 @@ test('certificates carry the expected names, constraints and lifetime', () =>
     assert.equal(ca.ca, true);
     assert.equal(leaf.ca, false);
     assert.equal(leaf.subject, 'CN=localhost');
-    assert.equal(leaf.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.equal(
+      leaf.subjectAltName,
+      'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+    );
     assert.ok(leaf.checkIssued(ca));
     assert.ok(leaf.verify(ca.publicKey));
     assert.deepEqual(leaf.keyUsage, ['1.3.6.1.5.5.7.3.1']); // extKeyUsage serverAuth
@@ -58,8 +60,7 @@ test('certificates carry the expected names, constraints and lifetime', () =>
     // 16 bytes, positive (top bit clear), no DER padding byte.
     assert.match(leaf.serialNumber, /^[4-7][0-9A-F]{31}$/);
     assert.notEqual(leaf.serialNumber, ca.serialNumber);
-  }),
-);
+  }));
 
 test('a second call keeps the existing files byte for byte', () =>
   withTempDir(async (dir) => {
@@ -77,8 +78,7 @@ test('a second call keeps the existing files byte for byte', () =>
     assert.equal(second.generated, false);
     assert.deepEqual(after, before);
     assert.deepEqual(lines, []);
-  }),
-);
+  }));
 
 test('user-provided server files are used as they are, without a CA', () =>
   withTempDir(async (dir) => {
@@ -87,8 +87,7 @@ test('user-provided server files are used as they are, without a CA', () =>
     const result = await ensureDevCertificates(dir);
     assert.equal(result.generated, false);
     await assert.rejects(stat(path.join(dir, 'ca.crt')), { code: 'ENOENT' });
-  }),
-);
+  }));
 
 for (const [present, missing] of [
   ['server.crt', 'server.key'],
@@ -105,8 +104,7 @@ for (const [present, missing] of [
       // Nothing was generated next to the lone file.
       await assert.rejects(stat(path.join(dir, 'ca.crt')), { code: 'ENOENT' });
       assert.equal(await readFile(path.join(dir, present!), 'utf8'), 'x');
-    }),
-  );
+    }));
 }
 
 test('an existing CA is reused to issue a new server certificate', () =>
@@ -129,8 +127,7 @@ test('an existing CA is reused to issue a new server certificate', () =>
     assert.ok(newLeaf.checkIssued(new X509Certificate(caBefore)));
     assert.ok(newLeaf.verify(new X509Certificate(caBefore).publicKey));
     assert.match(lines[0]!, /reusing development CA/);
-  }),
-);
+  }));
 
 test('half a CA is reported, never replaced', () =>
   withTempDir(async (dir) => {
@@ -142,8 +139,7 @@ test('half a CA is reported, never replaced', () =>
     assert.equal(await readFile(path.join(dir, 'ca.crt'), 'utf8'), 'someone else');
     await assert.rejects(stat(path.join(dir, 'server.crt')), { code: 'ENOENT' });
     await assert.rejects(stat(path.join(dir, 'server.key')), { code: 'ENOENT' });
-  }),
-);
+  }));
 
 test('a CA whose key does not match is refused', () =>
   withTempDir(async (dir) => {
@@ -155,5 +151,4 @@ test('a CA whose key does not match is refused', () =>
     await writeFile(path.join(dir, 'ca.key'), await readFile(path.join(b, 'ca.key')));
     await assert.rejects(ensureDevCertificates(dir), /CA key does not match/);
     await assert.rejects(stat(path.join(dir, 'server.key')), { code: 'ENOENT' });
-  }),
-);
+  }));

@@ -42,7 +42,10 @@ export async function startUpgradingServer(
  * tls.Server variant. tls.Server ignores a ready-made `secureContext` option, so the store's
  * context is handed out through SNICallback, which only runs when the client sends SNI.
  */
-export async function startTlsServer(store: CertificateStore, host: string): Promise<RunningServer> {
+export async function startTlsServer(
+  store: CertificateStore,
+  host: string,
+): Promise<RunningServer> {
   const sockets = new Set<net.Socket>();
   const server = tls.createServer({
     SNICallback: (_name, cb) => cb(null, store.secureContext),
@@ -56,7 +59,11 @@ export async function startTlsServer(store: CertificateStore, host: string): Pro
   return listen(server, host, sockets);
 }
 
-function listen(server: net.Server, host: string, sockets: Set<net.Socket>): Promise<RunningServer> {
+function listen(
+  server: net.Server,
+  host: string,
+  sockets: Set<net.Socket>,
+): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => {

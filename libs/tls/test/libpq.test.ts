@@ -43,33 +43,36 @@ function psql(conninfo: string, home: string): Promise<string> {
   });
 }
 
-test('libpq sslmode=verify-full trusts the dev CA', { skip: !existsSync(PSQL) && 'psql not installed' }, () =>
-  withTempDir(async (dir) => {
-    const { caCertPath, certPath, keyPath } = await ensureDevCertificates(dir);
-    const store = await CertificateStore.load(certPath, keyPath);
-    const listeners = ['127.0.0.1'];
-    if (await ipv6Available()) listeners.push('::1');
-    const servers = await Promise.all(listeners.map((h) => fakePostgres(store, h)));
-    // Same port on both families is not guaranteed, so each target gets its own port.
-    const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-    const common = `sslmode=verify-full sslrootcert=${caCertPath} gssencmode=disable user=u dbname=d`;
-    try {
-      const targets = [
-        `host=localhost hostaddr=127.0.0.1 port=${ports[0]}`,
-        `host=127.0.0.1 port=${ports[0]}`,
-        ...(ports[1] ? [`host=::1 port=${ports[1]}`] : []),
-      ];
-      for (const target of targets) {
-        const out = await psql(`${target} ${common}`, dir);
-        assert.match(out, /FATAL:\s+tls-ok/, `${target}: ${out}`);
+test(
+  'libpq sslmode=verify-full trusts the dev CA',
+  { skip: !existsSync(PSQL) && 'psql not installed' },
+  () =>
+    withTempDir(async (dir) => {
+      const { caCertPath, certPath, keyPath } = await ensureDevCertificates(dir);
+      const store = await CertificateStore.load(certPath, keyPath);
+      const listeners = ['127.0.0.1'];
+      if (await ipv6Available()) listeners.push('::1');
+      const servers = await Promise.all(listeners.map((h) => fakePostgres(store, h)));
+      // Same port on both families is not guaranteed, so each target gets its own port.
+      const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+      const common = `sslmode=verify-full sslrootcert=${caCertPath} gssencmode=disable user=u dbname=d`;
+      try {
+        const targets = [
+          `host=localhost hostaddr=127.0.0.1 port=${ports[0]}`,
+          `host=127.0.0.1 port=${ports[0]}`,
+          ...(ports[1] ? [`host=::1 port=${ports[1]}`] : []),
+        ];
+        for (const target of targets) {
+          const out = await psql(`${target} ${common}`, dir);
+          assert.match(out, /FATAL:\s+tls-ok/, `${target}: ${out}`);
+        }
+        const wrongName = await psql(
+          `host=example.invalid hostaddr=127.0.0.1 port=${ports[0]} ${common}`,
+          dir,
+        );
+        assert.match(wrongName, /does not match host name "example\.invalid"/, wrongName);
+      } finally {
+        for (const s of servers) s.close();
       }
-      const wrongName = await psql(
-        `host=example.invalid hostaddr=127.0.0.1 port=${ports[0]} ${common}`,
-        dir,
-      );
-      assert.match(wrongName, /does not match host name "example\.invalid"/, wrongName);
-    } finally {
-      for (const s of servers) s.close();
-    }
-  }),
+    }),
 );
