@@ -1,19 +1,14 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { type Stats, promises as fsp, unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
-import {
-  type ChannelBindingHash,
-  channelBindingHashOf,
-  tlsServerEndPointOf,
-} from './channel-binding';
+import { tlsServerEndPointHash } from '#auth';
 
 interface Credentials {
   certBytes: Buffer;
   keyBytes: Buffer;
   secureContext: tls.SecureContext;
   certificateDer: Buffer;
-  hash: ChannelBindingHash;
-  endPoint: Buffer;
+  endPoint: Buffer | null;
 }
 
 export interface WatchOptions {
@@ -66,16 +61,14 @@ async function readCredentials(certPath: string, keyPath: string): Promise<Crede
     tls.createSecureContext({ cert: certBytes, key: keyBytes, minVersion: 'TLSv1.2' }),
   );
   const certificateDer = x509.raw;
-  const hash = explained(`TLS certificate file ${certPath}`, () =>
-    channelBindingHashOf(certificateDer),
-  );
   return {
     certBytes,
     keyBytes,
     secureContext,
     certificateDer,
-    hash,
-    endPoint: tlsServerEndPointOf(certificateDer, hash),
+    endPoint: explained(`TLS certificate file ${certPath}`, () =>
+      tlsServerEndPointHash(certificateDer),
+    ),
   };
 }
 
@@ -108,12 +101,12 @@ export class CertificateStore {
     return this.current.certificateDer;
   }
 
-  get signatureHashForChannelBinding(): ChannelBindingHash {
-    return this.current.hash;
-  }
-
-  /** RFC 5929 tls-server-end-point data for SCRAM-SHA-256-PLUS. Shared buffer: do not mutate. */
-  get tlsServerEndPoint(): Buffer {
+  /**
+   * RFC 5929 tls-server-end-point data for SCRAM-SHA-256-PLUS (libs/auth
+   * picks the hash), or null when the signature algorithm has no defined
+   * binding (Ed25519, ...): TLS works, PLUS is not offered. Shared buffer.
+   */
+  get tlsServerEndPoint(): Buffer | null {
     return this.current.endPoint;
   }
 

@@ -107,7 +107,6 @@ test('tlsServerEndPoint is SHA-256 of the leaf DER, as a client computes it', ()
     const { store, ca, certPath } = await devStore(dir);
     const der = new X509Certificate(await readFile(certPath)).raw;
     assert.deepEqual(store.certificateDer, der);
-    assert.equal(store.signatureHashForChannelBinding, 'sha256');
     assert.deepEqual(store.tlsServerEndPoint, createHash('sha256').update(der).digest());
 
     const server = await startUpgradingServer(store, '127.0.0.1');

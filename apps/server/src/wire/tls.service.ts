@@ -16,19 +16,29 @@ export class TlsService implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     if (this.config.tls === 'off') return;
     if (this.config.tlsDevCertificates) {
-      const paths = await ensureDevCertificates(this.config.certsDir, (line) => this.log.info(line));
-      if (paths.generated) this.log.info(`generated a development CA at ${paths.caCertPath}`);
+      await ensureDevCertificates(this.config.certsDir, (line) => this.log.info(line));
     }
     this.store = await CertificateStore.load(this.config.tlsCertPath, this.config.tlsKeyPath);
-    this.unwatch = this.store.watch((err) =>
-      err
-        ? this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`)
-        : this.log.info('certificate reloaded'),
-    );
+    this.unwatch = this.store.watch((err) => this.reported(err));
+    process.on('SIGHUP', this.onSighup);
   }
 
   onModuleDestroy(): void {
     this.unwatch?.();
+    process.off('SIGHUP', this.onSighup);
+  }
+
+  /** SIGHUP re-reads the certificate files now, as PostgreSQL's reload does. */
+  private readonly onSighup = () => {
+    this.store?.reload().then(
+      (changed) => (changed ? this.reported() : this.log.info('SIGHUP: certificate unchanged')),
+      (err: Error) => this.reported(err),
+    );
+  };
+
+  private reported(err?: Error): void {
+    if (err) this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`);
+    else this.log.info('certificate reloaded; new connections use it');
   }
 
   /** Null when TLS is off. */

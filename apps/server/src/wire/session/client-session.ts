@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import type { Duplex } from 'node:stream';
 import {
   backendKeyData,
@@ -35,6 +37,19 @@ export interface SessionDependencies {
   readonly sessions: LiveSessions;
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
+}
+
+/**
+ * tls-server-end-point data of the certificate this very connection was
+ * served with (a reload between handshake and login cannot mismatch it);
+ * null, so PLUS is not offered, for a signature algorithm RFC 5929 does not
+ * cover.
+ */
+function channelBindingOf(socket: TLSSocket): ChannelBinding | null {
+  const certificate = socket.getCertificate();
+  if (!certificate || !('raw' in certificate)) return null;
+  const data = tlsServerEndPointHash(certificate.raw);
+  return data ? { type: 'tls-server-end-point', data } : null;
 }
 
 /** Upstream session setup must fit in the same budget as the client's login. */
@@ -108,10 +123,7 @@ export class ClientSession {
       databaseReference: databaseName,
       sourceAddress,
       overTls: startup.tls !== null,
-      channelBinding:
-        startup.tls && certificates
-          ? { type: 'tls-server-end-point', data: certificates.tlsServerEndPoint }
-          : null,
+      channelBinding: startup.tls ? channelBindingOf(startup.tls.socket) : null,
     });
 
     const granted = await access.resolve(
