@@ -52,28 +52,35 @@ interface Candidates extends ExchangeInput {
 @Injectable()
 export class LoginService {
   private readonly log = logSink('Login');
-  private readonly throttle: LoginThrottle;
+  /** Per user name, and per source address with five times the allowance (shared NAT). */
+  private readonly userThrottle: LoginThrottle;
+  private readonly sourceThrottle: LoginThrottle;
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
     private readonly cluster: ClusterService,
     private readonly access: DatabaseAccessService,
   ) {
-    const windowMs = 15 * 60_000;
-    const userBlock = config.loginMaxFailures;
-    this.throttle = new LoginThrottle({
-      slowAfter: Math.max(1, Math.floor(userBlock / 3)),
-      blockAfter: userBlock,
-      windowMs,
+    const policy = (blockAfter: number) => ({
+      slowAfter: Math.max(1, Math.floor(blockAfter / 3)),
+      blockAfter,
+      windowMs: 15 * 60_000,
       blockMs: config.loginBlockMs,
       baseDelayMs: 250,
       maxDelayMs: 4000,
     });
+    this.userThrottle = new LoginThrottle(policy(config.loginMaxFailures));
+    this.sourceThrottle = new LoginThrottle(policy(config.loginMaxFailures * 5));
   }
 
   async authenticate(framed: FramedSocket, attempt: LoginAttempt): Promise<AuthenticatedLogin> {
-    const keys = [`user:${attempt.username}`, `source:${attempt.sourceAddress}`];
-    const verdict = this.throttle.check(keys);
+    const user = [attempt.username];
+    const source = [attempt.sourceAddress];
+    const verdicts = [this.userThrottle.check(user), this.sourceThrottle.check(source)];
+    const verdict = {
+      blocked: verdicts.some((v) => v.blocked),
+      delayMs: Math.max(...verdicts.map((v) => v.delayMs)),
+    };
     const candidates = await this.candidatesFor(attempt.username, attempt.databaseReference);
     const useCleartext = this.config.authCleartext && attempt.overTls;
     const result = useCleartext
@@ -83,11 +90,12 @@ export class LoginService {
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);
     const matched = result.candidateId;
     if (verdict.blocked || matched === null || candidates.userId === null) {
-      this.throttle.recordFailure(keys);
+      this.userThrottle.recordFailure(user);
+      this.sourceThrottle.recordFailure(source);
       this.audit(attempt, result.method, 'failure', candidates.userId, null, verdict.blocked);
       throw PgErrors.invalidPassword();
     }
-    this.throttle.recordSuccess(keys[0]!);
+    this.userThrottle.recordSuccess(attempt.username);
     if (result.serverFinal) framed.write(authenticationSaslFinal(result.serverFinal));
     framed.write(authenticationOk());
     const token = candidates.tokens.get(matched) ?? null;
