@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { RouterModule } from '@nestjs/core';
+import { ADMIN_API_PREFIX, AdminModule } from './admin/admin.module';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import type { PosternConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -19,6 +21,8 @@ export class AppModule {
         BootstrapModule,
         WireModule,
         HealthModule,
+        AdminModule,
+        RouterModule.register([{ path: ADMIN_API_PREFIX, module: AdminModule }]),
       ],
     };
   }

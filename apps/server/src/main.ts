@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { banner } from './banner';
@@ -19,10 +20,12 @@ async function main(): Promise<void> {
     process.stderr.write(`postern: ${err.message}\n`);
     process.exit(2);
   }
-  const app = await NestFactory.create(AppModule.forConfig(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     logger: nestLogLevels(config.logLevel),
     bodyParser: true,
   });
+  // JSON bodies up to 1 MiB (the admin API); larger ones answer 413.
+  app.useBodyParser('json', { limit: '1mb' });
   stopOnSignals(app);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   const http = await app.listen(config.httpPort, config.host);

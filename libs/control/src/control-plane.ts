@@ -2,6 +2,7 @@ import { AuditRepository } from './audit.repository';
 import { DatabasesRepository } from './databases.repository';
 import { EntitiesRepository } from './entities.repository';
 import { GrantsRepository } from './grants.repository';
+import { HttpSessionsRepository } from './http-sessions.repository';
 import { MembershipsRepository } from './memberships.repository';
 import { TokensRepository } from './tokens.repository';
 import { createPrismaClient, type PrismaClient } from './prisma';
@@ -14,6 +15,7 @@ export class ControlPlane {
   readonly memberships: MembershipsRepository;
   readonly tokens: TokensRepository;
   readonly audit: AuditRepository;
+  readonly httpSessions: HttpSessionsRepository;
 
   private constructor(private readonly prisma: PrismaClient) {
     this.entities = new EntitiesRepository(prisma);
@@ -22,6 +24,7 @@ export class ControlPlane {
     this.memberships = new MembershipsRepository(prisma);
     this.tokens = new TokensRepository(prisma);
     this.audit = new AuditRepository(prisma);
+    this.httpSessions = new HttpSessionsRepository(prisma);
   }
 
   static connect(connectionString: string): ControlPlane {

@@ -25,6 +25,8 @@ export interface NewDatabase {
   readonly reader: RoleCredentials;
 }
 
+const OWNER_SLUG = { owner: { select: { slug: true } } } as const;
+
 type DatabaseRow = Awaited<ReturnType<PrismaClient['database']['findFirstOrThrow']>> & {
   owner: { slug: string };
 };
@@ -38,6 +40,51 @@ export class DatabasesRepository {
       include: { owner: { select: { slug: true } } },
     });
     return row && toRecord(row);
+  }
+
+  async findById(id: string): Promise<DatabaseRecord | null> {
+    const row = await this.prisma.database.findUnique({ where: { id }, include: OWNER_SLUG });
+    return row && toRecord(row);
+  }
+
+  async findByIds(ids: readonly string[]): Promise<DatabaseRecord[]> {
+    const rows = await this.prisma.database.findMany({
+      where: { id: { in: [...ids] } },
+      include: OWNER_SLUG,
+    });
+    return rows.map(toRecord);
+  }
+
+  /** Every provisioned database, by owner and name. */
+  async listProvisioned(): Promise<DatabaseRecord[]> {
+    const rows = await this.prisma.database.findMany({
+      where: { provisionedAt: { not: null } },
+      include: OWNER_SLUG,
+      orderBy: [{ owner: { slug: 'asc' } }, { name: 'asc' }],
+    });
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Provisioned databases a user may have some access to: its own, its
+   * organisations', and those granted to it or to its organisations. The
+   * caller still computes the effective level of each.
+   */
+  async listProvisionedForUser(userId: string): Promise<DatabaseRecord[]> {
+    const member = { members: { some: { userId } } };
+    const rows = await this.prisma.database.findMany({
+      where: {
+        provisionedAt: { not: null },
+        OR: [
+          { ownerId: userId },
+          { owner: member },
+          { grants: { some: { OR: [{ entityId: userId }, { entity: member }] } } },
+        ],
+      },
+      include: OWNER_SLUG,
+      orderBy: [{ owner: { slug: 'asc' } }, { name: 'asc' }],
+    });
+    return rows.map(toRecord);
   }
 
   async create(database: NewDatabase): Promise<DatabaseRecord> {

@@ -35,36 +35,101 @@ export interface EntitySummary {
   readonly isSiteAdmin: boolean;
 }
 
+/** An entity as the admin API shows it. */
+export interface EntityRecord extends EntitySummary {
+  readonly disabled: boolean;
+  readonly createdAt: Date;
+}
+
+/** What an HTTP password login needs: the bcrypt hash, and the SCRAM verifier as a backstop. */
+export interface UserCredentials extends UserLogin {
+  readonly isSiteAdmin: boolean;
+  readonly bcrypt: string | null;
+}
+
+type EntityRow = Awaited<ReturnType<PrismaClient['entity']['findFirstOrThrow']>>;
+
 export class EntitiesRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   async findUserLogin(slug: string): Promise<UserLogin | null> {
+    const row = await this.findUserRow(slug);
+    return row && toUserLogin(row);
+  }
+
+  async findBySlug(slug: string): Promise<EntityRecord | null> {
+    const row = await this.prisma.entity.findUnique({ where: { slug } });
+    return row && toEntityRecord(row);
+  }
+
+  async findById(id: string): Promise<EntityRecord | null> {
+    const row = await this.prisma.entity.findUnique({ where: { id } });
+    return row && toEntityRecord(row);
+  }
+
+  async findUserCredentials(slug: string): Promise<UserCredentials | null> {
+    const row = await this.findUserRow(slug);
+    return (
+      row && {
+        ...toUserLogin(row),
+        isSiteAdmin: row.isSiteAdmin,
+        bcrypt: row.password?.bcrypt ?? null,
+      }
+    );
+  }
+
+  /** Every entity, by slug. */
+  async list(): Promise<EntityRecord[]> {
+    const rows = await this.prisma.entity.findMany({ orderBy: { slug: 'asc' } });
+    return rows.map(toEntityRecord);
+  }
+
+  /** A user and the organisations it belongs to, by slug. */
+  async listForUser(userId: string): Promise<EntityRecord[]> {
+    const rows = await this.prisma.entity.findMany({
+      where: { OR: [{ id: userId }, { members: { some: { userId } } }] },
+      orderBy: { slug: 'asc' },
+    });
+    return rows.map(toEntityRecord);
+  }
+
+  /** An organisation and its first admin, in one statement (no organisation without an admin). */
+  async createOrganization(slug: string, adminUserId: string): Promise<EntityRecord> {
+    const row = await this.prisma.entity.create({
+      data: {
+        kind: 'organization',
+        slug,
+        members: { create: { userId: adminUserId, role: 'admin' } },
+      },
+    });
+    return toEntityRecord(row);
+  }
+
+  /** Replaces a user's password secrets (the salt stays: it is the user's for life). */
+  async setPassword(entityId: string, password: PasswordRecord): Promise<void> {
+    const data = {
+      storedKey: new Uint8Array(password.storedKey),
+      serverKey: new Uint8Array(password.serverKey),
+      bcrypt: password.bcrypt,
+    };
+    await this.prisma.passwordSecret.upsert({
+      where: { entityId },
+      create: { entityId, ...data },
+      update: data,
+    });
+  }
+
+  /** A user with its salt (organisations have none), with its password secrets. */
+  private async findUserRow(slug: string) {
     const row = await this.prisma.entity.findUnique({
       where: { slug },
       include: { password: true },
     });
     if (!row || row.kind !== 'user' || !row.scramSalt || !row.scramIterations) return null;
-    return {
-      id: row.id,
-      slug: row.slug,
-      disabled: row.disabled,
-      salt: Buffer.from(row.scramSalt),
-      iterations: row.scramIterations,
-      password: row.password
-        ? {
-            storedKey: Buffer.from(row.password.storedKey),
-            serverKey: Buffer.from(row.password.serverKey),
-          }
-        : null,
-    };
+    return { ...row, scramSalt: row.scramSalt, scramIterations: row.scramIterations };
   }
 
-  async findBySlug(slug: string): Promise<EntitySummary | null> {
-    const row = await this.prisma.entity.findUnique({ where: { slug } });
-    return row && { id: row.id, slug: row.slug, kind: row.kind, isSiteAdmin: row.isSiteAdmin };
-  }
-
-  async createUser(user: NewUser): Promise<EntitySummary> {
+  async createUser(user: NewUser): Promise<EntityRecord> {
     const row = await this.prisma.entity.create({
       data: {
         kind: 'user',
@@ -83,6 +148,40 @@ export class EntitiesRepository {
           : undefined,
       },
     });
-    return { id: row.id, slug: row.slug, kind: row.kind, isSiteAdmin: row.isSiteAdmin };
+    return toEntityRecord(row);
   }
+}
+
+function toEntityRecord(row: EntityRow): EntityRecord {
+  return {
+    id: row.id,
+    slug: row.slug,
+    kind: row.kind,
+    isSiteAdmin: row.isSiteAdmin,
+    disabled: row.disabled,
+    createdAt: row.createdAt,
+  };
+}
+
+function toUserLogin(row: {
+  id: string;
+  slug: string;
+  disabled: boolean;
+  scramSalt: Uint8Array;
+  scramIterations: number;
+  password: { storedKey: Uint8Array; serverKey: Uint8Array } | null;
+}): UserLogin {
+  return {
+    id: row.id,
+    slug: row.slug,
+    disabled: row.disabled,
+    salt: Buffer.from(row.scramSalt),
+    iterations: row.scramIterations,
+    password: row.password
+      ? {
+          storedKey: Buffer.from(row.password.storedKey),
+          serverKey: Buffer.from(row.password.serverKey),
+        }
+      : null,
+  };
 }

@@ -8,3 +8,5 @@ export * from './grants.repository';
 export * from './levels';
 export * from './memberships.repository';
 export * from './tokens.repository';
+export * from './errors';
+export * from './http-sessions.repository';

@@ -21,7 +21,9 @@ export class MembershipsRepository {
   }
 
   async remove(organizationId: string, userId: string): Promise<boolean> {
-    const { count } = await this.prisma.membership.deleteMany({ where: { organizationId, userId } });
+    const { count } = await this.prisma.membership.deleteMany({
+      where: { organizationId, userId },
+    });
     return count === 1;
   }
 
@@ -37,6 +39,10 @@ export class MembershipsRepository {
       userSlug: row.user.slug,
       role: row.role,
     }));
+  }
+
+  async countAdmins(organizationId: string): Promise<number> {
+    return this.prisma.membership.count({ where: { organizationId, role: 'admin' } });
   }
 
   async roleOf(organizationId: string, userId: string): Promise<MemberRole | null> {

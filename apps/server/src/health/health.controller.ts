@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import { Public } from '../admin/auth/access.decorators';
 import { ClusterService } from '../engine/cluster.service';
 import { WireServer } from '../wire/wire.server';
 
-/** Liveness and readiness, outside the API prefix (CONTRACT.md). */
+/** Liveness and readiness, outside the API prefix (CONTRACT.md); probes carry no credentials. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(

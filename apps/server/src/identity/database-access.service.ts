@@ -39,10 +39,19 @@ export class DatabaseAccessService {
   ): Promise<DatabaseAccess | null> {
     const database = await this.find(reference, login.slug);
     if (!database) return null;
+    const level = await this.cappedLevel(login.id, database, cap);
+    return level ? { database, level } : null;
+  }
+
+  /** The effective level narrowed by a credential's scope; null outside the scope. */
+  async cappedLevel(
+    userId: string,
+    database: DatabaseRecord,
+    cap: AccessCap | null,
+  ): Promise<AccessLevel | null> {
     if (cap && cap.databaseIds.length > 0 && !cap.databaseIds.includes(database.id)) return null;
-    const level = await this.effectiveLevel(login.id, database);
-    if (!level) return null;
-    return { database, level: cap?.maxLevel ? minLevel(level, cap.maxLevel) : level };
+    const level = await this.effectiveLevel(userId, database);
+    return level && cap?.maxLevel ? minLevel(level, cap.maxLevel) : level;
   }
 
   /** A provisioned database by its `owner/name` (or `name` of `loginSlug`). */

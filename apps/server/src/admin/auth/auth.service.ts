@@ -1,0 +1,122 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Actor } from '../../identity/actor';
+import { looksLikeApiToken } from '../../identity/api-token-format';
+import { TokensService } from '../../identity/tokens.service';
+import { UsersService, type PasswordCheck } from '../../identity/users.service';
+import { ClusterService } from '../../engine/cluster.service';
+import { TooManyRequestsException } from '../common/too-many-requests.exception';
+import { LoginThrottle } from '../login-throttle';
+
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+const SESSION_PREFIX = 'pss_';
+/** One message for an unknown user, a wrong password and a disabled user: no enumeration. */
+const LOGIN_FAILED = 'invalid username or password';
+
+export interface NewSession {
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * HTTP logins and the credentials of every other call: console sessions
+ * (`pss_` + 32 random bytes, kept only as SHA-256) and API tokens (`pst_`).
+ */
+@Injectable()
+export class AuthService {
+  private readonly throttle = new LoginThrottle();
+
+  constructor(
+    private readonly cluster: ClusterService,
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+  ) {}
+
+  async login(username: string, password: string, source: string): Promise<NewSession> {
+    const wait = this.throttle.retryAfterSeconds(username, source);
+    if (wait > 0) {
+      await this.audit(username, source, { ok: false, reason: 'throttled' });
+      throw new TooManyRequestsException(wait);
+    }
+    const check = await this.users.checkPassword(username, password);
+    await this.audit(username, source, check);
+    if (!check.ok) {
+      this.throttle.recordFailure(username, source);
+      throw new UnauthorizedException(LOGIN_FAILED);
+    }
+    this.throttle.recordSuccess(username);
+    const token = SESSION_PREFIX + randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
+    const { httpSessions } = this.cluster.control;
+    await httpSessions.removeExpired(check.user.id);
+    await httpSessions.create(digest(token), check.user.id, expiresAt);
+    return { token, expiresAt };
+  }
+
+  /** Ends the console session the call came with; an API token stays valid (revoke it). */
+  async logout(actor: Actor): Promise<void> {
+    if (actor.sessionId) await this.cluster.control.httpSessions.remove(actor.sessionId);
+  }
+
+  /** The caller behind a bearer or cookie credential, or null when it is not valid now. */
+  async authenticate(secret: string, source: string): Promise<Actor | null> {
+    if (secret.startsWith(SESSION_PREFIX)) return this.sessionActor(secret, source);
+    if (looksLikeApiToken(secret)) return this.tokenActor(secret, source);
+    return null;
+  }
+
+  private async sessionActor(secret: string, source: string): Promise<Actor | null> {
+    const { httpSessions, entities } = this.cluster.control;
+    const session = await httpSessions.findLive(digest(secret));
+    const user = session && (await entities.findById(session.entityId));
+    if (!session || !user || user.disabled) return null;
+    return {
+      id: user.id,
+      slug: user.slug,
+      isSiteAdmin: user.isSiteAdmin,
+      method: 'session',
+      tokenId: null,
+      sessionId: session.id,
+      cap: null,
+      source,
+    };
+  }
+
+  private async tokenActor(secret: string, source: string): Promise<Actor | null> {
+    const authenticated = await this.tokens.authenticate(secret);
+    if (!authenticated) return null;
+    const { token, owner } = authenticated;
+    const scoped = token.databaseIds.length > 0 || token.maxLevel !== null;
+    return {
+      id: owner.id,
+      slug: owner.slug,
+      // A scoped token never carries site-admin powers.
+      isSiteAdmin: owner.isSiteAdmin && !scoped,
+      method: 'token',
+      tokenId: token.id,
+      sessionId: null,
+      cap: scoped ? { databaseIds: token.databaseIds, maxLevel: token.maxLevel } : null,
+      source,
+    };
+  }
+
+  private async audit(
+    username: string,
+    source: string,
+    check: PasswordCheck | { ok: false; reason: 'throttled' },
+  ): Promise<void> {
+    await this.cluster.control.audit.record({
+      kind: 'http.login',
+      outcome: check.ok ? 'success' : 'failure',
+      actor: username,
+      actorId: check.ok ? check.user.id : null,
+      source,
+      method: 'password',
+      detail: check.ok ? undefined : { reason: check.reason },
+    });
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

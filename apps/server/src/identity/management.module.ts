@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { EngineModule } from '../engine/engine.module';
+import { WireModule } from '../wire/wire.module';
+import { AccessReviewService } from './access-review.service';
+import { DatabaseCatalogService } from './database-catalog.service';
+import { EntitiesService } from './entities.service';
+import { GrantsService } from './grants.service';
+import { IdentityModule } from './identity.module';
+import { MembershipsService } from './memberships.service';
+import { TokensService } from './tokens.service';
+
+/**
+ * The rules of managing identities and access on behalf of an actor. Apart
+ * from IdentityModule because ending live sessions needs WireModule, which
+ * itself depends on IdentityModule.
+ */
+@Module({
+  imports: [EngineModule, IdentityModule, WireModule],
+  providers: [
+    AccessReviewService,
+    DatabaseCatalogService,
+    EntitiesService,
+    GrantsService,
+    MembershipsService,
+    TokensService,
+  ],
+  exports: [
+    DatabaseCatalogService,
+    EntitiesService,
+    GrantsService,
+    MembershipsService,
+    TokensService,
+  ],
+})
+export class ManagementModule {}
