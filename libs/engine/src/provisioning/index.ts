@@ -1,4 +1,17 @@
 export * from './admin-connection';
-export * from './provisioner';
-export * from './sql';
 export * from './backends';
+export {
+  checkClusterInvariants,
+  checkDatabaseInvariants,
+  ProvisioningInvariantError,
+} from './invariants';
+export { prepareCluster } from './cluster-hardening';
+export {
+  CONTROL_DATABASE,
+  dropDatabase,
+  hardenExistingDatabases,
+  newPhysicalDatabase,
+  provisionDatabase,
+  type PhysicalDatabase,
+} from './provisioner';
+export * from './sql';

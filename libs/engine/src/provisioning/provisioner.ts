@@ -1,90 +1,83 @@
-import { randomBytes } from 'node:crypto';
-import {
-  DEFAULT_SCRAM_ITERATIONS,
-  deriveScramVerifier,
-  formatPostgresScramSecret,
-  newScramSalt,
-} from '#auth';
-import type { Client } from 'pg';
 import type { ClusterEndpoint } from '../cluster';
 import { withSuperuser } from './admin-connection';
-import { quoteIdent, quoteLiteral } from './sql';
+import { databaseExists, databaseOid, roleExists, withProvisioningLock } from './catalog';
+import {
+  hardenDatabaseContents,
+  hardenDatabaseEntry,
+  revokeForeignPrivileges,
+} from './database-hardening';
+import {
+  collectDatabaseViolations,
+  ProvisioningInvariantError,
+  READER_SETTINGS,
+} from './invariants';
+import type { PhysicalDatabase } from './physical-database';
+import { ensureLoginRole, resetRoleSettings, revokeMemberships } from './roles';
+import { quoteIdent } from './sql';
 
-/** The upstream names and role passwords of one tenant database. */
-export interface PhysicalDatabase {
-  readonly physicalName: string;
-  readonly writer: { readonly role: string; readonly password: string };
-  readonly reader: { readonly role: string; readonly password: string };
-}
-
-export const CONTROL_DATABASE = 'postern_control';
-
-/** Fresh physical names for a new tenant database: opaque, never the tenant's words. */
-export function newPhysicalDatabase(): PhysicalDatabase {
-  const id = randomBytes(8).toString('hex');
-  const secret = () => randomBytes(24).toString('base64url');
-  return {
-    physicalName: `pdb_${id}`,
-    writer: { role: `pdb_${id}_writer`, password: secret() },
-    reader: { role: `pdb_${id}_reader`, password: secret() },
-  };
-}
+export { CONTROL_DATABASE, newPhysicalDatabase, type PhysicalDatabase } from './physical-database';
 
 /**
- * Cluster-wide hardening and the control-plane database. Safe to run at
- * every start.
- */
-export async function prepareCluster(endpoint: ClusterEndpoint): Promise<void> {
-  await withSuperuser(endpoint, 'postgres', async (client) => {
-    if (!(await databaseExists(client, CONTROL_DATABASE))) {
-      await client.query(`CREATE DATABASE ${quoteIdent(CONTROL_DATABASE)}`);
-    }
-    // Tenant roles reach only their own database.
-    for (const db of ['postgres', 'template1', CONTROL_DATABASE]) {
-      await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdent(db)} FROM PUBLIC`);
-    }
-  });
-}
-
-/**
- * Creates (or completes) the physical database and its two roles. Every step
- * checks before it acts, so a run interrupted half-way converges on retry.
+ * Creates (or completes, or repairs) the physical database and its two
+ * roles, hardens it, and checks the PRIV-T2/T3 invariants, throwing a
+ * ProvisioningInvariantError when one does not hold. Every step checks or
+ * is idempotent, so a run interrupted half-way converges on retry, and a
+ * database provisioned by an older version converges when this runs again.
+ * Runs are serialised cluster-wide by an advisory lock.
  */
 export async function provisionDatabase(
   endpoint: ClusterEndpoint,
   db: PhysicalDatabase,
 ): Promise<void> {
   const { writer, reader, physicalName } = db;
-  await withSuperuser(endpoint, 'postgres', async (client) => {
-    await ensureLoginRole(client, writer.role, writer.password);
-    await ensureLoginRole(client, reader.role, reader.password);
-    if (!(await databaseExists(client, physicalName))) {
-      await client.query(
-        `CREATE DATABASE ${quoteIdent(physicalName)} OWNER ${quoteIdent(writer.role)} ` +
-          `TEMPLATE template0 ENCODING 'UTF8'`,
-      );
+  const roles = [writer.role, reader.role];
+  await withSuperuser(endpoint, 'postgres', (cluster) =>
+    withProvisioningLock(cluster, async () => {
+      await ensureLoginRole(cluster, writer.role, writer.password);
+      await ensureLoginRole(cluster, reader.role, reader.password);
+      await revokeMemberships(cluster, roles);
+      await resetRoleSettings(cluster, writer.role, {});
+      await resetRoleSettings(cluster, reader.role, READER_SETTINGS);
+      // Before the database ACL: DROP OWNED BY may take the reader's CONNECT with it.
+      const ownOid = await databaseOid(cluster, physicalName);
+      await revokeForeignPrivileges(endpoint, cluster, roles, ownOid);
+      await hardenDatabaseEntry(cluster, db);
+      const violations = await withSuperuser(endpoint, physicalName, async (database) => {
+        await hardenDatabaseContents(database, db);
+        return collectDatabaseViolations(cluster, database, db);
+      });
+      if (violations.length > 0) {
+        throw new ProvisioningInvariantError(`tenant database ${physicalName}`, violations);
+      }
+    }),
+  );
+}
+
+/**
+ * Re-applies provisioning (hardening and the invariant check) to every
+ * database given, e.g. all provisioned ones at start, so databases made by
+ * older versions, or changed by a tenant since, converge. One failing
+ * database does not stop the others; the failures are thrown together.
+ */
+export async function hardenExistingDatabases(
+  endpoint: ClusterEndpoint,
+  databases: readonly PhysicalDatabase[],
+): Promise<void> {
+  const failures: Error[] = [];
+  for (const db of databases) {
+    try {
+      await provisionDatabase(endpoint, db);
+    } catch (err) {
+      failures.push(err instanceof Error ? err : new Error(String(err)));
     }
-    await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(physicalName)} FROM PUBLIC`);
-    await client.query(
-      `GRANT CONNECT ON DATABASE ${quoteIdent(physicalName)} TO ${quoteIdent(reader.role)}`,
+  }
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures,
+      `hardening failed for ${failures.length} of ${databases.length} databases:\n` +
+        failures.map((failure) => failure.message).join('\n'),
     );
-    // A reader session starts read-only even before privileges are consulted.
-    await client.query(
-      `ALTER ROLE ${quoteIdent(reader.role)} SET default_transaction_read_only = on`,
-    );
-  });
-  await withSuperuser(endpoint, physicalName, async (client) => {
-    const w = quoteIdent(writer.role);
-    const r = quoteIdent(reader.role);
-    await client.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
-    await client.query(`ALTER SCHEMA public OWNER TO ${w}`);
-    await client.query(`GRANT USAGE ON SCHEMA public TO ${r}`);
-    await client.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${r}`);
-    await client.query(`GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${r}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${w} GRANT SELECT ON TABLES TO ${r}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${w} GRANT SELECT ON SEQUENCES TO ${r}`);
-    await client.query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${w} GRANT USAGE ON SCHEMAS TO ${r}`);
-  });
+  }
 }
 
 /**
@@ -92,47 +85,29 @@ export async function provisionDatabase(
  * Idempotent: what is already gone is skipped, so a retry converges.
  */
 export async function dropDatabase(endpoint: ClusterEndpoint, db: PhysicalDatabase): Promise<void> {
-  await withSuperuser(endpoint, 'postgres', async (client) => {
-    if (await databaseExists(client, db.physicalName)) {
-      // Nobody may connect while it is going away.
-      await client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(db.physicalName)} FROM PUBLIC`);
-      for (const role of [db.writer.role, db.reader.role]) {
-        if (await roleExists(client, role)) {
-          await client.query(`ALTER ROLE ${quoteIdent(role)} NOLOGIN`);
+  const roles = [db.writer.role, db.reader.role];
+  await withSuperuser(endpoint, 'postgres', (client) =>
+    withProvisioningLock(client, async () => {
+      const name = quoteIdent(db.physicalName);
+      if (await databaseExists(client, db.physicalName)) {
+        // Nobody may connect while it is going away.
+        await client.query(`REVOKE CONNECT ON DATABASE ${name} FROM PUBLIC`);
+        for (const role of roles) {
+          if (await roleExists(client, role)) {
+            await client.query(`ALTER ROLE ${quoteIdent(role)} NOLOGIN`);
+          }
         }
+        // The owner may have made it a template, which cannot be dropped.
+        await client.query(`ALTER DATABASE ${name} WITH IS_TEMPLATE false`);
+        await client.query(`DROP DATABASE ${name} WITH (FORCE)`);
       }
-      await client.query(`DROP DATABASE ${quoteIdent(db.physicalName)} WITH (FORCE)`);
-    }
-    for (const role of [db.reader.role, db.writer.role]) {
-      if (await roleExists(client, role)) await client.query(`DROP ROLE ${quoteIdent(role)}`);
-    }
-  });
-}
-
-async function roleExists(client: Client, role: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  return rowCount === 1;
-}
-
-async function databaseExists(client: Client, name: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  return rowCount === 1;
-}
-
-/**
- * The password is handed to PostgreSQL as a SCRAM verifier, so the
- * cleartext never reaches the server (nor its statement log).
- */
-async function ensureLoginRole(client: Client, role: string, password: string): Promise<void> {
-  const salt = newScramSalt();
-  const secret = formatPostgresScramSecret(
-    salt,
-    DEFAULT_SCRAM_ITERATIONS,
-    deriveScramVerifier(password, salt, DEFAULT_SCRAM_ITERATIONS),
-  );
-  const verb = (await roleExists(client, role)) ? 'ALTER' : 'CREATE';
-  await client.query(
-    `${verb} ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION ` +
-      `NOBYPASSRLS NOINHERIT PASSWORD ${quoteLiteral(secret)}`,
+      const remaining = [];
+      for (const role of roles) if (await roleExists(client, role)) remaining.push(role);
+      // Grants other tenants made to these roles would block DROP ROLE.
+      await revokeForeignPrivileges(endpoint, client, remaining, null);
+      for (const role of [db.reader.role, db.writer.role]) {
+        if (remaining.includes(role)) await client.query(`DROP ROLE ${quoteIdent(role)}`);
+      }
+    }),
   );
 }
