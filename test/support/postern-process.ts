@@ -60,6 +60,10 @@ export class PosternProcess {
     return postern;
   }
 
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   get caFile(): string {
     return path.join(this.workDir, 'certs', 'ca.crt');
   }
