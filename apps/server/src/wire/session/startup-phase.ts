@@ -72,19 +72,13 @@ export async function negotiateStartup(
         return packet;
       case 'gssenc':
         if (gssDone || secure) throw unsupportedRepeat();
+        refuseReadAhead(framed, 'GSSAPI encryption request');
         gssDone = true;
         framed.write(sslResponse(false));
         continue;
       case 'ssl': {
         if (secure) throw unsupportedRepeat();
-        if (framed.bufferedLength > 0) {
-          // CVE-2021-23214: bytes read ahead of the handshake would later be
-          // taken as if they had come through TLS.
-          throw PgErrors.protocolViolation(
-            'received unencrypted data after SSL request',
-            'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
-          );
-        }
+        refuseReadAhead(framed, 'SSL request');
         if (!options.secureContext) {
           framed.write(sslResponse(false));
           continue;
@@ -115,6 +109,20 @@ export async function negotiateStartup(
         };
       }
     }
+  }
+}
+
+/**
+ * CVE-2021-23214: bytes read ahead of an encryption handshake would later
+ * be taken as if they had come through it. Clients wait for the answer, so
+ * anything already buffered is refused, whatever the answer would be.
+ */
+function refuseReadAhead(framed: FramedSocket, request: string): void {
+  if (framed.bufferedLength > 0) {
+    throw PgErrors.protocolViolation(
+      `received unencrypted data after ${request}`,
+      'This could be either a client-software bug or evidence of an attempted man-in-the-middle attack.',
+    );
   }
 }
 
