@@ -256,8 +256,12 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
     test('password: self or site admin, 204; at least 8 characters; not for organisations', async () => {
       const put = (token: string, slug: string, password: unknown) =>
         http.call('PUT', `/entities/${slug}/password`, { token, body: { password } });
+      const otherSession = await http.login('bob', 'bob-password');
       assert.equal((await put(bob, 'bob', 'bob-new-password')).status, 204);
       await http.login('bob', 'bob-new-password');
+      // The session that changed it stays; the user's other console sessions end.
+      assert.equal((await http.call('GET', '/entities', { token: bob })).status, 200);
+      assertError(await http.call('GET', '/entities', { token: otherSession }), 401);
       assertError(
         await http.call('POST', '/auth/login', {
           body: { username: 'bob', password: 'bob-password' },
@@ -269,7 +273,8 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
       assertError(await put(bob, 'alice', 'taking-over-alice'), 404);
       assertError(await put(alice, 'acme', 'organisations-have-none'), 400, /not a user/);
       assert.equal((await put(admin, 'bob', 'bob-password')).status, 204);
-      await http.login('bob', 'bob-password');
+      assertError(await http.call('GET', '/entities', { token: bob }), 401);
+      bob = await http.login('bob', 'bob-password');
       assertError(await put('', 'bob', 'bob-password'), 401);
     });
   });

@@ -172,6 +172,11 @@ describe('AccessGuard', () => {
       guard.canActivate(context('closed', { authorization: 'Basic abc' }).context),
       UnauthorizedException,
     );
+    // The cookie carries console sessions only, never an API token.
+    await assert.rejects(
+      guard.canActivate(context('closed', { cookie: 'postern_session=pst_x_y' }).context),
+      UnauthorizedException,
+    );
     const { request, context: ctx } = context('closed', { authorization: 'Bearer pss_good' });
     assert.equal(await guard.canActivate(ctx), true);
     assert.equal(request.actor, actor);

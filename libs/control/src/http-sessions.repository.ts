@@ -29,6 +29,13 @@ export class HttpSessionsRepository {
     await this.prisma.httpSession.deleteMany({ where: { id } });
   }
 
+  /** Every session of an entity but `keepId` (a password change ends the others). */
+  async removeForEntity(entityId: string, keepId: string | null = null): Promise<void> {
+    await this.prisma.httpSession.deleteMany({
+      where: { entityId, ...(keepId ? { id: { not: keepId } } : {}) },
+    });
+  }
+
   /** Expired sessions of one entity; called at login so the table does not grow forever. */
   async removeExpired(entityId: string, now = new Date()): Promise<void> {
     await this.prisma.httpSession.deleteMany({ where: { entityId, expiresAt: { lte: now } } });

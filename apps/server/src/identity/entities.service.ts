@@ -90,7 +90,10 @@ export class EntitiesService {
     };
   }
 
-  /** Self or a site admin; the new secrets stay under the user's lifelong salt. */
+  /**
+   * Self or a site admin; the new secrets stay under the user's lifelong
+   * salt. The user's other console sessions end (API tokens stay valid).
+   */
   async setPassword(actor: Actor, slug: string, password: string): Promise<void> {
     requireUnscoped(actor);
     const entity = await this.visible(actor, slug);
@@ -99,6 +102,9 @@ export class EntitiesService {
       throw new ForbiddenException("only site admins change another user's password");
     }
     await this.users.setPassword(entity.slug, password);
+    // Whoever knew the old password loses the console sessions it opened.
+    const keep = entity.id === actor.id ? actor.sessionId : null;
+    await this.cluster.control.httpSessions.removeForEntity(entity.id, keep);
     await this.cluster.control.audit.record({
       kind: 'password.change',
       outcome: 'success',

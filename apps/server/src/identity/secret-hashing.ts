@@ -1,4 +1,5 @@
 import bcrypt from 'bcrypt';
+import { createHash } from 'node:crypto';
 
 /** bcrypt cost for passwords and API tokens (about 80 ms per check on this class of machine). */
 export const BCRYPT_COST = 10;
@@ -18,4 +19,13 @@ export async function compareSecret(secret: string, hash: string | null): Promis
   dummyHash ??= bcrypt.hash('postern: nothing to compare with', BCRYPT_COST);
   const matches = await bcrypt.compare(secret, hash ?? (await dummyHash));
   return hash !== null && matches;
+}
+
+/**
+ * For high-entropy random secrets (session tokens, verified API tokens): a
+ * plain SHA-256 suffices to store and compare them; bcrypt is for secrets
+ * people choose or that must resist offline guessing.
+ */
+export function sha256(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
 }

@@ -4,7 +4,6 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { deriveScramVerifier, safeEqual } from '#auth';
 import type { EntityRecord, GrantLevel, TokenRecord } from '#control';
 import { ClusterService } from '../engine/cluster.service';
@@ -14,7 +13,7 @@ import { auditActor, requireUnscoped, type Actor } from './actor';
 import { apiTokenId, isApiTokenId, newApiToken } from './api-token-format';
 import { DatabaseAccessService } from './database-access.service';
 import { EntitiesService } from './entities.service';
-import { compareSecret, hashSecret } from './secret-hashing';
+import { compareSecret, hashSecret, sha256 } from './secret-hashing';
 
 export interface NewTokenRequest {
   readonly name: string;
@@ -167,7 +166,7 @@ export class TokensService {
     credential: string,
     token: (TokenRecord & { bcrypt: string }) | null,
   ): Promise<boolean> {
-    const digest = createHash('sha256').update(credential).digest();
+    const digest = sha256(credential);
     const known = token && this.verified.get(token.id);
     if (known && known.until > Date.now() && safeEqual(digest, known.digest)) return true;
     if (!(await compareSecret(credential, token?.bcrypt ?? null))) return false;

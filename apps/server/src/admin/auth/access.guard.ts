@@ -9,7 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { sourceAddress, type ApiRequest } from '../common/http';
 import { ACCESS_RULE, type AccessRule } from './access.decorators';
-import { AuthService } from './auth.service';
+import { AuthService, SESSION_PREFIX } from './auth.service';
 import { crossSiteRefusal, isUnsafeMethod } from './csrf';
 import { readCookie, SESSION_COOKIE } from './session-cookie';
 
@@ -50,7 +50,7 @@ export class AccessGuard implements CanActivate {
       if (refusal) throw new ForbiddenException(refusal);
     }
     if (rule === 'public') return true;
-    const secret = bearer ?? readCookie(request.headers.cookie, SESSION_COOKIE);
+    const secret = bearer ?? sessionFromCookie(request);
     if (!secret) throw new UnauthorizedException('authentication required');
     const actor = await this.auth.authenticate(secret, sourceAddress(request));
     if (!actor) throw new UnauthorizedException('invalid or expired credentials');
@@ -66,6 +66,12 @@ function bearerCredential(request: ApiRequest): string | null {
   const match = /^Bearer +(\S+) *$/i.exec(value);
   if (!match) throw new UnauthorizedException('Authorization must be "Bearer <token>"');
   return match[1]!;
+}
+
+/** The cookie only ever carries a console session, never an API token. */
+function sessionFromCookie(request: ApiRequest): string | null {
+  const value = readCookie(request.headers.cookie, SESSION_COOKIE);
+  return value?.startsWith(SESSION_PREFIX) ? value : null;
 }
 
 function header(request: ApiRequest, name: string): string | undefined {

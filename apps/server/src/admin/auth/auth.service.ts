@@ -1,7 +1,8 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Actor } from '../../identity/actor';
 import { looksLikeApiToken } from '../../identity/api-token-format';
+import { sha256 } from '../../identity/secret-hashing';
 import { TokensService } from '../../identity/tokens.service';
 import { UsersService, type PasswordCheck } from '../../identity/users.service';
 import { ClusterService } from '../../engine/cluster.service';
@@ -9,7 +10,7 @@ import { TooManyRequestsException } from '../common/too-many-requests.exception'
 import { LoginThrottle } from '../login-throttle';
 
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
-const SESSION_PREFIX = 'pss_';
+export const SESSION_PREFIX = 'pss_';
 /** One message for an unknown user, a wrong password and a disabled user: no enumeration. */
 const LOGIN_FAILED = 'invalid username or password';
 
@@ -49,7 +50,7 @@ export class AuthService {
     const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
     const { httpSessions } = this.cluster.control;
     await httpSessions.removeExpired(check.user.id);
-    await httpSessions.create(digest(token), check.user.id, expiresAt);
+    await httpSessions.create(sha256(token), check.user.id, expiresAt);
     return { token, expiresAt };
   }
 
@@ -67,7 +68,7 @@ export class AuthService {
 
   private async sessionActor(secret: string, source: string): Promise<Actor | null> {
     const { httpSessions, entities } = this.cluster.control;
-    const session = await httpSessions.findLive(digest(secret));
+    const session = await httpSessions.findLive(sha256(secret));
     const user = session && (await entities.findById(session.entityId));
     if (!session || !user || user.disabled) return null;
     return {
@@ -115,8 +116,4 @@ export class AuthService {
       detail: check.ok ? undefined : { reason: check.reason },
     });
   }
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }
