@@ -26,6 +26,7 @@ export {
 } from './scram-server';
 export {
   DEFAULT_MAX_CLIENT_ITERATIONS,
+  SaltedPasswordCache,
   startScramClient,
   type ScramClientFinal,
   type ScramClientFirst,

@@ -19,8 +19,30 @@ import { AttributeReader, decodeBase64, isPrintable, sanitize, textToBytes } fro
  * SCRAM-10): our nonce prefix, a valid salt, a sane iteration count, no trailing garbage,
  * and the server signature, compared in constant time.
  */
+/**
+ * Remembers SaltedPassword per (salt, iterations) for one password, so a
+ * client that logs in again and again as the same role (the gateway's
+ * upstream connections) pays PBKDF2 once, not per login.
+ */
+export class SaltedPasswordCache {
+  private readonly entries = new Map<string, Buffer>();
+
+  get(salt: Buffer, iterations: number, derive: () => Buffer): Buffer {
+    const key = `${iterations}:${salt.toString('base64')}`;
+    let salted = this.entries.get(key);
+    if (!salted) {
+      salted = derive();
+      if (this.entries.size >= 16) this.entries.clear();
+      this.entries.set(key, salted);
+    }
+    return salted;
+  }
+}
+
 export interface ScramClientOptions {
   readonly password: string | Uint8Array;
+  /** Cache of this password's SaltedPassword (must belong to this password only). */
+  readonly saltedPasswordCache?: SaltedPasswordCache;
   /** Our view of the server certificate's binding; null or absent when not over TLS. */
   readonly channelBinding?: ChannelBinding | null;
   /** AuthenticationSASL's list. Absent: assume the server offers what we would pick. */
@@ -73,7 +95,10 @@ export function startScramClient(options: ScramClientOptions): ScramClientFirst 
       used = true;
       const serverFirst = asText(serverFirstInput);
       const first = parseServerFirst(serverFirst, clientNonce, options.maxIterations);
-      const salted = saltedPassword(options.password, first.salt, first.iterations);
+      const derive = () => saltedPassword(options.password, first.salt, first.iterations);
+      const salted = options.saltedPasswordCache
+        ? options.saltedPasswordCache.get(first.salt, first.iterations, derive)
+        : derive();
       const { clientKey, serverKey } = clientAndServerKeys(salted);
       const bindingData = mechanism === SCRAM_SHA_256_PLUS ? options.channelBinding?.data : null;
       const cbindInput = Buffer.concat([textToBytes(gs2Header), bindingData ?? Buffer.alloc(0)]);

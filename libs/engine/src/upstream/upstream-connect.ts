@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { startScramClient } from '#auth';
+import { SaltedPasswordCache, startScramClient } from '#auth';
 import {
   BackendType,
   FrameReader,
@@ -50,6 +50,23 @@ const AUTH_CLEARTEXT = 3;
 const AUTH_SASL = 10;
 const AUTH_SASL_CONTINUE = 11;
 const AUTH_SASL_FINAL = 12;
+
+/**
+ * One cache per role password: the gateway logs in as the same few roles
+ * all the time, and PBKDF2 would otherwise be a third of its CPU per login.
+ */
+const saltedPasswordCaches = new Map<string, SaltedPasswordCache>();
+
+function saltedPasswordCacheFor(target: UpstreamTarget): SaltedPasswordCache {
+  const key = `${target.host}:${target.port}\0${target.user}\0${target.password}`;
+  let cache = saltedPasswordCaches.get(key);
+  if (!cache) {
+    if (saltedPasswordCaches.size >= 10_000) saltedPasswordCaches.clear();
+    cache = new SaltedPasswordCache();
+    saltedPasswordCaches.set(key, cache);
+  }
+  return cache;
+}
 
 /** Opens and authenticates an upstream session with the given startup parameters. */
 export async function connectUpstream(
@@ -124,7 +141,11 @@ async function authenticate(
         if (code === AUTH_CLEARTEXT) {
           framed.write(serialize.password(target.password));
         } else if (code === AUTH_SASL) {
-          scram = startScramClient({ password: target.password, channelBinding: null });
+          scram = startScramClient({
+            password: target.password,
+            channelBinding: null,
+            saltedPasswordCache: saltedPasswordCacheFor(target),
+          });
           framed.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst));
         } else if (code === AUTH_SASL_CONTINUE && scram && !scramFinal) {
           scramFinal = scram.receiveServerFirst(data.toString('utf8'));
