@@ -228,6 +228,11 @@ export class ControlFixtures {
     return JSON.stringify({ inDatabase, cluster }, null, 1);
   }
 
+  /** Connection settings of the superuser for `database` (tenant settings neutralised). */
+  superuserConfig(database: string): pg.ClientConfig {
+    return superuserConfig(this.endpoint, database);
+  }
+
   /** A client straight to the upstream (not through Postern) as one of a database's roles. */
   upstreamClient(database: string, role: { role: string; password: string }): pg.Client {
     return new pg.Client({
@@ -244,14 +249,20 @@ function quote(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function superuserClient(endpoint: ClusterEndpoint, database: string): pg.Client {
-  return new pg.Client({
+function superuserConfig(endpoint: ClusterEndpoint, database: string): pg.ClientConfig {
+  return {
     host: endpoint.host,
     port: endpoint.port,
     user: endpoint.superuser,
     password: endpoint.superuserPassword,
     database,
     // Tenant databases may carry settings of their owner (ALTER DATABASE ... SET).
-    options: '-c role=none -c search_path=pg_catalog,pg_temp -c statement_timeout=0',
-  });
+    options:
+      '-c role=none -c search_path=pg_catalog,pg_temp -c statement_timeout=0 ' +
+      '-c default_transaction_read_only=off -c local_preload_libraries=',
+  };
+}
+
+function superuserClient(endpoint: ClusterEndpoint, database: string): pg.Client {
+  return new pg.Client(superuserConfig(endpoint, database));
 }

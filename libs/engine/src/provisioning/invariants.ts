@@ -127,6 +127,14 @@ function clusterChecks(db: PhysicalDatabase): Check[] {
       params: [db.physicalName, writer],
     },
     {
+      sql: `SELECT format('database %s grants %s to role %s', d.datname, a.privilege_type,
+                          pg_get_userbyid(a.grantee)) AS violation
+              FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+             WHERE d.datname = $1::name AND a.grantee <> 0
+               AND pg_get_userbyid(a.grantee) <> ALL ($2::name[])`,
+      params: [db.physicalName, roles],
+    },
+    {
       // Each role reaches its own database only; the reader with CONNECT alone.
       sql: `SELECT format('role %s has %s on database %s', r.rolname, p.privilege, d.datname) AS violation
               FROM pg_database d
@@ -147,31 +155,6 @@ function clusterChecks(db: PhysicalDatabase): Check[] {
                AND (r.rolname = $3::name OR p.privilege = 'CONNECT')
                AND NOT has_database_privilege(r.oid, d.oid, p.privilege)`,
       params: [db.physicalName, roles, writer],
-    },
-    {
-      // Anything the roles own or were granted outside their own database,
-      // and anything the reader owns at all.
-      sql: `SELECT format('role %s %s %s in %s', r.rolname,
-                          CASE d.deptype WHEN 'o' THEN 'owns' WHEN 'a' THEN 'has privileges on'
-                                         WHEN 'r' THEN 'is named in a policy on' ELSE 'depends on' END,
-                          CASE WHEN d.classid = 'pg_database'::regclass
-                               THEN format('database %s',
-                                           (SELECT datname FROM pg_database WHERE oid = d.objid))
-                               ELSE coalesce(pg_describe_object(d.classid, d.objid, 0),
-                                             format('%s %s', d.classid::regclass, d.objid)) END,
-                          CASE WHEN d.dbid = 0 THEN 'the cluster'
-                               ELSE format('database %s', coalesce(db.datname, d.dbid::text)) END)
-                   AS violation
-              FROM pg_shdepend d
-              JOIN pg_roles r ON r.oid = d.refobjid
-              LEFT JOIN pg_database db ON db.oid = d.dbid
-              LEFT JOIN pg_database own ON own.datname = $1::name
-             WHERE d.refclassid = 'pg_authid'::regclass AND r.rolname = ANY($2::name[])
-               AND ((d.deptype = 'o' AND r.rolname = $3::name)
-                    OR NOT (d.dbid = own.oid
-                            OR (d.dbid = 0 AND d.classid = 'pg_database'::regclass
-                                AND d.objid = own.oid)))`,
-      params: [db.physicalName, roles, reader],
     },
     {
       sql: `SELECT format('role %s has settings %s%s', r.rolname, s.setconfig,
@@ -201,6 +184,43 @@ function clusterChecks(db: PhysicalDatabase): Check[] {
              WHERE d.datname = $1::name AND s.setrole = 0
                AND lower(split_part(entry, '=', 1)) = ANY($2::text[])`,
       params: [db.physicalName, FORBIDDEN_DATABASE_SETTINGS],
+    },
+  ];
+}
+
+/**
+ * Anything the roles own or were granted outside their own database, and
+ * anything the reader owns at all (pg_shdepend is shared: run it in the
+ * tenant database, where its own objects can be described).
+ */
+function dependencyChecks(db: PhysicalDatabase): Check[] {
+  const roles = [db.writer.role, db.reader.role];
+  const reader = db.reader.role;
+  return [
+    {
+      sql: `SELECT format('role %s %s %s in %s', r.rolname,
+                          CASE d.deptype WHEN 'o' THEN 'owns' WHEN 'a' THEN 'has privileges on'
+                                         WHEN 'r' THEN 'is named in a policy on' ELSE 'depends on' END,
+                          CASE WHEN d.classid = 'pg_database'::regclass
+                               THEN format('database %s',
+                                           (SELECT datname FROM pg_database WHERE oid = d.objid))
+                               -- Objects of other databases cannot be described from here.
+                               WHEN d.dbid = 0 OR db.datname = current_database()
+                               THEN pg_describe_object(d.classid, d.objid, 0)
+                               ELSE format('%s %s', d.classid::regclass, d.objid) END,
+                          CASE WHEN d.dbid = 0 THEN 'the cluster'
+                               ELSE format('database %s', coalesce(db.datname, d.dbid::text)) END)
+                   AS violation
+              FROM pg_shdepend d
+              JOIN pg_roles r ON r.oid = d.refobjid
+              LEFT JOIN pg_database db ON db.oid = d.dbid
+              LEFT JOIN pg_database own ON own.datname = $1::name
+             WHERE d.refclassid = 'pg_authid'::regclass AND r.rolname = ANY($2::name[])
+               AND ((d.deptype = 'o' AND r.rolname = $3::name)
+                    OR NOT (d.dbid = own.oid
+                            OR (d.dbid = 0 AND d.classid = 'pg_database'::regclass
+                                AND d.objid = own.oid)))`,
+      params: [db.physicalName, roles, reader],
     },
   ];
 }
@@ -315,6 +335,7 @@ export async function collectDatabaseViolations(
   const violations = [
     ...(await run(clusterClient, clusterChecks(db))),
     ...(await passwordViolations(clusterClient, db)),
+    ...(await run(databaseClient ?? clusterClient, dependencyChecks(db))),
   ];
   if (databaseClient) violations.push(...(await run(databaseClient, databaseChecks(db))));
   return violations;
