@@ -26,6 +26,24 @@ export interface PosternConfig {
   readonly loginMaxFailures: number;
   readonly loginBlockMs: number;
   readonly maxMessageLength: number;
+  readonly pool: {
+    /** Upstream connections per (database, role). */
+    readonly size: number;
+    readonly idleTimeoutMs: number;
+    /** How long a login waits for a pooled connection before 53300. */
+    readonly acquireTimeoutMs: number;
+  };
+  /** Guardrails for every session; 0 turns one off. */
+  readonly guardrails: {
+    readonly statementTimeoutMs: number;
+    readonly idleInTransactionTimeoutMs: number;
+    readonly idleSessionTimeoutMs: number;
+    readonly maxResultRows: number;
+    readonly maxResultBytes: number;
+  };
+  readonly maxConnections: number;
+  readonly maxConnectionsPerUser: number;
+  readonly shutdownGraceMs: number;
 }
 
 /** A setting that cannot be used; the message names the variable, never its value. */
@@ -86,6 +104,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     loginMaxFailures: countSetting(env, 'POSTERN_LOGIN_MAX_FAILURES', 10),
     loginBlockMs: durationSetting(env, 'POSTERN_LOGIN_BLOCK_DURATION', 15 * 60_000),
     maxMessageLength: 1024 * 1024 * 1024 - 1,
+    pool: {
+      size: countSetting(env, 'POSTERN_POOL_SIZE', 20),
+      idleTimeoutMs: durationSetting(env, 'POSTERN_POOL_IDLE_TIMEOUT', 60_000),
+      acquireTimeoutMs: durationSetting(env, 'POSTERN_POOL_TIMEOUT', 5_000),
+    },
+    guardrails: {
+      statementTimeoutMs: durationSetting(env, 'POSTERN_STATEMENT_TIMEOUT', 0, true),
+      idleInTransactionTimeoutMs: durationSetting(env, 'POSTERN_IDLE_IN_TRANSACTION_TIMEOUT', 0, true),
+      idleSessionTimeoutMs: durationSetting(env, 'POSTERN_IDLE_SESSION_TIMEOUT', 0, true),
+      maxResultRows: countSetting(env, 'POSTERN_MAX_RESULT_ROWS', 0, true),
+      maxResultBytes: countSetting(env, 'POSTERN_MAX_RESULT_BYTES', 0, true),
+    },
+    maxConnections: countSetting(env, 'POSTERN_MAX_CONNECTIONS', 1000),
+    maxConnectionsPerUser: countSetting(env, 'POSTERN_MAX_CONNECTIONS_PER_USER', 100),
+    shutdownGraceMs: durationSetting(env, 'POSTERN_SHUTDOWN_GRACE', 10_000, true),
   });
 }
 
@@ -106,10 +139,14 @@ function portSetting(env: Env, name: string, fallback: number): number {
   return port;
 }
 
-function countSetting(env: Env, name: string, fallback: number): number {
+/** A count; `zeroIsOff` lets 0 mean "no limit". */
+function countSetting(env: Env, name: string, fallback: number, zeroIsOff = false): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name} must be a positive integer`);
+  const min = zeroIsOff ? 0 : 1;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigError(`${name} must be an integer of at least ${min}`);
+  }
   return Number(raw);
 }
 
@@ -122,8 +159,8 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
-/** Durations accept plain milliseconds or a unit: `500ms`, `10s`, `2m`. */
-function durationSetting(env: Env, name: string, fallbackMs: number): number {
+/** Durations accept plain milliseconds or a unit: `500ms`, `10s`, `2m`; `zeroIsOff` allows 0. */
+function durationSetting(env: Env, name: string, fallbackMs: number, zeroIsOff = false): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallbackMs;
   const match = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
@@ -131,6 +168,6 @@ function durationSetting(env: Env, name: string, fallbackMs: number): number {
   const value = Number(match[1]);
   const unit = match[2] ?? 'ms';
   const ms = unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
-  if (ms <= 0) throw new ConfigError(`${name} must be positive`);
+  if (ms <= 0 && !(zeroIsOff && ms === 0)) throw new ConfigError(`${name} must be positive`);
   return ms;
 }

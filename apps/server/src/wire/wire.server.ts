@@ -14,6 +14,7 @@ import { logSink } from '../logging';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
 import { LiveSessions } from './live-sessions.service';
+import { PoolService } from './pool.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';
 
@@ -34,7 +35,8 @@ export class WireServer
     tls: TlsService,
     logins: LoginService,
     access: DatabaseAccessService,
-    sessions: LiveSessions,
+    private readonly live: LiveSessions,
+    pool: PoolService,
   ) {
     this.dependencies = {
       config,
@@ -42,7 +44,8 @@ export class WireServer
       logins,
       access,
       cancels: new CancelRegistry(),
-      sessions,
+      sessions: live,
+      pool,
       endpoint: () => cluster.endpoint,
       log: this.log,
     };
@@ -62,10 +65,24 @@ export class WireServer
     this.log.info(`PostgreSQL wire listener on ${this.config.host}:${this.port}`);
   }
 
-  /** Stop accepting first; sessions end when their upstream stops. */
+  /**
+   * Graceful shutdown: stop accepting; idle sessions get FATAL 57P01 now;
+   * busy ones may finish their work within POSTERN_SHUTDOWN_GRACE (each is
+   * ended as soon as it is idle), then PostgreSQL terminates the rest with
+   * its own 57P01 at a message boundary.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.listening = false;
     this.server.close();
+    const deadline = Date.now() + this.config.shutdownGraceMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      for (const session of this.sessions) session.endIfIdle();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.sessions.size > 0) {
+      const ended = await this.live.terminate(() => true, 'shutdown');
+      if (ended > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 
   onApplicationShutdown(): void {

@@ -12,6 +12,7 @@ export {
   hardenExistingDatabases,
   newPhysicalDatabase,
   provisionDatabase,
+  repairRoleLogins,
   type PhysicalDatabase,
 } from './provisioner';
 export * from './sql';

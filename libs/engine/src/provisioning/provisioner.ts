@@ -54,6 +54,32 @@ export async function provisionDatabase(
 }
 
 /**
+ * The quick repair for a failed upstream login of a tenant role: puts back
+ * both roles' passwords, attributes, memberships and role-level settings,
+ * without touching the database. PostgreSQL 15 lets any role change its own
+ * password and settings (`ALTER ROLE CURRENT_USER PASSWORD ...`, `... SET
+ * local_preload_libraries = ...`), and every read-only login of a database
+ * shares the reader role, so one of them can lock the others out; the
+ * gateway may call this when an upstream login as a tenant role fails and
+ * then retry once.
+ */
+export async function repairRoleLogins(
+  endpoint: ClusterEndpoint,
+  db: PhysicalDatabase,
+): Promise<void> {
+  const { writer, reader } = db;
+  await withSuperuser(endpoint, 'postgres', (cluster) =>
+    withProvisioningLock(cluster, async () => {
+      await ensureLoginRole(cluster, writer.role, writer.password);
+      await ensureLoginRole(cluster, reader.role, reader.password);
+      await revokeMemberships(cluster, [writer.role, reader.role]);
+      await resetRoleSettings(cluster, writer.role, {});
+      await resetRoleSettings(cluster, reader.role, READER_SETTINGS);
+    }),
+  );
+}
+
+/**
  * Re-applies provisioning (hardening and the invariant check) to every
  * database given, e.g. all provisioned ones at start, so databases made by
  * older versions, or changed by a tenant since, converge. One failing

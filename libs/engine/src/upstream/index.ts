@@ -1,1 +1,3 @@
+export * from './pool';
+export * from './simple-query';
 export * from './upstream-connect';

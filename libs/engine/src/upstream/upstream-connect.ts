@@ -76,6 +76,9 @@ export async function connectUpstream(
 ): Promise<UpstreamSession> {
   const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
   raw.setKeepAlive(true, 30_000);
+  // Owners come and go (connect, relay, pool); an error must never go unhandled
+  // in between: it is observed through 'close' by whoever holds the socket.
+  raw.on('error', () => undefined);
   const timer = setTimeout(
     () => raw.destroy(new Error(`no answer from ${target.host}:${target.port} in ${timeoutMs} ms`)),
     timeoutMs,
@@ -117,6 +120,7 @@ async function startTls(raw: net.Socket, target: UpstreamTarget): Promise<tls.TL
     servername: net.isIP(target.host) ? undefined : target.host,
     rejectUnauthorized: target.ssl ? target.ssl.rejectUnauthorized : true,
   });
+  secure.on('error', () => undefined); // see connectUpstream
   await new Promise<void>((resolve, reject) => {
     secure.once('secureConnect', resolve);
     secure.once('error', reject);

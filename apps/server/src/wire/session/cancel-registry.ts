@@ -13,38 +13,73 @@ export interface CancelTarget {
 interface Entry {
   readonly secretKey: Buffer;
   readonly target: CancelTarget;
+  /** Told about every accepted cancel: that upstream connection is then never pooled. */
+  readonly onCancel: () => void;
 }
+
+/** Cancel requests accepted per source address and window (brute force is pointless anyway). */
+const CANCELS_PER_WINDOW = 20;
+const WINDOW_MS = 10_000;
 
 /**
  * Gateway BackendKeyData -> upstream backend. Clients only ever see keys
- * Postern made up, so a cancel can be checked here and never reveals or
- * reaches an upstream backend on a guess.
+ * Postern made up (random pid and key), so a cancel is checked here and
+ * never reveals or reaches an upstream backend on a guess. Nothing is ever
+ * written to a cancel connection.
  */
 export class CancelRegistry {
   private readonly entries = new Map<number, Entry>();
+  private readonly recent = new Map<string, number[]>();
 
-  register(target: CancelTarget): { processId: number; secretKey: Buffer; release(): void } {
+  register(
+    target: CancelTarget,
+    onCancel: () => void,
+  ): { processId: number; secretKey: Buffer; release(): void } {
     let processId: number;
     do processId = randomInt(1, 2 ** 31 - 1);
     while (this.entries.has(processId));
     const secretKey = randomBytes(4);
-    this.entries.set(processId, { secretKey, target });
+    this.entries.set(processId, { secretKey, target, onCancel });
     return { processId, secretKey, release: () => this.entries.delete(processId) };
   }
 
-  /** Sends the upstream CancelRequest when the key matches; silent otherwise. */
-  cancel(processId: number, secretKey: Buffer): boolean {
+  /** Forwards the cancel when the key matches and the source is within its rate; silent otherwise. */
+  cancel(processId: number, secretKey: Buffer, source: string): boolean {
+    if (!this.withinRate(source)) return false;
     const entry = this.entries.get(processId);
     if (!entry || !safeEqual(secretKey, entry.secretKey)) return false;
-    const { host, port, processId: upstreamPid, secretKey: upstreamKey } = entry.target;
-    const packet = Buffer.alloc(12 + upstreamKey.length);
-    packet.writeInt32BE(packet.length, 0);
-    packet.writeInt32BE(80877102, 4);
-    packet.writeUInt32BE(upstreamPid, 8);
-    upstreamKey.copy(packet, 12);
-    const socket = net.connect({ host, port }, () => socket.end(packet));
-    socket.on('error', () => socket.destroy());
-    socket.setTimeout(5000, () => socket.destroy());
+    entry.onCancel();
+    void sendCancelRequest(entry.target);
     return true;
   }
+
+  private withinRate(source: string): boolean {
+    const now = Date.now();
+    const times = (this.recent.get(source) ?? []).filter((at) => now - at < WINDOW_MS);
+    if (times.length >= CANCELS_PER_WINDOW) return false;
+    times.push(now);
+    this.recent.set(source, times);
+    if (this.recent.size > 10_000) this.recent.clear();
+    return true;
+  }
+}
+
+/**
+ * A CancelRequest to PostgreSQL. Resolves when the postmaster closed the
+ * connection, i.e. after it signalled the backend: only then may that
+ * backend be given more work (PgBouncer #717).
+ */
+export function sendCancelRequest(target: CancelTarget): Promise<void> {
+  const packet = Buffer.alloc(12 + target.secretKey.length);
+  packet.writeInt32BE(packet.length, 0);
+  packet.writeInt32BE(80877102, 4);
+  packet.writeUInt32BE(target.processId, 8);
+  target.secretKey.copy(packet, 12);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: target.host, port: target.port }, () => socket.write(packet));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
 }

@@ -1,7 +1,16 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
-import type { Duplex } from 'node:stream';
+import {
+  ConnectionClosedError,
+  PoolExhaustedError,
+  UpstreamConnectError,
+  UpstreamSettingError,
+  type ClusterEndpoint,
+  type Lease,
+  type LogSink,
+} from '#engine';
 import {
   backendKeyData,
   errorResponse,
@@ -10,23 +19,18 @@ import {
   PgErrors,
   readyForQuery,
   SqlState,
+  type SqlStateCode,
 } from '#wire';
-import {
-  ConnectionClosedError,
-  connectUpstream,
-  UpstreamConnectError,
-  type ClusterEndpoint,
-  type LogSink,
-} from '#engine';
 import type { PosternConfig } from '../../config/config';
-import type { DatabaseAccessService } from '../../identity/database-access.service';
-import type { TlsService } from '../tls.service';
-import type { CancelRegistry } from './cancel-registry';
+import type { DatabaseAccess, DatabaseAccessService } from '../../identity/database-access.service';
 import type { LiveSessionInfo, LiveSessions } from '../live-sessions.service';
-import type { LoginService } from './login.service';
-import { relay } from './relay';
+import type { PoolService } from '../pool.service';
+import type { TlsService } from '../tls.service';
+import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
+import type { AuthenticatedLogin, LoginService } from './login.service';
+import { SessionRelay } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
-import { negotiateStartup } from './startup-phase';
+import { negotiateStartup, type StartupResult } from './startup-phase';
 
 export interface SessionDependencies {
   readonly config: PosternConfig;
@@ -35,36 +39,21 @@ export interface SessionDependencies {
   readonly access: DatabaseAccessService;
   readonly cancels: CancelRegistry;
   readonly sessions: LiveSessions;
+  readonly pool: PoolService;
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
 }
 
 /**
- * tls-server-end-point data of the certificate this very connection was
- * served with (a reload between handshake and login cannot mismatch it);
- * null, so PLUS is not offered, for a signature algorithm RFC 5929 does not
- * cover.
- */
-function channelBindingOf(socket: TLSSocket): ChannelBinding | null {
-  const certificate = socket.getCertificate();
-  if (!certificate || !('raw' in certificate)) return null;
-  const data = tlsServerEndPointHash(certificate.raw);
-  return data ? { type: 'tls-server-end-point', data } : null;
-}
-
-/** Upstream session setup must fit in the same budget as the client's login. */
-const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
-
-/**
  * One client connection from accept to close: startup, authentication,
- * authorisation, upstream connection, then relay. Every failure a client
- * caused ends with an ErrorResponse (or a silent close where PostgreSQL is
- * silent) and never escapes as an exception.
+ * authorisation, an upstream connection from the pool, then the relay.
+ * Every failure a client caused ends with an ErrorResponse (or a silent
+ * close where PostgreSQL is silent) and never escapes as an exception.
  */
 export class ClientSession {
   /** The socket errors go to: the raw one, or the TLS one after the upgrade. */
   private current: Duplex;
-  private relaying = false;
+  private relay: SessionRelay | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -72,6 +61,7 @@ export class ClientSession {
   ) {
     this.current = socket;
     socket.setNoDelay(true);
+    // Detects clients that vanished without a FIN (FAULT-03d).
     socket.setKeepAlive(true, 60_000);
   }
 
@@ -80,7 +70,7 @@ export class ClientSession {
     // has one budget from accept; expiry closes without a message (PROTO-05).
     const deadline = setTimeout(() => this.socket.destroy(), this.deps.config.authTimeoutMs);
     try {
-      await this.establish();
+      await this.establish(deadline);
     } catch (err) {
       this.fail(err);
     } finally {
@@ -88,22 +78,28 @@ export class ClientSession {
     }
   }
 
-  /** Ends the session from the gateway's side (shutdown). */
+  /** Ends the session from the gateway's side, now. */
   terminate(): void {
     this.current.destroy();
     this.socket.destroy();
   }
 
-  private async establish(): Promise<void> {
+  /** Gateway shutdown: a FATAL 57P01 now if idle, else nothing (the upstream ends it). */
+  endIfIdle(): boolean {
+    if (!this.relay?.isIdle()) return false;
+    this.relay.endWith(PgErrors.adminShutdown());
+    return true;
+  }
+
+  private async establish(deadline: NodeJS.Timeout): Promise<void> {
     const { config, tls, logins, access, cancels } = this.deps;
-    const certificates = tls.certificates;
     const startup = await negotiateStartup(this.socket, {
       tlsMode: config.tls,
-      secureContext: certificates?.secureContext ?? null,
+      secureContext: tls.certificates?.secureContext ?? null,
       maxMessageLength: config.maxMessageLength,
     });
     if (startup.kind === 'cancel') {
-      cancels.cancel(startup.processId, startup.secretKey);
+      cancels.cancel(startup.processId, startup.secretKey, this.socket.remoteAddress ?? '');
       this.socket.destroy();
       return;
     }
@@ -111,52 +107,87 @@ export class ClientSession {
       startup.socket.destroy();
       return;
     }
-    const { framed, params } = startup;
     if (startup.tls) this.current = startup.tls.socket;
-    const username = params.get('user')!;
-    const databaseName = params.get('database') || username;
-    const forwarded = upstreamParameters(params);
+    const username = startup.params.get('user')!;
+    const databaseName = startup.params.get('database') || username;
+    const settings = upstreamParameters(startup.params);
     const sourceAddress = this.socket.remoteAddress ?? 'unknown';
 
-    const login = await logins.authenticate(framed, {
+    const login = await logins.authenticate(startup.framed, {
       username,
       databaseReference: databaseName,
       sourceAddress,
       overTls: startup.tls !== null,
       channelBinding: startup.tls ? channelBindingOf(startup.tls.socket) : null,
     });
-
     const granted = await access.resolve(
       { id: login.userId, slug: login.slug },
       databaseName,
       login.token,
     );
     if (!granted) throw PgErrors.databaseNotFound(databaseName);
+    this.checkConnectionLimits(login);
+    const lease = await this.acquireUpstream(granted, settings);
+    clearTimeout(deadline);
+    this.startRelay(startup, login, granted, lease, settings, sourceAddress);
+  }
+
+  /** Counted over established sessions: unauthenticated sockets never use up the caps (FAULT-05d). */
+  private checkConnectionLimits(login: AuthenticatedLogin): void {
+    const { config, sessions } = this.deps;
+    const live = sessions.list();
+    if (live.length >= config.maxConnections) {
+      throw PgErrors.tooManyConnections('sorry, too many clients already');
+    }
+    if (live.filter((s) => s.userId === login.userId).length >= config.maxConnectionsPerUser) {
+      throw PgErrors.tooManyConnections(`too many connections for user "${login.slug}"`);
+    }
+  }
+
+  private async acquireUpstream(
+    granted: DatabaseAccess,
+    settings: Record<string, string>,
+  ): Promise<Lease> {
     const { database, level } = granted;
     const role = level === 'read-only' ? database.reader : database.writer;
     const endpoint = this.deps.endpoint();
-    const upstream = await connectUpstream(
-      {
-        host: endpoint.host,
-        port: endpoint.port,
-        ssl: endpoint.ssl,
-        database: database.physicalName,
-        user: role.role,
-        password: role.password,
-      },
-      forwarded,
-      UPSTREAM_CONNECT_TIMEOUT_MS,
-    ).catch((err: unknown) => {
-      throw this.upstreamFailure(err);
-    });
+    try {
+      return await this.deps.pool.acquire(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          ssl: endpoint.ssl,
+          database: database.physicalName,
+          user: role.role,
+          password: role.password,
+        },
+        settings,
+      );
+    } catch (err) {
+      throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`);
+    }
+  }
 
-    const key = cancels.register({
+  private startRelay(
+    startup: StartupResult,
+    login: AuthenticatedLogin,
+    { database, level }: DatabaseAccess,
+    lease: Lease,
+    settings: Record<string, string>,
+    sourceAddress: string,
+  ): void {
+    const { framed } = startup;
+    const endpoint = this.deps.endpoint();
+    const upstreamKey = {
       host: endpoint.host,
       port: endpoint.port,
-      processId: upstream.backendKey.processId,
-      secretKey: upstream.backendKey.secretKey,
-    });
-    for (const [name, value] of upstream.parameters) framed.write(parameterStatus(name, value));
+      processId: lease.session.backendKey.processId,
+      secretKey: lease.session.backendKey.secretKey,
+    };
+    let relay: SessionRelay | null = null;
+    let cancelledByClient = false;
+    const key = this.deps.cancels.register(upstreamKey, () => (cancelledByClient = true));
+    for (const [name, value] of lease.parameters) framed.write(parameterStatus(name, value));
     framed.write(backendKeyData(key.processId, key.secretKey));
     framed.write(readyForQuery('I'));
 
@@ -169,24 +200,31 @@ export class ClientSession {
       level,
       tokenId: login.token?.id ?? null,
       clientAddress: sourceAddress,
-      applicationName: forwarded.application_name ?? '',
+      applicationName: settings.application_name ?? '',
       tlsVersion: startup.tls?.socket.getProtocol() ?? null,
       authMethod: login.method,
       startedAt: new Date(),
-      upstreamProcessId: upstream.backendKey.processId,
+      upstreamProcessId: upstreamKey.processId,
     };
     const unregister = this.deps.sessions.add(info, () => this.terminate());
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
+    relay = new SessionRelay(this.current, lease.session.socket, { ...this.deps.config.guardrails, maxMessageLength: this.deps.config.maxMessageLength }, {
+      cancelUpstream: () => sendCancelRequest(upstreamKey),
+      ended: (reusable) => {
+        key.release();
+        unregister();
+        if (expiry) clearTimeout(expiry);
+        // A connection a client ever cancelled on is not handed to anyone else (PgBouncer #717).
+        lease.release(reusable && !cancelledByClient);
+      },
+    });
+    this.relay = relay;
     this.deps.log.info(
       `session ${info.id}: ${info.user} on ${info.database} as ${level} (${login.method}` +
-        `${info.tokenId ? `, token ${info.tokenId}` : ''}${info.tlsVersion ? `, ${info.tlsVersion}` : ''})`,
+        `${info.tokenId ? `, token ${info.tokenId}` : ''}${info.tlsVersion ? `, ${info.tlsVersion}` : ''}` +
+        `${lease.reused ? ', pooled upstream' : ''})`,
     );
-    this.relaying = true;
-    relay(this.current, framed.detach(), upstream.socket, () => {
-      key.release();
-      unregister();
-      if (expiry) clearTimeout(expiry);
-    });
+    relay.start(framed.detach());
   }
 
   /** A session logged in with a token ends when the token expires. */
@@ -200,11 +238,18 @@ export class ClientSession {
     return timer;
   }
 
-  private upstreamFailure(err: unknown): PgError {
+  private upstreamFailure(err: unknown, database: string): PgError {
+    if (err instanceof PoolExhaustedError) {
+      return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
+    }
+    if (err instanceof UpstreamSettingError) {
+      // The client's own startup setting, refused by PostgreSQL after login.
+      return new PgError((err.sqlstate ?? SqlState.ProtocolViolation) as SqlStateCode, err.message);
+    }
     if (!(err instanceof UpstreamConnectError)) return err as PgError;
     this.deps.log.warn(`upstream connection failed: ${err.message}`);
     if (err.sqlstate === SqlState.TooManyConnections) {
-      return PgErrors.tooManyConnections('too many connections for this database');
+      return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
     }
     if (err.sqlstate === SqlState.CannotConnectNow) {
       return new PgError(SqlState.CannotConnectNow, 'the database system is not accepting connections');
@@ -213,15 +258,13 @@ export class ClientSession {
   }
 
   private fail(err: unknown): void {
-    if (this.relaying) return;
+    if (this.relay) return;
     if (err instanceof ConnectionClosedError) {
       this.socket.destroy();
       return;
     }
     const error =
-      err instanceof PgError
-        ? err
-        : new PgError(SqlState.InternalError, 'internal error', { severity: 'FATAL' });
+      err instanceof PgError ? err : new PgError(SqlState.InternalError, 'internal error');
     if (!(err instanceof PgError)) this.deps.log.error(`session failed: ${(err as Error).stack}`);
     else this.deps.log.debug(`session refused: ${error.sqlstate} ${error.message}`);
     const target = this.current;
@@ -232,4 +275,17 @@ export class ClientSession {
       target.destroy();
     }
   }
+}
+
+/**
+ * tls-server-end-point data of the certificate this very connection was
+ * served with (a reload between handshake and login cannot mismatch it);
+ * null, so PLUS is not offered, for a signature algorithm RFC 5929 does not
+ * cover.
+ */
+function channelBindingOf(socket: TLSSocket): ChannelBinding | null {
+  const certificate = socket.getCertificate();
+  if (!certificate || !('raw' in certificate)) return null;
+  const data = tlsServerEndPointHash(certificate.raw);
+  return data ? { type: 'tls-server-end-point', data } : null;
 }

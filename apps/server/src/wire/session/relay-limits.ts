@@ -1,0 +1,24 @@
+/** Per-session guardrails; 0 disables one. */
+export interface RelayLimits {
+  readonly statementTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
+  readonly idleSessionTimeoutMs: number;
+  readonly maxResultRows: number;
+  readonly maxResultBytes: number;
+  /** Largest length field accepted for the large message types (Query, Parse, Bind, CopyData, ...). */
+  readonly maxMessageLength: number;
+}
+
+/**
+ * PostgreSQL's PQ_SMALL_MESSAGE_LIMIT applies to these frontend messages
+ * (PROTO-04): Close, Describe, Execute, Flush, Sync, Terminate, CopyDone, CopyFail.
+ */
+const SMALL_FRONTEND_TYPES = new Set([...'CDEHSXcf'].map((c) => c.charCodeAt(0)));
+const SMALL_MESSAGE_LIMIT = 10_000;
+
+export function frontendLengthLimit(limits: RelayLimits): (type: number) => number {
+  return (type) => (SMALL_FRONTEND_TYPES.has(type) ? SMALL_MESSAGE_LIMIT : limits.maxMessageLength);
+}
+
+/** Messages up to this size are inspected whole; larger ones stream through. */
+export const HOLD_UP_TO = 64 * 1024;

@@ -1,0 +1,37 @@
+import { BackendType, parseErrorFields, parseParameterStatus, parseReadyForQuery } from '#wire';
+import type { TransactionStatus } from '#wire';
+import type { FramedSocket } from '../net/framed-socket';
+
+/** The outcome of a query the gateway itself ran on an upstream session. */
+export interface SimpleQueryResult {
+  /** ParameterStatus changes the query caused (SET of reported settings). */
+  readonly parameters: ReadonlyMap<string, string>;
+  readonly error: Readonly<Record<string, string>> | null;
+  readonly status: TransactionStatus;
+}
+
+/**
+ * Runs one simple-protocol Query on an idle upstream session and reads up
+ * to ReadyForQuery (session resets and settings: nothing returns rows the
+ * caller needs).
+ */
+export async function runSimpleQuery(framed: FramedSocket, sql: string): Promise<SimpleQueryResult> {
+  const text = Buffer.from(`${sql}\0`, 'utf8');
+  const header = Buffer.alloc(5);
+  header.write('Q', 0, 'latin1');
+  header.writeInt32BE(text.length + 4, 1);
+  framed.write(Buffer.concat([header, text]));
+  const parameters = new Map<string, string>();
+  let error: Record<string, string> | null = null;
+  for (;;) {
+    const { type, body } = await framed.nextMessage();
+    if (type === BackendType.ParameterStatus) {
+      const [name, value] = parseParameterStatus(body);
+      parameters.set(name, value);
+    } else if (type === BackendType.ErrorResponse) {
+      error ??= parseErrorFields(body);
+    } else if (type === BackendType.ReadyForQuery) {
+      return { parameters, error, status: parseReadyForQuery(body) };
+    }
+  }
+}
