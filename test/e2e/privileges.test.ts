@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { checkClusterInvariants, checkDatabaseInvariants, provisionDatabase } from '#engine';
+import {
+  checkClusterInvariants,
+  checkDatabaseInvariants,
+  provisionDatabase,
+  repairRoleLogins,
+} from '#engine';
 import { psql } from '../support/clients';
 import { ControlFixtures, type DatabaseFixture } from '../support/control-fixtures';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
@@ -508,15 +513,22 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
       `ALTER ROLE CURRENT_USER IN DATABASE "${main.physicalName}" SET work_mem = '1MB'`,
     );
     await c.end();
-    const again = await connect('reader1', 'admin/main');
+    // A new backend of the reader role starts read-write now (straight
+    // upstream: the gateway may hand out an upstream session started earlier) ...
+    const direct = fx.upstreamClient(main.physicalName, main.reader);
+    await direct.connect();
     assert.equal(
-      (await again.query('SHOW default_transaction_read_only')).rows[0]
+      (await direct.query('SHOW default_transaction_read_only')).rows[0]
         .default_transaction_read_only,
       'off',
     );
-    await expectFailure(again, "INSERT INTO t VALUES (3, 'three')", DENIED);
-    await expectFailure(again, 'CREATE TEMP TABLE tt (x int)', DENIED);
-    await expectFailure(again, 'SELECT lo_create(0)', DENIED);
+    // ... and still cannot write: privileges, not the setting, are the boundary.
+    await expectFailure(direct, "INSERT INTO t VALUES (3, 'three')", DENIED);
+    await expectFailure(direct, 'CREATE TEMP TABLE tt (x int)', DENIED);
+    await expectFailure(direct, 'SELECT lo_create(0)', DENIED);
+    await direct.end();
+    const again = await connect('reader1', 'admin/main');
+    await expectFailure(again, "INSERT INTO t VALUES (3, 'three')", READ_ONLY_OR_DENIED);
     await again.end();
 
     await assert.rejects(checkDatabaseInvariants(fx.endpoint, main), (err: Error) => {
@@ -529,7 +541,8 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
     });
     await provisionDatabase(fx.endpoint, main);
     await checkDatabaseInvariants(fx.endpoint, main);
-    const restored = await connect('reader1', 'admin/main');
+    const restored = fx.upstreamClient(main.physicalName, main.reader);
+    await restored.connect();
     assert.equal(
       (await restored.query('SHOW default_transaction_read_only')).rows[0]
         .default_transaction_read_only,
@@ -548,15 +561,17 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
 
     // Every read-only login of this database shares the role: reader2 is
     // locked out until provisioning repairs it, and learns nothing upstream.
-    const outcome = await client('reader2', 'admin/main')
-      .connect()
-      .then(
-        () => 'connected',
-        (err: { code?: string; message: string }) => `${err.code}: ${err.message}`,
-      );
-    if (outcome !== 'connected') {
-      assert.equal(outcome, '08006: could not connect to the database server');
-    }
+    const locked = fx.upstreamClient(main.physicalName, main.reader);
+    await assert.rejects(locked.connect(), { code: '28P01' });
+    // Through Postern: a pooled upstream session may still serve reader2; a new
+    // one fails with the gateway's own message, never the upstream's.
+    const viaPostern = client('reader2', 'admin/main');
+    const outcome = await viaPostern.connect().then(
+      () => 'connected',
+      (err: { code?: string; message: string }) => `${err.code}: ${err.message}`,
+    );
+    if (outcome === 'connected') await viaPostern.end();
+    else assert.equal(outcome, '08006: could not connect to the database server');
     await assert.rejects(checkDatabaseInvariants(fx.endpoint, main), (err: Error) => {
       assert.match(
         err.message,
@@ -565,11 +580,17 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
       assert.match(err.message, /local_preload_libraries=nonexistent/);
       return true;
     });
-    await provisionDatabase(fx.endpoint, main);
-    await checkDatabaseInvariants(fx.endpoint, main);
+    // The quick repair (roles only) lets every reader in again, new backends included ...
+    await repairRoleLogins(fx.endpoint, main);
+    const direct = fx.upstreamClient(main.physicalName, main.reader);
+    await direct.connect();
+    await direct.end();
     const reader2 = await connect('reader2', 'admin/main');
     assert.equal((await reader2.query('SELECT count(*)::int AS n FROM t')).rows[0].n, 2);
     await reader2.end();
+    // ... and full provisioning finds nothing left to repair.
+    await checkDatabaseInvariants(fx.endpoint, main);
+    await provisionDatabase(fx.endpoint, main);
   });
 
   test('read-write: DDL, DML, temporary tables and large objects in its own database', async () => {
