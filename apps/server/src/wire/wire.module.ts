@@ -2,14 +2,13 @@ import { Module } from '@nestjs/common';
 import { EngineModule } from '../engine/engine.module';
 import { IdentityModule } from '../identity/identity.module';
 import { LiveSessions } from './live-sessions.service';
-import { PoolService } from './pool.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';
 import { WireServer } from './wire.server';
 
 @Module({
   imports: [EngineModule, IdentityModule],
-  providers: [TlsService, LoginService, LiveSessions, PoolService, WireServer],
+  providers: [TlsService, LoginService, LiveSessions, WireServer],
   exports: [WireServer, LiveSessions],
 })
 export class WireModule {}

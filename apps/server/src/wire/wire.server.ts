@@ -14,7 +14,7 @@ import { logSink } from '../logging';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
 import { LiveSessions } from './live-sessions.service';
-import { PoolService } from './pool.service';
+import { PoolService } from '../engine/pool.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';
 

@@ -24,7 +24,7 @@ import {
 import type { PosternConfig } from '../../config/config';
 import type { DatabaseAccess, DatabaseAccessService } from '../../identity/database-access.service';
 import type { LiveSessionInfo, LiveSessions } from '../live-sessions.service';
-import type { PoolService } from '../pool.service';
+import type { PoolService } from '../../engine/pool.service';
 import type { TlsService } from '../tls.service';
 import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
 import type { AuthenticatedLogin, LoginService } from './login.service';
