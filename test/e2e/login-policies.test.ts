@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { psql } from '../support/clients';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureDevCertificates } from '#tls';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 import { connectRaw, connectTls, MessageStream, SSL_REQUEST, startupMessage } from '../support/raw-client';
 
@@ -65,6 +68,28 @@ describe('login policies: throttling, startup timeout, cleartext (issue 3)', () 
   test('throttling: after N failures a user is blocked, even with the right password, with the same 28P01', async () => {
     for (let i = 0; i < 3; i++) assert.equal(await loginCode('admin', `wrong-${i}`), '28P01');
     assert.equal(await loginCode('admin', ADMIN_PASSWORD), '28P01');
+  });
+
+  test('certificate reload without restart (file change, SIGHUP): new connections get the new one', async () => {
+    const fingerprint = async () => {
+      const socket = await connectTls(postern.wirePort, ca);
+      const value = socket.getPeerCertificate().fingerprint256;
+      socket.destroy();
+      return value;
+    };
+    const before = await fingerprint();
+    // Removing the server pair makes ensureDevCertificates issue a new one under the same CA.
+    const certs = path.join(postern.workDir, 'certs');
+    await rm(path.join(certs, 'server.crt'));
+    await rm(path.join(certs, 'server.key'));
+    await ensureDevCertificates(certs);
+    process.kill(postern.pid, 'SIGHUP');
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await fingerprint();
+    }
+    assert.notEqual(after, before);
   });
 
   test('PROTO-05: a client that never finishes its startup is closed at POSTERN_AUTH_TIMEOUT without a message', async () => {
