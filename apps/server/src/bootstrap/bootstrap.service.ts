@@ -1,4 +1,11 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { hardenExistingDatabases } from '#engine';
 import { randomBytes } from 'node:crypto';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
@@ -21,9 +28,12 @@ export interface BootstrapOutcome {
  * starts change nothing and print no password (CONTRACT.md, "First start").
  */
 @Injectable()
-export class BootstrapService implements OnModuleInit {
+export class BootstrapService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly log = logSink('Bootstrap');
   outcome: BootstrapOutcome = { generatedAdminPassword: undefined, createdAdmin: false };
+  private hardening: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
@@ -51,5 +61,23 @@ export class BootstrapService implements OnModuleInit {
     } else {
       await this.databases.ensureProvisioned(main);
     }
+  }
+
+  /**
+   * Re-applies provisioning to every database in the background after
+   * start: databases made by older versions, or changed by a tenant since,
+   * converge without holding up readiness.
+   */
+  onApplicationBootstrap(): void {
+    this.hardening = (async () => {
+      const all = await this.cluster.control.databases.listProvisioned();
+      await hardenExistingDatabases(this.cluster.endpoint, all);
+      this.log.info(`re-applied provisioning to ${all.length} database(s)`);
+    })().catch((err: Error) => this.log.error(`provisioning check at start: ${err.message}`));
+  }
+
+  /** The cluster must not stop under a provisioning run. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.hardening;
   }
 }

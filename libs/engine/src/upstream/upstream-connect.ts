@@ -20,6 +20,12 @@ export interface UpstreamTarget {
   readonly database: string;
   readonly user: string;
   readonly password: string;
+  /**
+   * Settings fixed for every session of this role, sent in the startup
+   * packet: they outrank role settings a tenant may have planted with
+   * ALTER ROLE, and DISCARD ALL resets to them.
+   */
+  readonly startupParameters?: Readonly<Record<string, string>>;
 }
 
 /** An authenticated upstream session, idle, ready for the client's first message. */
@@ -90,7 +96,14 @@ export async function connectUpstream(
     });
     const socket = target.ssl ? await startTls(raw, target) : raw;
     const framed = new FramedSocket(socket, new FrameReader({ maxMessageLength: 1 << 30 }));
-    framed.write(serialize.startup({ ...parameters, user: target.user, database: target.database }));
+    framed.write(
+      serialize.startup({
+        ...parameters,
+        ...target.startupParameters,
+        user: target.user,
+        database: target.database,
+      }),
+    );
     const session = await authenticate(framed, target);
     framed.detach();
     return { socket, ...session };
