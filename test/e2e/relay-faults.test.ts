@@ -164,6 +164,24 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
     assert.equal(waiting, 'ClientWrite', 'PostgreSQL is held back, not the gateway buffering');
   });
 
+  test('notifications name the sender by the pid its client got in BackendKeyData', async () => {
+    const listener = await open();
+    const notifier = await open();
+    await listener.query('LISTEN relay_pids');
+    const received: Array<{ processId: number }> = [];
+    listener.on('notification', (n) => received.push(n));
+    await notifier.query("NOTIFY relay_pids, 'from notifier'");
+    await listener.query("NOTIFY relay_pids, 'from myself'");
+    await waitFor(async () => received.length === 2, 'both notifications');
+    const ids = (c: pg.Client) => (c as unknown as { processID: number }).processID;
+    assert.deepEqual(
+      received.map((n) => n.processId),
+      [ids(notifier), ids(listener)],
+    );
+    await listener.end();
+    await notifier.end();
+  });
+
   test('FAULT-05e: SIGTERM lets a busy statement finish within the grace, then ends sessions with 57P01', async () => {
     await fixtures.close(); // its superuser connection ends with the cluster
     const idle = await open();

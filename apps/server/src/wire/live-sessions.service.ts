@@ -53,6 +53,14 @@ export class LiveSessions {
     return [...this.sessions.values()].map((session) => session.info);
   }
 
+  /** The session using an upstream backend (pids are unique within the one cluster). */
+  byUpstreamPid(upstreamPid: number): LiveSessionInfo | undefined {
+    for (const { info } of this.sessions.values()) {
+      if (info.upstreamProcessId === upstreamPid) return info;
+    }
+    return undefined;
+  }
+
   get(id: number): LiveSessionInfo | undefined {
     return this.sessions.get(id)?.info;
   }

@@ -230,6 +230,7 @@ export class ClientSession {
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
     relay = new SessionRelay(this.current, lease.session.socket, { ...this.deps.config.guardrails, maxMessageLength: this.deps.config.maxMessageLength }, {
       cancelUpstream: () => sendCancelRequest(upstreamKey),
+      gatewayPid: (upstreamPid) => this.deps.sessions.byUpstreamPid(upstreamPid)?.id,
       ended: (reusable) => {
         key.release();
         unregister();

@@ -12,7 +12,7 @@ import { frontendLengthLimit, HOLD_UP_TO, type RelayLimits } from './relay-limit
 
 const t = (c: string) => c.charCodeAt(0);
 const FE = { Query: t('Q'), Parse: t('P'), Execute: t('E'), Sync: t('S'), Terminate: t('X'), FunctionCall: t('F'), CopyDone: t('c'), CopyFail: t('f') };
-const BE = { DataRow: t('D'), CommandComplete: t('C'), Error: t('E'), Ready: t('Z'), CopyIn: t('G'), CopyOut: t('H'), CopyBoth: t('W'), CopyDone: t('c') };
+const BE = { Notification: t('A'), DataRow: t('D'), CommandComplete: t('C'), Error: t('E'), Ready: t('Z'), CopyIn: t('G'), CopyOut: t('H'), CopyBoth: t('W'), CopyDone: t('c') };
 
 export interface RelayHooks {
   /** Sends a CancelRequest for the upstream backend; resolves once PostgreSQL took it. */
@@ -21,6 +21,11 @@ export interface RelayHooks {
   ended(reusable: boolean): void;
   /** A statement the client sent (for GET /sessions). */
   statement?(text: string): void;
+  /**
+   * The gateway process id clients know for an upstream backend, so that a
+   * notification names the sender as `BackendKeyData` did.
+   */
+  gatewayPid?(upstreamPid: number): number | undefined;
 }
 
 /**
@@ -224,8 +229,20 @@ export class SessionRelay {
       case BE.CopyDone:
         this.copyOut = false;
         break;
+      case BE.Notification:
+        return this.notification(frame);
     }
     return 'forward';
+  }
+
+  /** NotificationResponse carries the sender's pid: upstream pids are translated. */
+  private notification(frame: Buffer): Verdict {
+    const upstreamPid = frame.readUInt32BE(5);
+    const gatewayPid = this.hooks.gatewayPid?.(upstreamPid);
+    if (gatewayPid === undefined || gatewayPid === upstreamPid) return 'forward';
+    const rewritten = Buffer.from(frame);
+    rewritten.writeUInt32BE(gatewayPid, 5);
+    return rewritten;
   }
 
   private upstreamLarge(type: number, length: number): 'forward' | 'drop' {
