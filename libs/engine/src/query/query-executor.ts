@@ -1,0 +1,158 @@
+import { SqlState } from '#wire';
+import type { ClusterEndpoint } from '../cluster';
+import type { LogSink } from '../log';
+import type { PhysicalDatabase } from '../provisioning';
+import { PoolExhaustedError, type Lease } from '../upstream/pool';
+import { UpstreamConnectError, type UpstreamTarget } from '../upstream/upstream-connect';
+import type { Statement } from './parameters';
+import { QueryError } from './query-error';
+import { DISCARD, StatementRunner, type QueryLimits, type ResultSink } from './statement-runner';
+
+/**
+ * Settings of every HTTP query session, applied after the pool hands it out
+ * (and reset by DISCARD ALL when it goes back). They fix the text the JSON
+ * mapping reads: ISO dates in UTC, ISO 8601 intervals, hex bytea, UTF-8.
+ */
+export const HTTP_SESSION_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  application_name: 'postern-http',
+  client_encoding: 'UTF8',
+  DateStyle: 'ISO, MDY',
+  IntervalStyle: 'iso_8601',
+  TimeZone: 'UTC',
+  bytea_output: 'hex',
+});
+
+/** The upstream pool (UpstreamPool, or the server's PoolService in front of it). */
+export interface LeaseSource {
+  acquire(target: UpstreamTarget, settings: Readonly<Record<string, string>>): Promise<Lease>;
+}
+
+/** Sends a CancelRequest to the backend `processId` of the cluster at host:port. */
+export type CancelSender = (target: {
+  readonly host: string;
+  readonly port: number;
+  readonly processId: number;
+  readonly secretKey: Buffer;
+}) => Promise<void>;
+
+/** Which database, and whether as its reader role (read-only level) or its writer role. */
+export interface QueryTarget {
+  readonly endpoint: ClusterEndpoint;
+  readonly database: PhysicalDatabase;
+  readonly readOnly: boolean;
+}
+
+export interface QueryOptions {
+  readonly limits: QueryLimits;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs SQL for a login on a tenant database the way a wire session would:
+ * as the database's reader or writer role from the same pool, with the same
+ * guardrails. A single statement runs on its own (autocommit); a list runs
+ * in BEGIN .. COMMIT, rolled back at the first error.
+ */
+export class QueryExecutor {
+  constructor(
+    private readonly pool: LeaseSource,
+    private readonly sendCancel: CancelSender,
+    private readonly log: LogSink,
+  ) {}
+
+  async statement(
+    target: QueryTarget,
+    statement: Statement,
+    sink: ResultSink,
+    options: QueryOptions,
+  ): Promise<void> {
+    await this.withRunner(target, options, async (runner) => {
+      await runner.run(statement, sink);
+      if (runner.transactionStatus !== 'I') {
+        await runner.rollback();
+        throw new QueryError(
+          SqlState.InvalidTransactionState,
+          'a single statement may not leave a transaction open; send the statements as {"transaction": [...]}',
+        );
+      }
+    });
+  }
+
+  async transaction(
+    target: QueryTarget,
+    statements: readonly Statement[],
+    sinkFor: (index: number) => ResultSink,
+    options: QueryOptions,
+  ): Promise<void> {
+    await this.withRunner(target, options, async (runner) => {
+      await runner.run({ sql: 'BEGIN', params: [] }, DISCARD);
+      for (const [index, statement] of statements.entries()) {
+        try {
+          await runner.run(statement, sinkFor(index));
+        } catch (err) {
+          await runner.rollback();
+          throw err instanceof QueryError ? err.withStatementIndex(index) : err;
+        }
+        if (runner.transactionStatus !== 'T') {
+          // COMMIT, ROLLBACK or the like inside the list: what follows would run outside it.
+          throw new QueryError(
+            SqlState.InvalidTransactionState,
+            'a statement ended the transaction; leave BEGIN, COMMIT and ROLLBACK to {"transaction": [...]}',
+            { statementIndex: index },
+          );
+        }
+      }
+      await runner.run({ sql: 'COMMIT', params: [] }, DISCARD);
+    });
+  }
+
+  private async withRunner(
+    target: QueryTarget,
+    options: QueryOptions,
+    work: (runner: StatementRunner) => Promise<void>,
+  ): Promise<void> {
+    const lease = await this.acquire(target);
+    const { host, port } = target.endpoint;
+    const runner = new StatementRunner(lease.session.socket, {
+      limits: options.limits,
+      signal: options.signal,
+      cancel: () => this.sendCancel({ host, port, ...lease.session.backendKey }),
+    });
+    try {
+      await work(runner);
+    } finally {
+      lease.release(runner.finish());
+    }
+  }
+
+  private async acquire(target: QueryTarget): Promise<Lease> {
+    const { endpoint, database, readOnly } = target;
+    const role = readOnly ? database.reader : database.writer;
+    try {
+      return await this.pool.acquire(
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          ssl: endpoint.ssl,
+          database: database.physicalName,
+          user: role.role,
+          password: role.password,
+        },
+        HTTP_SESSION_SETTINGS,
+      );
+    } catch (err) {
+      if (err instanceof PoolExhaustedError) {
+        throw new QueryError(
+          SqlState.TooManyConnections,
+          'too many connections for this database; try again later',
+        );
+      }
+      if (!(err instanceof UpstreamConnectError)) throw err;
+      // Upstream text is for the log only, as for wire logins.
+      this.log.warn(`upstream connection for an HTTP query failed: ${err.message}`);
+      const state =
+        err.sqlstate === SqlState.TooManyConnections ? err.sqlstate : SqlState.ConnectionFailure;
+      throw new QueryError(state, 'could not connect to the database server');
+    }
+  }
+}

@@ -1,0 +1,323 @@
+import type { Duplex } from 'node:stream';
+import { serialize } from 'pg-protocol';
+import {
+  BackendType,
+  FrameReader,
+  parseErrorFields,
+  parseParameterStatus,
+  parseReadyForQuery,
+  PgError,
+  SqlState,
+  type TransactionStatus,
+} from '#wire';
+import { FramedSocket } from '../net/framed-socket';
+import { parameterText, type Statement } from './parameters';
+import { QueryError } from './query-error';
+import {
+  parseCommandComplete,
+  parseDataRow,
+  parseRowDescription,
+  type CommandSummary,
+  type ResultField,
+} from './result-messages';
+import { decoderFor, type JsonValue, type ValueDecoder } from './value-decoders';
+
+/** Guardrails of one request; 0 turns one off. Rows and bytes count over the whole request. */
+export interface QueryLimits {
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  readonly statementTimeoutMs: number;
+}
+
+/**
+ * Where results go. A promise from `row` means "wait": the runner reads
+ * nothing more from PostgreSQL until it settles, so a slow consumer holds
+ * PostgreSQL back instead of filling the gateway's memory.
+ */
+export interface ResultSink {
+  fields(fields: readonly ResultField[]): void;
+  row(values: JsonValue[]): void | Promise<void>;
+  complete(summary: CommandSummary): void;
+}
+
+export interface RunnerOptions {
+  readonly limits: QueryLimits;
+  /** Sends a CancelRequest for this session's backend; resolves once PostgreSQL took it. */
+  readonly cancel: () => Promise<void>;
+  /** Aborted when the HTTP client went away: the statement is cancelled, the session closed. */
+  readonly signal?: AbortSignal;
+}
+
+const t = (c: string) => c.charCodeAt(0);
+const ParseComplete = t('1');
+const BindComplete = t('2');
+const CloseComplete = t('3');
+const NoData = t('n');
+const EmptyQueryResponse = t('I');
+const PortalSuspended = t('s');
+const CopyData = t('d');
+const CopyDone = t('c');
+
+/** Largest frame read while a byte limit applies: one DataRow may not exceed the limit either. */
+const MAX_FRAME = 1 << 30;
+
+/** Discards a result (BEGIN, COMMIT, ROLLBACK). */
+export const DISCARD: ResultSink = { fields() {}, row() {}, complete() {} };
+
+/**
+ * Runs statements on one upstream session with the extended protocol:
+ * Parse (unnamed), Bind (text parameters, text results), Describe, Execute,
+ * Sync; then reads up to ReadyForQuery. One Parse holds one statement:
+ * PostgreSQL itself refuses several (42601). Guardrails as on the wire:
+ * statement timeout and row/byte limits cancel the statement with a
+ * CancelRequest; afterwards the session is never reused (a late cancel
+ * could hit someone else's statement).
+ */
+export class StatementRunner {
+  private readonly framed: FramedSocket;
+  private status: TransactionStatus = 'I';
+  private rows = 0;
+  private bytes = 0;
+  private cancelled = false;
+  private cancelInFlight: Promise<void> | null = null;
+  /** The session's state is unknown (closed, cut mid-message, aborted): never reuse it. */
+  private broken = false;
+  private aborted = false;
+  private readonly onAbort = () => this.abort();
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly options: RunnerOptions,
+  ) {
+    const { maxBytes } = options.limits;
+    const maxMessageLength =
+      maxBytes > 0 ? Math.min(MAX_FRAME, Math.max(maxBytes + 64, 1 << 20)) : MAX_FRAME;
+    this.framed = new FramedSocket(socket, new FrameReader({ maxMessageLength }));
+    if (options.signal?.aborted) this.abort();
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get transactionStatus(): TransactionStatus {
+    return this.status;
+  }
+
+  /** Runs one statement; throws a QueryError after ReadyForQuery (or when the session is gone). */
+  async run(statement: Statement, sink: ResultSink): Promise<void> {
+    // A guardrail's cancel must have reached PostgreSQL before the next statement starts.
+    await this.cancelInFlight;
+    if (this.broken) throw this.goneError();
+    if (statement.sql.includes('\0')) {
+      throw new QueryError(
+        SqlState.CharacterNotInRepertoire,
+        'the statement contains a NUL character',
+      );
+    }
+    this.framed.write(
+      Buffer.concat([
+        serialize.parse({ text: statement.sql }),
+        serialize.bind({ values: statement.params.map(parameterText) }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute(),
+        serialize.sync(),
+      ]),
+    );
+    const execution = new Execution();
+    const { statementTimeoutMs } = this.options.limits;
+    const timer =
+      statementTimeoutMs > 0
+        ? setTimeout(() => {
+            execution.timedOut = true;
+            this.cancel();
+          }, statementTimeoutMs)
+        : null;
+    try {
+      await this.readResult(execution, sink);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    if (execution.error) throw execution.error;
+  }
+
+  /** Ends an open transaction; a broken or cancelled session is closed instead, which ends it too. */
+  async rollback(): Promise<void> {
+    if (this.status === 'I' || this.broken || this.cancelled) return;
+    await this.run({ sql: 'ROLLBACK', params: [] }, DISCARD).catch(() => undefined);
+  }
+
+  /** Stops reading; true when the session may go back to the pool. */
+  finish(): boolean {
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    const leftover = this.framed.detach();
+    return !this.broken && !this.cancelled && this.status === 'I' && leftover.length === 0;
+  }
+
+  private async readResult(execution: Execution, sink: ResultSink): Promise<void> {
+    let decoders: ValueDecoder[] = [];
+    for (;;) {
+      const { type, body } = await this.nextMessage(execution);
+      switch (type) {
+        case BackendType.RowDescription: {
+          const fields = parseRowDescription(body);
+          decoders = fields.map((field) => decoderFor(field.dataTypeID));
+          sink.fields(fields);
+          break;
+        }
+        case BackendType.DataRow: {
+          if (!this.withinLimits(execution, body.length + 5)) break;
+          const pending = sink.row(decodeRow(parseDataRow(body), decoders));
+          if (pending) await pending;
+          break;
+        }
+        case BackendType.CommandComplete:
+          if (!execution.truncated) sink.complete(parseCommandComplete(body));
+          break;
+        case EmptyQueryResponse:
+          sink.complete({ command: null, rowCount: null });
+          break;
+        case BackendType.ErrorResponse:
+          execution.fail(QueryError.fromFields(parseErrorFields(body)), this.options.limits);
+          break;
+        case BackendType.ParameterStatus:
+          this.parameterChanged(execution, parseParameterStatus(body));
+          break;
+        case BackendType.CopyInResponse:
+          // Sync is ignored during COPY IN; after CopyFail PostgreSQL waits for another.
+          execution.refuse('COPY FROM STDIN is not available over HTTP');
+          this.framed.write(
+            Buffer.concat([serialize.copyFail('not available over HTTP'), serialize.sync()]),
+          );
+          break;
+        case BackendType.CopyOutResponse:
+          execution.refuse('COPY TO STDOUT is not available over HTTP; use SELECT');
+          this.cancel();
+          break;
+        case BackendType.ReadyForQuery:
+          this.status = parseReadyForQuery(body);
+          return;
+        case ParseComplete:
+        case BindComplete:
+        case CloseComplete:
+        case NoData:
+        case PortalSuspended:
+        case CopyData:
+        case CopyDone:
+        case BackendType.NoticeResponse:
+        case BackendType.NotificationResponse:
+          break;
+        default:
+          this.broken = true;
+          this.socket.destroy();
+          throw new QueryError(
+            SqlState.ProtocolViolation,
+            `unexpected message "${String.fromCharCode(type)}" from the database server`,
+          );
+      }
+    }
+  }
+
+  private async nextMessage(execution: Execution): Promise<{ type: number; body: Buffer }> {
+    try {
+      return await this.framed.nextMessage();
+    } catch (err) {
+      this.broken = true;
+      this.socket.destroy();
+      if (this.aborted)
+        throw new QueryError(
+          SqlState.QueryCanceled,
+          'canceling statement: the HTTP client went away',
+        );
+      if (err instanceof PgError && this.options.limits.maxBytes > 0) {
+        // A single message above the frame cap: only a row (or COPY data) gets that large.
+        this.cancel();
+        throw execution.limitError('bytes', this.options.limits);
+      }
+      throw execution.error ?? this.goneError();
+    }
+  }
+
+  /** Counts a row; past a limit the statement is cancelled and further rows are dropped. */
+  private withinLimits(execution: Execution, size: number): boolean {
+    this.rows++;
+    this.bytes += size;
+    if (execution.truncated) return false;
+    const { maxRows, maxBytes } = this.options.limits;
+    if (maxRows > 0 && this.rows > maxRows) execution.truncated = 'rows';
+    else if (maxBytes > 0 && this.bytes > maxBytes) execution.truncated = 'bytes';
+    else return true;
+    execution.error = execution.limitError(execution.truncated, this.options.limits);
+    this.cancel();
+    return false;
+  }
+
+  /** Values are decoded as UTF-8: a statement must not switch the session to another encoding. */
+  private parameterChanged(execution: Execution, [name, value]: [string, string]): void {
+    if (name === 'client_encoding' && value.toUpperCase() !== 'UTF8') {
+      this.broken = true;
+      execution.error ??= new QueryError(
+        SqlState.FeatureNotSupported,
+        'client_encoding must stay UTF8 over HTTP',
+      );
+    }
+  }
+
+  private cancel(): void {
+    this.cancelled = true;
+    this.cancelInFlight ??= this.options.cancel().catch(() => undefined);
+  }
+
+  /** The HTTP client is gone: stop PostgreSQL's work and close the session. */
+  private abort(): void {
+    this.aborted = true;
+    this.broken = true;
+    this.cancel();
+    // The cancel goes out first; closing right away also ends a statement stuck waiting to send.
+    void this.cancelInFlight?.then(() => this.socket.destroy());
+  }
+
+  private goneError(): QueryError {
+    return new QueryError(SqlState.ConnectionFailure, 'the database server closed the connection');
+  }
+}
+
+/** What one statement's answer has brought so far. */
+class Execution {
+  error: QueryError | null = null;
+  truncated: 'rows' | 'bytes' | null = null;
+  timedOut = false;
+
+  /** The first error counts; a guardrail's own cancellation is reported as the guardrail. */
+  fail(error: QueryError, limits: QueryLimits): void {
+    if (this.truncated || this.error) return;
+    if (error.sqlstate === SqlState.QueryCanceled && this.timedOut) {
+      this.error = new QueryError(
+        SqlState.QueryCanceled,
+        'canceling statement due to statement timeout',
+        {
+          hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
+        },
+      );
+      return;
+    }
+    this.error = error;
+  }
+
+  refuse(message: string): void {
+    this.error ??= new QueryError(SqlState.FeatureNotSupported, message);
+  }
+
+  limitError(kind: 'rows' | 'bytes', limits: QueryLimits): QueryError {
+    const limit = kind === 'rows' ? `${limits.maxRows} rows` : `${limits.maxBytes} bytes`;
+    return new QueryError(SqlState.ProgramLimitExceeded, `result exceeds the limit of ${limit}`, {
+      hint: 'Add a LIMIT, or fetch the result in parts.',
+    });
+  }
+}
+
+function decodeRow(values: Array<string | null>, decoders: readonly ValueDecoder[]): JsonValue[] {
+  const row: JsonValue[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const text = values[i];
+    row[i] = text === null || text === undefined ? null : (decoders[i] ?? String)(text);
+  }
+  return row;
+}
