@@ -15,7 +15,29 @@ export interface DatabaseRecord {
   readonly writer: RoleCredentials;
   readonly reader: RoleCredentials;
   readonly provisioned: boolean;
+  /** Guardrail overrides; an absent key means the global setting. */
+  readonly limits: DatabaseLimits;
 }
+
+/** Per-database guardrails (0 switches one off for this database). */
+export interface DatabaseLimits {
+  readonly statementTimeoutMs?: number;
+  readonly idleInTransactionTimeoutMs?: number;
+  readonly idleSessionTimeoutMs?: number;
+  readonly maxResultRows?: number;
+  readonly maxResultBytes?: number;
+  /** Established sessions on this database, all logins together. */
+  readonly maxConnections?: number;
+}
+
+export const DATABASE_LIMIT_KEYS = [
+  'statementTimeoutMs',
+  'idleInTransactionTimeoutMs',
+  'idleSessionTimeoutMs',
+  'maxResultRows',
+  'maxResultBytes',
+  'maxConnections',
+] as const satisfies ReadonlyArray<keyof DatabaseLimits>;
 
 export interface NewDatabase {
   readonly ownerId: string;
@@ -107,6 +129,10 @@ export class DatabasesRepository {
     await this.prisma.database.deleteMany({ where: { id } });
   }
 
+  async setLimits(id: string, limits: DatabaseLimits): Promise<void> {
+    await this.prisma.database.update({ where: { id }, data: { limits: { ...limits } } });
+  }
+
   async markProvisioned(id: string): Promise<void> {
     await this.prisma.database.update({ where: { id }, data: { provisionedAt: new Date() } });
   }
@@ -122,5 +148,17 @@ function toRecord(row: DatabaseRow): DatabaseRecord {
     writer: { role: row.writerRole, password: row.writerPassword },
     reader: { role: row.readerRole, password: row.readerPassword },
     provisioned: row.provisionedAt !== null,
+    limits: limitsOf(row.limits),
   };
+}
+
+/** Only known keys with non-negative integer values survive a read. */
+function limitsOf(value: unknown): DatabaseLimits {
+  if (typeof value !== 'object' || value === null) return {};
+  const limits: Record<string, number> = {};
+  for (const key of DATABASE_LIMIT_KEYS) {
+    const v = (value as Record<string, unknown>)[key];
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) limits[key] = v;
+  }
+  return limits;
 }

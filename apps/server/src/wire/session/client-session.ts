@@ -22,6 +22,7 @@ import {
   SqlState,
   type SqlStateCode,
 } from '#wire';
+import type { DatabaseRecord } from '#control';
 import type { PosternConfig } from '../../config/config';
 import type { DatabaseAccess, DatabaseAccessService } from '../../identity/database-access.service';
 import type { LiveSessionInfo, LiveSessions } from '../live-sessions.service';
@@ -29,6 +30,7 @@ import type { PoolService } from '../../engine/pool.service';
 import type { TlsService } from '../tls.service';
 import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
 import type { AuthenticatedLogin, LoginService } from './login.service';
+import type { RelayLimits } from './relay-limits';
 import { SessionRelay } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
 import { negotiateStartup, type StartupResult } from './startup-phase';
@@ -135,14 +137,14 @@ export class ClientSession {
       login.token,
     );
     if (!granted) throw PgErrors.databaseNotFound(databaseName);
-    this.checkConnectionLimits(login);
+    this.checkConnectionLimits(login, granted);
     const lease = await this.acquireUpstream(granted, settings);
     clearTimeout(deadline);
     this.startRelay(startup, login, granted, lease, settings, sourceAddress);
   }
 
   /** Counted over established sessions: unauthenticated sockets never use up the caps (FAULT-05d). */
-  private checkConnectionLimits(login: AuthenticatedLogin): void {
+  private checkConnectionLimits(login: AuthenticatedLogin, { database }: DatabaseAccess): void {
     const { config, sessions } = this.deps;
     const live = sessions.list();
     if (live.length >= config.maxConnections) {
@@ -150,6 +152,12 @@ export class ClientSession {
     }
     if (live.filter((s) => s.userId === login.userId).length >= config.maxConnectionsPerUser) {
       throw PgErrors.tooManyConnections(`too many connections for user "${login.slug}"`);
+    }
+    const perDatabase = database.limits.maxConnections;
+    if (perDatabase && live.filter((s) => s.databaseId === database.id).length >= perDatabase) {
+      throw PgErrors.tooManyConnections(
+        `too many connections for database "${database.ownerSlug}/${database.name}"`,
+      );
     }
   }
 
@@ -228,7 +236,7 @@ export class ClientSession {
     };
     const unregister = this.deps.sessions.add(info, () => this.terminate());
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
-    relay = new SessionRelay(this.current, lease.session.socket, { ...this.deps.config.guardrails, maxMessageLength: this.deps.config.maxMessageLength }, {
+    relay = new SessionRelay(this.current, lease.session.socket, this.limitsFor(database), {
       cancelUpstream: () => sendCancelRequest(upstreamKey),
       gatewayPid: (upstreamPid) => this.deps.sessions.byUpstreamPid(upstreamPid)?.id,
       ended: (reusable) => {
@@ -246,6 +254,13 @@ export class ClientSession {
         `${lease.reused ? ', pooled upstream' : ''})`,
     );
     relay.start(framed.detach());
+  }
+
+  /** The global guardrails, overridden by the database's own. */
+  private limitsFor(database: DatabaseRecord): RelayLimits {
+    const { guardrails, maxMessageLength } = this.deps.config;
+    const { maxConnections: _perDatabase, ...overrides } = database.limits;
+    return { ...guardrails, ...overrides, maxMessageLength };
   }
 
   /** A session logged in with a token ends when the token expires. */
