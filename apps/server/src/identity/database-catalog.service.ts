@@ -1,5 +1,10 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
-import { levelRank, type AccessLevel, type DatabaseRecord } from '#control';
+import {
+  levelRank,
+  type AccessLevel,
+  type DatabaseLimits,
+  type DatabaseRecord,
+} from '#control';
 import { dropDatabase } from '#engine';
 import { ClusterService } from '../engine/cluster.service';
 import { LiveSessions } from '../wire/live-sessions.service';
@@ -15,6 +20,8 @@ export interface DatabaseView {
   readonly name: string;
   /** The caller's effective level; null for a site admin without access of their own. */
   readonly level: AccessLevel | null;
+  /** Guardrail overrides (absent: the global setting applies). */
+  readonly limits: DatabaseLimits;
 }
 
 /** A database the actor can see, and the actor's level on it. */
@@ -110,6 +117,32 @@ export class DatabaseCatalogService {
     });
   }
 
+  /**
+   * Replaces the database's guardrail overrides (managers, owners, site
+   * admins). New sessions use them; established ones keep theirs.
+   */
+  async setLimits(
+    actor: Actor,
+    owner: string,
+    name: string,
+    limits: DatabaseLimits,
+  ): Promise<DatabaseView> {
+    const { database, level } = await this.visible(actor, owner, name);
+    if (!atLeast(level, 'manager') && !actor.isSiteAdmin) {
+      throw new ForbiddenException('only managers and owners set the limits of a database');
+    }
+    await this.cluster.control.databases.setLimits(database.id, limits);
+    await this.cluster.control.audit.record({
+      kind: 'database.limits',
+      outcome: 'success',
+      ...auditActor(actor),
+      databaseId: database.id,
+      database: `${database.ownerSlug}/${database.name}`,
+      detail: { ...limits },
+    });
+    return toView({ ...database, limits }, level);
+  }
+
   /** The database `owner/name` if the actor may see it, else 404. */
   async visible(actor: Actor, owner: string, name: string): Promise<VisibleDatabase> {
     const reference = `${owner}/${name}`;
@@ -127,5 +160,11 @@ export function atLeast(level: AccessLevel | null, wanted: AccessLevel): boolean
 }
 
 function toView(database: DatabaseRecord, level: AccessLevel | null): DatabaseView {
-  return { id: database.id, owner: database.ownerSlug, name: database.name, level };
+  return {
+    id: database.id,
+    owner: database.ownerSlug,
+    name: database.name,
+    level,
+    limits: database.limits,
+  };
 }

@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import type { Actor } from '../../identity/actor';
 import { DatabaseCatalogService, type DatabaseView } from '../../identity/database-catalog.service';
 import { Authenticated } from '../auth/access.decorators';
 import { CurrentActor } from '../auth/current-actor.decorator';
-import { parseNewDatabase } from './databases.requests';
+import { parseDatabaseLimits, parseNewDatabase } from './databases.requests';
 
 @Authenticated()
 @Controller('databases')
@@ -28,6 +28,16 @@ export class DatabasesController {
     @Param('name') name: string,
   ): Promise<DatabaseView> {
     return this.catalog.get(actor, owner, name);
+  }
+
+  @Put(':owner/:name/limits')
+  setLimits(
+    @CurrentActor() actor: Actor,
+    @Param('owner') owner: string,
+    @Param('name') name: string,
+    @Body() body: unknown,
+  ): Promise<DatabaseView> {
+    return this.catalog.setLimits(actor, owner, name, parseDatabaseLimits(body));
   }
 
   @Delete(':owner/:name')

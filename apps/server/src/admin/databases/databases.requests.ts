@@ -1,4 +1,5 @@
-import type { GrantLevel } from '#control';
+import { BadRequestException } from '@nestjs/common';
+import { DATABASE_LIMIT_KEYS, type DatabaseLimits, type GrantLevel } from '#control';
 import { enumField, jsonObject, stringField } from '../common/validation';
 import { GRANT_LEVELS } from '../tokens/tokens.requests';
 
@@ -12,4 +13,23 @@ export function parseNewDatabase(body: unknown): { owner: string; name: string }
 
 export function parseGrantLevel(body: unknown): GrantLevel {
   return enumField(jsonObject(body, ['level']), 'level', GRANT_LEVELS);
+}
+
+/**
+ * `{statementTimeoutMs?, idleInTransactionTimeoutMs?, idleSessionTimeoutMs?,
+ * maxResultRows?, maxResultBytes?, maxConnections?}`: integers from 0 (off
+ * for this database) to 2^31-1; a key left out or null uses the global setting.
+ */
+export function parseDatabaseLimits(body: unknown): DatabaseLimits {
+  const fields = jsonObject(body, DATABASE_LIMIT_KEYS);
+  const limits: Record<string, number> = {};
+  for (const key of DATABASE_LIMIT_KEYS) {
+    const value = fields[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+      throw new BadRequestException(`"${key}" must be an integer from 0 to 2147483647, or null`);
+    }
+    limits[key] = value;
+  }
+  return limits;
 }
