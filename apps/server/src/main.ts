@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
+import { mountOpenApi } from './admin/openapi';
 import { AppModule } from './app.module';
 import { banner } from './banner';
 import { BootstrapService } from './bootstrap/bootstrap.service';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   app.useBodyParser('json', { limit: '1mb' });
   stopOnSignals(app);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  mountOpenApi(app);
   const http = await app.listen(config.httpPort, config.host);
   const ports = {
     wire: app.get(WireServer).port,

@@ -15,6 +15,8 @@ export const SqlState = {
   InvalidAuthorizationSpecification: '28000',
   InvalidPassword: '28P01',
   InvalidCatalogName: '3D000',
+  SerializationFailure: '40001',
+  DeadlockDetected: '40P01',
   InsufficientPrivilege: '42501',
   SyntaxError: '42601',
   TooManyConnections: '53300',

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EngineModule } from '../engine/engine.module';
 import { IdentityModule } from '../identity/identity.module';
 import { ManagementModule } from '../identity/management.module';
+import { QueryModule } from '../query/query.module';
 import { AccessGuard } from './auth/access.guard';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
@@ -12,6 +13,7 @@ import { DatabasesController } from './databases/databases.controller';
 import { GrantsController } from './databases/grants.controller';
 import { EntitiesController } from './entities/entities.controller';
 import { MembershipsController } from './entities/memberships.controller';
+import { QueryController } from './query/query.controller';
 import { TokensController } from './tokens/tokens.controller';
 
 /** Mounted under this prefix by AppModule (RouterModule); /healthz stays at the root. */
@@ -24,6 +26,7 @@ const CONTROLLERS = [
   TokensController,
   DatabasesController,
   GrantsController,
+  QueryController,
 ];
 
 /**
@@ -31,7 +34,7 @@ const CONTROLLERS = [
  * they cover every route of the process, /healthz included.
  */
 @Module({
-  imports: [EngineModule, IdentityModule, ManagementModule],
+  imports: [EngineModule, IdentityModule, ManagementModule, QueryModule],
   controllers: CONTROLLERS,
   providers: [
     AuthService,

@@ -8,6 +8,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { InvalidNameError, isUniqueViolation } from '#control';
+import { SqlErrorException } from '../../query/sql-error.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
 /** The one error shape of the HTTP API (CONTRACT.md). */
@@ -37,7 +38,9 @@ export class ErrorsFilter implements ExceptionFilter {
     }
     if (statusCode === 401) httpAdapter.setHeader(response, 'WWW-Authenticate', 'Bearer');
     const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
-    httpAdapter.reply(response, body, statusCode);
+    // SQL errors of the query endpoint add sqlstate, position, detail, hint.
+    const sql = exception instanceof SqlErrorException ? exception.body() : {};
+    httpAdapter.reply(response, { ...sql, ...body }, statusCode);
   }
 
   private describe(exception: unknown): { statusCode: number; message: string } {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Actor } from '../../identity/actor';
 
@@ -24,4 +24,16 @@ export function isSecure(request: IncomingMessage): boolean {
   const forwarded = request.headers['x-forwarded-proto'];
   const proto = Array.isArray(forwarded) ? forwarded[0] : forwarded;
   return proto?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/**
+ * Aborted when the client hangs up before its answer was complete, so that
+ * work done only for that answer (a running statement) stops too.
+ */
+export function abortedOnHangUp(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

@@ -1,0 +1,220 @@
+import {
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  Inject,
+  Injectable,
+  InternalServerErrorException,
+} from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { AccessLevel, DatabaseRecord } from '#control';
+import {
+  QueryError,
+  QueryExecutor,
+  type QueryLimits,
+  type QueryTarget,
+  type Statement,
+} from '#engine';
+import type { PosternConfig } from '../config/config';
+import { POSTERN_CONFIG } from '../config/config.module';
+import { ClusterService } from '../engine/cluster.service';
+import { PoolService } from '../engine/pool.service';
+import { auditActor, type Actor } from '../identity/actor';
+import { DatabaseCatalogService } from '../identity/database-catalog.service';
+import { logSink } from '../logging';
+import { sendCancelRequest } from '../wire/session/cancel-registry';
+import { NdjsonResultStream } from './ndjson-result-stream';
+import {
+  ResultCollector,
+  type QueryResultView,
+  type TransactionResultView,
+} from './result-collector';
+import { sqlErrorException, SqlErrorException } from './sql-error.exception';
+
+export type QueryRequest =
+  | { readonly kind: 'statement'; readonly statement: Statement }
+  | { readonly kind: 'transaction'; readonly statements: readonly Statement[] };
+
+/**
+ * JSON answers are built in memory, so they have caps of their own where
+ * the guardrails (POSTERN_MAX_RESULT_ROWS / _BYTES, or the database's own
+ * limits) are off. NDJSON streams with backpressure and has only those.
+ */
+export const HTTP_JSON_DEFAULT_LIMITS = { maxRows: 10_000, maxBytes: 10 * 1024 * 1024 } as const;
+
+/** How much of a statement the audit log keeps (parameters never). */
+const AUDITED_STATEMENT_LENGTH = 200;
+
+interface Prepared {
+  readonly database: DatabaseRecord;
+  readonly level: AccessLevel;
+  readonly target: QueryTarget;
+}
+
+/**
+ * SQL over HTTP for an actor: the database must be visible (else 404) and
+ * the actor must have a level on it, narrowed by an API token's scope and
+ * maxLevel (else 403); read-only runs as the reader role, so PostgreSQL
+ * itself refuses writes. Every request leaves an `http.query` event.
+ */
+@Injectable()
+export class HttpQueryService {
+  private readonly log = logSink('Query');
+  private readonly executor: QueryExecutor;
+
+  constructor(
+    @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
+    private readonly cluster: ClusterService,
+    private readonly catalog: DatabaseCatalogService,
+    pool: PoolService,
+  ) {
+    this.executor = new QueryExecutor(pool, sendCancelRequest, this.log);
+  }
+
+  /** Runs the request and answers the whole result as JSON. */
+  async execute(
+    actor: Actor,
+    owner: string,
+    name: string,
+    request: QueryRequest,
+    signal: AbortSignal,
+  ): Promise<QueryResultView | TransactionResultView> {
+    const prepared = await this.prepare(actor, owner, name);
+    const options = { limits: this.limits('json', prepared.database), signal };
+    try {
+      if (request.kind === 'statement') {
+        const collector = new ResultCollector();
+        await this.executor.statement(prepared.target, request.statement, collector, options);
+        const view = collector.view();
+        await this.audit(actor, prepared, request, 'json', null, view.rowCount);
+        return view;
+      }
+      const collectors = request.statements.map(() => new ResultCollector());
+      await this.executor.transaction(
+        prepared.target,
+        request.statements,
+        (i) => collectors[i]!,
+        options,
+      );
+      await this.audit(actor, prepared, request, 'json', null, null);
+      return { results: collectors.map((c) => c.view()) };
+    } catch (err) {
+      const error = this.httpError(err);
+      await this.audit(actor, prepared, request, 'json', error, null);
+      throw error;
+    }
+  }
+
+  /**
+   * Runs one statement and resolves with its NDJSON stream once the first
+   * line is due; an error before that is thrown like any other.
+   */
+  async stream(
+    actor: Actor,
+    owner: string,
+    name: string,
+    request: QueryRequest,
+    signal: AbortSignal,
+  ): Promise<Readable> {
+    if (request.kind !== 'statement') {
+      throw new BadRequestException(
+        'NDJSON streams one statement; send a transaction with Accept: application/json',
+      );
+    }
+    const prepared = await this.prepare(actor, owner, name);
+    const stop = new AbortController();
+    signal.addEventListener('abort', () => stop.abort(), { once: true });
+    const stream = new NdjsonResultStream(() => stop.abort());
+    const options = { limits: this.limits('ndjson', prepared.database), signal: stop.signal };
+    void this.executor.statement(prepared.target, request.statement, stream, options).then(
+      () => {
+        stream.succeed();
+        return this.audit(actor, prepared, request, 'ndjson', null, null);
+      },
+      (err: unknown) => {
+        const error = this.httpError(err);
+        stream.fail(error, errorBody(error));
+        return this.audit(actor, prepared, request, 'ndjson', error, null);
+      },
+    );
+    await stream.ready;
+    return stream;
+  }
+
+  private async prepare(actor: Actor, owner: string, name: string): Promise<Prepared> {
+    const { database, level } = await this.catalog.visible(actor, owner, name);
+    if (level === null) {
+      // A site admin sees every database, but reads its data only with a grant like anyone.
+      throw new ForbiddenException('querying a database needs access of your own (a grant)');
+    }
+    const target = { endpoint: this.cluster.endpoint, database, readOnly: level === 'read-only' };
+    return { database, level, target };
+  }
+
+  /** The wire path's guardrails (global, overridden by the database's own), plus the JSON caps. */
+  private limits(mode: 'json' | 'ndjson', database: DatabaseRecord): QueryLimits {
+    const global = this.config.guardrails;
+    const own = database.limits;
+    const maxResultRows = own.maxResultRows ?? global.maxResultRows;
+    const maxResultBytes = own.maxResultBytes ?? global.maxResultBytes;
+    const statementTimeoutMs = own.statementTimeoutMs ?? global.statementTimeoutMs;
+    if (mode === 'ndjson') {
+      return { maxRows: maxResultRows, maxBytes: maxResultBytes, statementTimeoutMs };
+    }
+    return {
+      maxRows: maxResultRows || HTTP_JSON_DEFAULT_LIMITS.maxRows,
+      maxBytes: maxResultBytes || HTTP_JSON_DEFAULT_LIMITS.maxBytes,
+      statementTimeoutMs,
+    };
+  }
+
+  /** SQL errors keep PostgreSQL's text (the tenant's own statement); anything else is logged, not shown. */
+  private httpError(err: unknown): Error {
+    if (err instanceof QueryError) return sqlErrorException(err);
+    if (err instanceof HttpException) return err;
+    this.log.error(`HTTP query failed: ${(err as Error)?.stack ?? String(err)}`);
+    return new InternalServerErrorException('internal server error');
+  }
+
+  private async audit(
+    actor: Actor,
+    { database, level }: Prepared,
+    request: QueryRequest,
+    format: 'json' | 'ndjson',
+    error: Error | null,
+    rowCount: number | null,
+  ): Promise<void> {
+    const statements = request.kind === 'statement' ? [request.statement] : request.statements;
+    const text = statements.map((s) => s.sql).join('; ');
+    await this.cluster.control.audit
+      .record({
+        kind: 'http.query',
+        outcome: error ? 'failure' : 'success',
+        ...auditActor(actor),
+        databaseId: database.id,
+        database: `${database.ownerSlug}/${database.name}`,
+        detail: {
+          statement:
+            text.length > AUDITED_STATEMENT_LENGTH
+              ? `${text.slice(0, AUDITED_STATEMENT_LENGTH)}…`
+              : text,
+          statements: statements.length,
+          level,
+          format,
+          rowCount,
+          // Only the SQLSTATE: PostgreSQL's messages may quote parameter values.
+          sqlstate: error instanceof SqlErrorException ? error.sqlFields.sqlstate : null,
+          status: error instanceof HttpException ? error.getStatus() : null,
+        },
+      })
+      .catch((err: Error) => this.log.warn(`audit write failed: ${err.message}`));
+  }
+}
+
+/** The API's error shape for the last line of a stream. */
+function errorBody(error: Error): Record<string, unknown> {
+  if (error instanceof SqlErrorException) return error.body();
+  const statusCode = error instanceof HttpException ? error.getStatus() : 500;
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message: error.message };
+}
