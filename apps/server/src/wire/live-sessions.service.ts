@@ -3,6 +3,9 @@ import { terminateBackends } from '#engine';
 import type { AccessLevel } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
+import type { SessionState } from './session/session-relay';
+
+export type { SessionState };
 
 export type AuthMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
 
@@ -22,10 +25,23 @@ export interface LiveSessionInfo {
   readonly authMethod: AuthMethod;
   readonly startedAt: Date;
   readonly upstreamProcessId: number;
+  /** What the session is doing now; `list()` fills these in from `update()`. */
+  readonly state?: SessionState;
+  /** The last statement the client sent (its first 1024 characters), and when. */
+  readonly query?: string | null;
+  readonly queryStartedAt?: Date | null;
+}
+
+/** The changing part of a session, reported by its relay. */
+export interface SessionActivity {
+  readonly state: SessionState;
+  readonly query: string | null;
+  readonly queryStartedAt: Date | null;
 }
 
 interface LiveSession {
   readonly info: LiveSessionInfo;
+  activity: SessionActivity;
   /** Closes the client connection without waiting for the upstream. */
   readonly close: () => void;
 }
@@ -45,12 +61,19 @@ export class LiveSessions {
   constructor(private readonly cluster: ClusterService) {}
 
   add(info: LiveSessionInfo, close: () => void): () => void {
-    this.sessions.set(info.id, { info, close });
+    const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };
+    this.sessions.set(info.id, { info, close, activity });
     return () => this.sessions.delete(info.id);
   }
 
   list(): LiveSessionInfo[] {
-    return [...this.sessions.values()].map((session) => session.info);
+    return [...this.sessions.values()].map((session) => ({ ...session.info, ...session.activity }));
+  }
+
+  /** Records what a session is doing (called by its relay on every statement start and end). */
+  update(id: number, activity: Partial<SessionActivity>): void {
+    const session = this.sessions.get(id);
+    if (session) session.activity = { ...session.activity, ...activity };
   }
 
   /** The session using an upstream backend (pids are unique within the one cluster). */

@@ -238,6 +238,8 @@ export class ClientSession {
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
     relay = new SessionRelay(this.current, lease.session.socket, this.limitsFor(database), {
       cancelUpstream: () => sendCancelRequest(upstreamKey),
+      statement: (query) => this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
+      state: (state) => this.deps.sessions.update(info.id, { state }),
       gatewayPid: (upstreamPid) => this.deps.sessions.byUpstreamPid(upstreamPid)?.id,
       ended: (reusable) => {
         key.release();

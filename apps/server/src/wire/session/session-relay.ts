@@ -21,12 +21,17 @@ export interface RelayHooks {
   ended(reusable: boolean): void;
   /** A statement the client sent (for GET /sessions). */
   statement?(text: string): void;
+  /** The session started a statement, or went idle after one (pg_stat_activity's `state`). */
+  state?(state: SessionState): void;
   /**
    * The gateway process id clients know for an upstream backend, so that a
    * notification names the sender as `BackendKeyData` did.
    */
   gatewayPid?(upstreamPid: number): number | undefined;
 }
+
+export type SessionState = 'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
+const IDLE_STATES: Record<TransactionStatus, SessionState> = { I: 'idle', T: 'idle in transaction', E: 'idle in transaction (aborted)' };
 
 /**
  * Relays one authenticated session message by message. Bytes pass through
@@ -175,6 +180,7 @@ export class SessionRelay {
   private expectReady(): void {
     this.awaitingReady++;
     this.startStatementTimer();
+    this.hooks.state?.('active');
   }
 
   private statementText(frame: Buffer): void {
@@ -215,6 +221,7 @@ export class SessionRelay {
         if (this.awaitingReady === 0) {
           this.stopStatementTimer();
           this.armIdleTimer();
+          this.hooks.state?.(IDLE_STATES[this.status]);
         }
         break;
       case BE.CopyIn:
