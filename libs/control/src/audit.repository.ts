@@ -21,12 +21,22 @@ export interface AuditEventRecord extends AuditEventInput {
 export interface AuditQuery {
   readonly actorId?: string;
   readonly databaseId?: string;
+  /**
+   * Events about the database `owner/name`: by its id, or by the name they
+   * recorded (events outliving a deleted database, events without an id).
+   */
+  readonly database?: { readonly id: string | null; readonly reference: string };
   readonly kind?: string;
   readonly since?: Date;
   readonly until?: Date;
   /** Keyset paging: events older than this id. */
   readonly before?: string;
   readonly limit: number;
+  /**
+   * Only events this actor caused or that concern one of these databases;
+   * absent: every event (site admins).
+   */
+  readonly visibleTo?: { readonly actorId: string | null; readonly databaseIds: readonly string[] };
 }
 
 export class AuditRepository {
@@ -57,6 +67,7 @@ export class AuditRepository {
         kind: query.kind,
         at: { gte: query.since, lte: query.until },
         id: query.before ? { lt: BigInt(query.before) } : undefined,
+        AND: [databaseCondition(query.database), visibilityCondition(query.visibleTo)],
       },
       orderBy: { id: 'desc' },
       take: query.limit,
@@ -75,4 +86,20 @@ export class AuditRepository {
       detail: (row.detail ?? undefined) as AuditEventRecord['detail'],
     }));
   }
+}
+
+type Where = NonNullable<
+  NonNullable<Parameters<PrismaClient['auditEvent']['findMany']>[0]>['where']
+>;
+
+function databaseCondition(database: AuditQuery['database']): Where {
+  if (!database) return {};
+  const byName = { database: database.reference };
+  return database.id ? { OR: [{ databaseId: database.id }, byName] } : byName;
+}
+
+function visibilityCondition(visibleTo: AuditQuery['visibleTo']): Where {
+  if (!visibleTo) return {};
+  const own = visibleTo.actorId ? [{ actorId: visibleTo.actorId }] : [];
+  return { OR: [...own, { databaseId: { in: [...visibleTo.databaseIds] } }] };
 }

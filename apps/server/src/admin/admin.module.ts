@@ -8,12 +8,14 @@ import { QueryModule } from '../query/query.module';
 import { AccessGuard } from './auth/access.guard';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
+import { AuditController } from './audit/audit.controller';
 import { ErrorsFilter } from './common/errors.filter';
 import { DatabasesController } from './databases/databases.controller';
 import { GrantsController } from './databases/grants.controller';
 import { EntitiesController } from './entities/entities.controller';
 import { MembershipsController } from './entities/memberships.controller';
 import { QueryController } from './query/query.controller';
+import { SessionsController } from './sessions/sessions.controller';
 import { TokensController } from './tokens/tokens.controller';
 
 /** Mounted under this prefix by AppModule (RouterModule); /healthz stays at the root. */
@@ -27,6 +29,8 @@ const CONTROLLERS = [
   DatabasesController,
   GrantsController,
   QueryController,
+  SessionsController,
+  AuditController,
 ];
 
 /**

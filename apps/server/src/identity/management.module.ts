@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { EngineModule } from '../engine/engine.module';
 import { WireModule } from '../wire/wire.module';
 import { AccessReviewService } from './access-review.service';
+import { AuditLogService } from './audit-log.service';
 import { DatabaseCatalogService } from './database-catalog.service';
 import { EntitiesService } from './entities.service';
 import { GrantsService } from './grants.service';
 import { IdentityModule } from './identity.module';
 import { MembershipsService } from './memberships.service';
+import { SessionsService } from './sessions.service';
 import { TokensService } from './tokens.service';
 
 /**
@@ -18,17 +20,21 @@ import { TokensService } from './tokens.service';
   imports: [EngineModule, IdentityModule, WireModule],
   providers: [
     AccessReviewService,
+    AuditLogService,
     DatabaseCatalogService,
     EntitiesService,
     GrantsService,
     MembershipsService,
+    SessionsService,
     TokensService,
   ],
   exports: [
+    AuditLogService,
     DatabaseCatalogService,
     EntitiesService,
     GrantsService,
     MembershipsService,
+    SessionsService,
     TokensService,
   ],
 })

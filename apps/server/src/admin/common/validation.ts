@@ -19,6 +19,18 @@ export function jsonObject(body: unknown, allowed: readonly string[]): JsonField
   return body as JsonFields;
 }
 
+/** Query-string parameters: none unknown, each given once (so each is a string). */
+export function queryParams(query: unknown, allowed: readonly string[]): JsonFields {
+  const params = (query ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(params)) {
+    if (!allowed.includes(key)) throw new BadRequestException(`unknown query parameter "${key}"`);
+    if (typeof value !== 'string') {
+      throw new BadRequestException(`query parameter "${key}" must be given once, as text`);
+    }
+  }
+  return params;
+}
+
 export interface StringRule {
   readonly min?: number;
   readonly max?: number;
