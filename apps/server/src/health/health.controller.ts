@@ -1,9 +1,17 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public } from '../admin/auth/access.decorators';
+import { ErrorDto } from '../admin/common/api-docs';
 import { ClusterService } from '../engine/cluster.service';
 import { WireServer } from '../wire/wire.server';
 
 /** Liveness and readiness, outside the API prefix (CONTRACT.md); probes carry no credentials. */
+@ApiTags('health')
 @Public()
 @Controller()
 export class HealthController {
@@ -14,12 +22,23 @@ export class HealthController {
 
   @Get('healthz')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Liveness: 200 while the process lives' })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+  })
   healthz(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   /** Ready once the wire listener, this HTTP listener and the upstream all are. */
   @Get('readyz')
+  @ApiOperation({
+    summary: 'Readiness: 200 once the wire listener, HTTP and the upstream are ready',
+  })
+  @ApiOkResponse({
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] } } },
+  })
+  @ApiServiceUnavailableResponse({ description: 'Still starting', type: ErrorDto })
   readyz(): { status: 'ready' } {
     if (!this.cluster.ready || !this.wire.ready) {
       throw new ServiceUnavailableException('starting');

@@ -21,13 +21,30 @@ export class AuditController {
       'Site admins read every event; others the events they caused and those about ' +
       'databases they own or manage.',
   })
-  @ApiQuery({ name: 'entity', required: false, description: 'who acted (slug)', example: 'alice' })
-  @ApiQuery({ name: 'database', required: false, example: 'acme/reports' })
-  @ApiQuery({ name: 'kind', required: false, example: 'wire.login' })
-  @ApiQuery({ name: 'since', required: false, example: '2030-01-01T00:00:00Z' })
-  @ApiQuery({ name: 'until', required: false, example: '2030-01-02T00:00:00Z' })
+  @ApiQuery({
+    name: 'entity',
+    type: String,
+    required: false,
+    description: 'who acted (slug)',
+    example: 'alice',
+  })
+  @ApiQuery({ name: 'database', type: String, required: false, example: 'acme/reports' })
+  @ApiQuery({ name: 'kind', type: String, required: false, example: 'wire.login' })
+  @ApiQuery({
+    name: 'since',
+    required: false,
+    schema: { type: 'string', format: 'date-time' },
+    example: '2030-01-01T00:00:00Z',
+  })
+  @ApiQuery({
+    name: 'until',
+    required: false,
+    schema: { type: 'string', format: 'date-time' },
+    example: '2030-01-02T00:00:00Z',
+  })
   @ApiQuery({
     name: 'before',
+    type: String,
     required: false,
     description: 'the "next" cursor of a previous page',
   })

@@ -7,7 +7,17 @@ import { Authenticated, Public } from './access.decorators';
 import { AuthService, SESSION_TTL_SECONDS, type NewSession } from './auth.service';
 import { CurrentActor } from './current-actor.decorator';
 import { clearedSessionCookie, sessionCookie } from './session-cookie';
+import {
+  ApiBody,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-docs';
+import { LoginDto, SessionTokenDto } from './auth.dto';
 
+@ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
@@ -16,6 +26,14 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Log in with a password',
+    description:
+      'Answers a session token (12 h) and sets it as an HttpOnly, SameSite=Strict cookie.',
+  })
+  @ApiBody({ type: LoginDto })
+  @ApiOkResponse({ type: SessionTokenDto })
+  @ApiErrors(400, 401, 403, 413, 429)
   async login(
     @Body() body: unknown,
     @Req() request: ApiRequest,
@@ -37,6 +55,8 @@ export class AuthController {
   @Authenticated()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ summary: 'End the console session the call came with' })
+  @ApiNoContentResponse({ description: 'Logged out; the cookie is cleared' })
   async logout(
     @CurrentActor() actor: Actor,
     @Req() request: ApiRequest,

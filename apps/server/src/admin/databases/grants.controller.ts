@@ -4,13 +4,26 @@ import { GrantsService, type GrantView } from '../../identity/grants.service';
 import { Authenticated } from '../auth/access.decorators';
 import { CurrentActor } from '../auth/current-actor.decorator';
 import { parseGrantLevel } from './databases.requests';
+import {
+  ApiBody,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-docs';
+import { GrantDto, GrantLevelDto } from './databases.dto';
 
+@ApiTags('databases')
 @Authenticated()
 @Controller('databases/:owner/:name/grants')
 export class GrantsController {
   constructor(private readonly grants: GrantsService) {}
 
   @Get()
+  @ApiOperation({ summary: 'Who has access (owner, managers, site admins)' })
+  @ApiOkResponse({ type: [GrantDto] })
+  @ApiErrors(403, 404)
   list(
     @CurrentActor() actor: Actor,
     @Param('owner') owner: string,
@@ -20,6 +33,13 @@ export class GrantsController {
   }
 
   @Put(':entity')
+  @ApiOperation({
+    summary: 'Grant a user or an organization a level',
+    description: "Lowering a level ends the affected users' live sessions above it.",
+  })
+  @ApiBody({ type: GrantLevelDto })
+  @ApiOkResponse({ type: GrantDto })
+  @ApiErrors(400, 403, 404, 413)
   put(
     @CurrentActor() actor: Actor,
     @Param('owner') owner: string,
@@ -32,6 +52,9 @@ export class GrantsController {
 
   @Delete(':entity')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a grant; sessions that lost access end' })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiErrors(403, 404)
   remove(
     @CurrentActor() actor: Actor,
     @Param('owner') owner: string,

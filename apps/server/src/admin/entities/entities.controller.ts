@@ -8,29 +8,61 @@ import {
 import { Authenticated } from '../auth/access.decorators';
 import { CurrentActor } from '../auth/current-actor.decorator';
 import { parseNewEntity, parsePassword } from './entities.requests';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-docs';
+import { EntityDetailDto, EntityDto, NewEntityDto, PasswordDto } from './entities.dto';
 
+@ApiTags('entities')
 @Authenticated()
 @Controller('entities')
 export class EntitiesController {
   constructor(private readonly entities: EntitiesService) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Create a user (site admins) or an organization (anyone; you become its admin)',
+  })
+  @ApiBody({ type: NewEntityDto })
+  @ApiCreatedResponse({ type: EntityDto })
+  @ApiErrors(400, 403, 409, 413)
   create(@CurrentActor() actor: Actor, @Body() body: unknown): Promise<EntityView> {
     return this.entities.create(actor, parseNewEntity(body));
   }
 
   @Get()
+  @ApiOperation({
+    summary: 'Entities you can see: everyone for site admins, else yourself and your organizations',
+  })
+  @ApiOkResponse({ type: [EntityDto] })
+  @ApiErrors(403)
   list(@CurrentActor() actor: Actor): Promise<EntityView[]> {
     return this.entities.list(actor);
   }
 
   @Get(':slug')
+  @ApiOperation({ summary: 'One entity; organizations with their members' })
+  @ApiOkResponse({ type: EntityDetailDto })
+  @ApiErrors(403, 404)
   get(@CurrentActor() actor: Actor, @Param('slug') slug: string): Promise<EntityDetailView> {
     return this.entities.get(actor, slug);
   }
 
   @Put(':slug/password')
   @HttpCode(204)
+  @ApiOperation({
+    summary: "Change a user's password (the user or a site admin)",
+    description: "The user's other console sessions end; API tokens stay valid.",
+  })
+  @ApiBody({ type: PasswordDto })
+  @ApiNoContentResponse({ description: 'Changed' })
+  @ApiErrors(400, 403, 404, 413)
   setPassword(
     @CurrentActor() actor: Actor,
     @Param('slug') slug: string,

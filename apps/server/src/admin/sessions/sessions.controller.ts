@@ -25,8 +25,8 @@ export class SessionsController {
     summary: 'Live wire sessions',
     description: 'Site admins see all; others their own and those on databases they own or manage.',
   })
-  @ApiQuery({ name: 'user', required: false, example: 'alice' })
-  @ApiQuery({ name: 'database', required: false, example: 'acme/reports' })
+  @ApiQuery({ name: 'user', type: String, required: false, example: 'alice' })
+  @ApiQuery({ name: 'database', type: String, required: false, example: 'acme/reports' })
   @ApiOkResponse({ type: [SessionDto] })
   @ApiErrors(400)
   list(@CurrentActor() actor: Actor, @Query() query: unknown): Promise<SessionView[]> {

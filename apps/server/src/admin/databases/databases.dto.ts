@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+const LIMIT = { type: Number, nullable: true, minimum: 0, maximum: 2147483647 } as const;
+
+export class NewDatabaseDto {
+  @ApiProperty({
+    example: 'acme',
+    description: 'Yourself, an organization you administer, or (site admins) anyone',
+  })
+  owner!: string;
+
+  @ApiProperty({ example: 'reports', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' })
+  name!: string;
+}
+
+export class DatabaseLimitsDto {
+  @ApiPropertyOptional({
+    ...LIMIT,
+    example: 30000,
+    description: '0: off for this database; absent or null: the global setting',
+  })
+  statementTimeoutMs?: number | null;
+
+  @ApiPropertyOptional({ ...LIMIT, example: 60000 })
+  idleInTransactionTimeoutMs?: number | null;
+
+  @ApiPropertyOptional({ ...LIMIT, example: 0 })
+  idleSessionTimeoutMs?: number | null;
+
+  @ApiPropertyOptional({ ...LIMIT, example: 100000 })
+  maxResultRows?: number | null;
+
+  @ApiPropertyOptional({ ...LIMIT, example: 104857600 })
+  maxResultBytes?: number | null;
+
+  @ApiPropertyOptional({
+    ...LIMIT,
+    example: 20,
+    description: 'Established wire sessions, all logins together',
+  })
+  maxConnections?: number | null;
+}
+
+export class DatabaseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ example: 'acme' })
+  owner!: string;
+
+  @ApiProperty({ example: 'reports' })
+  name!: string;
+
+  @ApiProperty({
+    enum: ['read-only', 'read-write', 'manager', 'owner'],
+    nullable: true,
+    description: "The caller's effective level; null for a site admin without access of their own",
+  })
+  level!: string | null;
+
+  @ApiProperty({
+    type: DatabaseLimitsDto,
+    description: 'Guardrail overrides (absent keys: the global setting)',
+  })
+  limits!: DatabaseLimitsDto;
+}
+
+export class GrantLevelDto {
+  @ApiProperty({ enum: ['read-only', 'read-write', 'manager'], example: 'read-only' })
+  level!: string;
+}
+
+export class GrantDto {
+  @ApiProperty({ example: 'alice', description: 'A user or an organization' })
+  entity!: string;
+
+  @ApiProperty({ enum: ['read-only', 'read-write', 'manager'] })
+  level!: string;
+}
