@@ -57,10 +57,10 @@ export function sqlErrorException(error: QueryError): SqlErrorException {
       { ...fields, detail: error.message },
     );
   }
-  return new SqlErrorException(statusOf(sqlstate), error.message, fields);
+  return new SqlErrorException(statusOf(sqlstate, error.fields.severity), error.message, fields);
 }
 
-function statusOf(sqlstate: string): number {
+function statusOf(sqlstate: string, severity: string | undefined): number {
   switch (sqlstate) {
     case SqlState.InsufficientPrivilege:
     case SqlState.ReadOnlySqlTransaction:
@@ -73,7 +73,9 @@ function statusOf(sqlstate: string): number {
       return 503;
   }
   const sqlClass = sqlstate.slice(0, 2);
-  if (sqlClass === '08') return 502; // the connection to the database server
+  // PostgreSQL's ERROR-level 08P01 (a Bind with the wrong number of parameters) is the
+  // request's fault; a lost or broken connection to the database server is the gateway's.
+  if (sqlClass === '08') return severity === 'ERROR' ? 400 : 502;
   if (sqlClass === '53') return 503; // too many connections, out of memory or disk
   if (sqlClass === '58' || sqlClass === 'XX') return 500;
   return 400;
