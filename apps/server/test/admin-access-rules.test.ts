@@ -91,6 +91,9 @@ describe('deny by default (STYLE.md §6)', () => {
       'EntitiesController.create',
       'TokensController.revoke',
       'GrantsController.put',
+      'QueryController.run',
+      'SessionsController.kill',
+      'AuditController.list',
     ]) {
       assert.ok(names.includes(expected), `${expected} not found in ${names.join(', ')}`);
     }
