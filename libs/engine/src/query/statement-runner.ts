@@ -105,7 +105,7 @@ export class StatementRunner {
   async run(statement: Statement, sink: ResultSink): Promise<void> {
     // A guardrail's cancel must have reached PostgreSQL before the next statement starts.
     await this.cancelInFlight;
-    if (this.broken) throw this.goneError();
+    if (this.broken) throw this.stoppedError();
     if (statement.sql.includes('\0')) {
       throw new QueryError(
         SqlState.CharacterNotInRepertoire,
@@ -132,6 +132,12 @@ export class StatementRunner {
         : null;
     try {
       await this.readResult(execution, sink);
+    } catch (err) {
+      // Stopped mid-answer (a malformed message, a failing sink): the session's state is unknown.
+      this.broken = true;
+      this.socket.destroy();
+      if (err instanceof PgError) throw new QueryError(err.sqlstate, err.message);
+      throw err;
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -221,17 +227,13 @@ export class StatementRunner {
     } catch (err) {
       this.broken = true;
       this.socket.destroy();
-      if (this.aborted)
-        throw new QueryError(
-          SqlState.QueryCanceled,
-          'canceling statement: the HTTP client went away',
-        );
+      if (this.aborted) throw this.stoppedError();
       if (err instanceof PgError && this.options.limits.maxBytes > 0) {
         // A single message above the frame cap: only a row (or COPY data) gets that large.
         this.cancel();
         throw execution.limitError('bytes', this.options.limits);
       }
-      throw execution.error ?? this.goneError();
+      throw execution.error ?? this.stoppedError();
     }
   }
 
@@ -274,8 +276,10 @@ export class StatementRunner {
     void this.cancelInFlight?.then(() => this.socket.destroy());
   }
 
-  private goneError(): QueryError {
-    return new QueryError(SqlState.ConnectionFailure, 'the database server closed the connection');
+  private stoppedError(): QueryError {
+    return this.aborted
+      ? new QueryError(SqlState.QueryCanceled, 'canceling statement: the HTTP client went away')
+      : new QueryError(SqlState.ConnectionFailure, 'the database server closed the connection');
   }
 }
 
