@@ -20,7 +20,7 @@ export function banner(
     '',
     'Postern is ready.',
     `  PostgreSQL wire  ${config.host}:${ports.wire} (TLS ${config.tls})`,
-    `  HTTP             http://${config.host}:${ports.http}  (/healthz, /readyz)`,
+    `  HTTP API         http://${config.host}:${ports.http}/api/v1  (OpenAPI: /api/docs)`,
   ];
   if (outcome.generatedAdminPassword) {
     lines.push(
@@ -33,6 +33,10 @@ export function banner(
     '',
     '  Connect with psql:',
     `    psql "host=${host} port=${ports.wire} user=${ADMIN_SLUG} dbname=${ADMIN_SLUG}/${ADMIN_DATABASE} ${sslParams}"`,
+    '',
+    '  Log in to the HTTP API (the token it answers is the bearer for every other call):',
+    `    curl -s http://${config.host}:${ports.http}/api/v1/auth/login -H 'content-type: application/json' \\`,
+    `      -d '{"username": "${ADMIN_SLUG}", "password": "..."}'`,
     '',
   );
   return lines.join('\n');
