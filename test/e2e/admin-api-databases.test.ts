@@ -106,7 +106,13 @@ describe('admin HTTP API: databases, grants and their wire effects', () => {
   describe('databases', () => {
     test('create for oneself, for an organisation one administers, and (site admin) for anyone', async () => {
       const own = await createDatabase(alice, 'alice', 'notes');
-      assert.deepEqual(own, { id: own.id, owner: 'alice', name: 'notes', level: 'owner' });
+      assert.deepEqual(own, {
+        id: own.id,
+        owner: 'alice',
+        name: 'notes',
+        level: 'owner',
+        limits: {},
+      });
       const org = await createDatabase(alice, 'acme', 'shop');
       assert.equal(org.level, 'owner');
       const byAdmin = await createDatabase(admin, 'alice', 'from-admin');

@@ -445,7 +445,7 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
       );
       const visible = await http.call('GET', '/databases', { token: scoped });
       assert.deepEqual(visible.body, [
-        { id: visible.body[0].id, owner: 'alice', name: 'tok', level: 'read-only' },
+        { id: visible.body[0].id, owner: 'alice', name: 'tok', level: 'read-only', limits: {} },
       ]);
       assert.equal(
         (await http.call('DELETE', `/tokens/${body.id}`, { token: scoped })).status,
