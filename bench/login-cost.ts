@@ -41,7 +41,10 @@ function serverScramMicros(candidateCount: number, rounds: number): number {
     const client = startScramClient({ password, channelBinding: null });
     const t0 = process.hrtime.bigint();
     const server = startScramServer({ salt, iterations: 4096, candidates, channelBinding: null });
-    const { serverFirst, next } = server.receiveClientFirst(client.mechanism, Buffer.from(client.clientFirst));
+    const { serverFirst, next } = server.receiveClientFirst(
+      client.mechanism,
+      Buffer.from(client.clientFirst),
+    );
     const t1 = process.hrtime.bigint();
     const final = client.receiveServerFirst(serverFirst);
     const t2 = process.hrtime.bigint();
@@ -65,14 +68,19 @@ async function endToEnd(postern: PosternProcess, ca: string, logins: number) {
   for (let i = 0; i < logins; i++) {
     const t0 = performance.now();
     const socket = await connectTls(postern.wirePort, ca);
-    const { messages } = await scramLogin(socket, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { messages } = await scramLogin(
+      socket,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     latencies.push(performance.now() - t0);
     socket.end(Buffer.from('X\0\0\0\x04', 'latin1'));
     if (messages.at(-1)?.type !== 'Z') throw new Error('login failed');
   }
   const cpu = ((await cpuMillis(postern.pid)) - cpuBefore) / logins;
   latencies.sort((a, b) => a - b);
-  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  const p = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return { p50: p(0.5), p95: p(0.95), cpu };
 }
 

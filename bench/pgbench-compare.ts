@@ -31,15 +31,32 @@ interface Target {
 
 async function upstreamOf(postern: PosternProcess) {
   const dataDir = path.join(postern.workDir, 'data');
-  const superuserPassword = (await readFile(path.join(dataDir, 'secrets', 'superuser-password'), 'utf8')).trim();
-  const port = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[3]);
-  const control = new Client({ host: '127.0.0.1', port, user: 'postgres', password: superuserPassword, database: 'postern_control' });
+  const superuserPassword = (
+    await readFile(path.join(dataDir, 'secrets', 'superuser-password'), 'utf8')
+  ).trim();
+  const port = Number(
+    (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[3],
+  );
+  const control = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: superuserPassword,
+    database: 'postern_control',
+  });
   await control.connect();
-  const { rows } = await control.query<{ physical_name: string; writer_role: string; writer_password: string }>(
+  const { rows } = await control.query<{
+    physical_name: string;
+    writer_role: string;
+    writer_password: string;
+  }>(
     `SELECT d.physical_name, d.writer_role, d.writer_password FROM database d JOIN entity e ON e.id = d.owner_id
       WHERE e.slug = 'admin' AND d.name = 'main'`,
   );
-  const secret = await control.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [rows[0]!.writer_role]);
+  const secret = await control.query<{ rolpassword: string }>(
+    'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+    [rows[0]!.writer_role],
+  );
   await control.end();
   return { port, ...rows[0]!, scramSecret: secret.rows[0]!.rolpassword };
 }
@@ -54,7 +71,10 @@ async function startPgBouncer(
   await copyFile(path.join(certsDir, 'server.crt'), path.join(work, 'server.crt'));
   await copyFile(path.join(certsDir, 'server.key'), path.join(work, 'server.key'));
   if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', work]);
-  await writeFile(path.join(work, 'userlist.txt'), `"${upstream.writer_role}" "${upstream.scramSecret}"\n`);
+  await writeFile(
+    path.join(work, 'userlist.txt'),
+    `"${upstream.writer_role}" "${upstream.scramSecret}"\n`,
+  );
   await writeFile(
     path.join(work, 'pgbouncer.ini'),
     [
@@ -84,7 +104,9 @@ async function startPgBouncer(
     : spawn('pgbouncer', args, { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   if (child.exitCode !== null) {
-    throw new Error(`pgbouncer exited: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`);
+    throw new Error(
+      `pgbouncer exited: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`,
+    );
   }
   return { port, stop: () => child.kill('SIGINT') };
 }
@@ -92,17 +114,32 @@ async function startPgBouncer(
 async function pgbench(target: Target, mode: 'simple' | 'prepared'): Promise<number> {
   const result = await run(
     'pgbench',
-    ['-n', '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), target.conninfo],
+    [
+      '-n',
+      '-S',
+      '-M',
+      mode,
+      '-c',
+      String(clients),
+      '-j',
+      String(Math.min(clients, 2)),
+      '-T',
+      String(seconds),
+      target.conninfo,
+    ],
     { env: { PGPASSWORD: target.password }, timeoutMs: (seconds + 60) * 1000 },
   );
   const tps = /tps = ([\d.]+) \((?:without|excluding)/.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !tps) throw new Error(`pgbench on ${target.name} failed: ${result.stderr}${result.stdout}`);
+  if (result.code !== 0 || !tps)
+    throw new Error(`pgbench on ${target.name} failed: ${result.stderr}${result.stdout}`);
   return Number(tps);
 }
 
 async function main(): Promise<void> {
   const postern = await PosternProcess.start({ env: { POSTERN_LOG_LEVEL: 'error' } });
-  const plain = await PosternProcess.start({ env: { POSTERN_LOG_LEVEL: 'error', POSTERN_TLS: 'off' } });
+  const plain = await PosternProcess.start({
+    env: { POSTERN_LOG_LEVEL: 'error', POSTERN_TLS: 'off' },
+  });
   const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
   await run('chmod', ['755', work]);
   let bouncer: { port: number; stop: () => void } | undefined;
@@ -110,20 +147,51 @@ async function main(): Promise<void> {
     const upstream = await upstreamOf(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
     const direct = `host=127.0.0.1 port=${upstream.port} user=${upstream.writer_role} dbname=${upstream.physical_name} sslmode=disable`;
-    const init = await run('pgbench', ['-i', '-s', '10', '-q', direct], { env: { PGPASSWORD: upstream.writer_password } });
+    const init = await run('pgbench', ['-i', '-s', '10', '-q', direct], {
+      env: { PGPASSWORD: upstream.writer_password },
+    });
     if (init.code !== 0) throw new Error(init.stderr);
     const plainUpstream = await upstreamOf(plain);
-    const plainInit = await run('pgbench', ['-i', '-s', '10', '-q', `host=127.0.0.1 port=${plainUpstream.port} user=${plainUpstream.writer_role} dbname=${plainUpstream.physical_name} sslmode=disable`], { env: { PGPASSWORD: plainUpstream.writer_password } });
+    const plainInit = await run(
+      'pgbench',
+      [
+        '-i',
+        '-s',
+        '10',
+        '-q',
+        `host=127.0.0.1 port=${plainUpstream.port} user=${plainUpstream.writer_role} dbname=${plainUpstream.physical_name} sslmode=disable`,
+      ],
+      { env: { PGPASSWORD: plainUpstream.writer_password } },
+    );
     if (plainInit.code !== 0) throw new Error(plainInit.stderr);
 
     const targets: Target[] = [
       { name: 'PostgreSQL direct (no TLS)', conninfo: direct, password: upstream.writer_password },
-      { name: 'PgBouncer 1.18 session pool, TLS', conninfo: `host=localhost port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=require`, password: upstream.writer_password },
-      { name: 'PgBouncer 1.18 session pool, no TLS', conninfo: `host=127.0.0.1 port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=disable`, password: upstream.writer_password },
-      { name: 'Postern, TLS', conninfo: `host=localhost port=${postern.wirePort} user=admin dbname=admin/main sslmode=require`, password: ADMIN_PASSWORD },
-      { name: 'Postern, no TLS (POSTERN_TLS=off)', conninfo: `host=127.0.0.1 port=${plain.wirePort} user=admin dbname=admin/main sslmode=disable`, password: ADMIN_PASSWORD },
+      {
+        name: 'PgBouncer 1.18 session pool, TLS',
+        conninfo: `host=localhost port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=require`,
+        password: upstream.writer_password,
+      },
+      {
+        name: 'PgBouncer 1.18 session pool, no TLS',
+        conninfo: `host=127.0.0.1 port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=disable`,
+        password: upstream.writer_password,
+      },
+      {
+        name: 'Postern, TLS',
+        conninfo: `host=localhost port=${postern.wirePort} user=admin dbname=admin/main sslmode=require`,
+        password: ADMIN_PASSWORD,
+      },
+      {
+        name: 'Postern, no TLS (POSTERN_TLS=off)',
+        conninfo: `host=127.0.0.1 port=${plain.wirePort} user=admin dbname=admin/main sslmode=disable`,
+        password: ADMIN_PASSWORD,
+      },
     ];
-    const lines = ['| path | simple tps | ratio | prepared tps | ratio |', '| --- | ---: | ---: | ---: | ---: |'];
+    const lines = [
+      '| path | simple tps | ratio | prepared tps | ratio |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    ];
     let base: { simple: number; prepared: number } | undefined;
     for (const target of targets) {
       const simple = await pgbench(target, 'simple');

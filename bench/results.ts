@@ -9,12 +9,10 @@ const RESULTS = path.resolve(__dirname, '..', '..', 'bench', 'RESULTS.md');
  * with the date and the machine, so each benchmark owns its section.
  */
 export async function writeResults(title: string, table: string, notes: string[]): Promise<void> {
-  let current = '';
-  try {
-    current = await readFile(RESULTS, 'utf8');
-  } catch {
-    current = '# Benchmark results\n\nWritten by the scripts in bench/; each section says how it was measured.\n';
-  }
+  const current = await readFile(RESULTS, 'utf8').catch(
+    () =>
+      '# Benchmark results\n\nWritten by the scripts in bench/; each section says how it was measured.\n',
+  );
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
   const section = [
     `## ${title}`,
@@ -26,7 +24,11 @@ export async function writeResults(title: string, table: string, notes: string[]
     ...notes.map((note) => `- ${note}`),
     '',
   ].join('\n');
-  const pattern = new RegExp(`## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`);
-  const next = pattern.test(current) ? current.replace(pattern, section.trimEnd() + '\n') : `${current.trimEnd()}\n\n${section}`;
+  const pattern = new RegExp(
+    `## ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`,
+  );
+  const next = pattern.test(current)
+    ? current.replace(pattern, section.trimEnd() + '\n')
+    : `${current.trimEnd()}\n\n${section}`;
   await writeFile(RESULTS, next);
 }

@@ -42,8 +42,15 @@ describe('per-database guardrails (issue 5)', () => {
       maxConnections: 2,
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    const shown = await api.request<{ limits: Record<string, number> }>('GET', '/databases/admin/main');
-    assert.deepEqual(shown.body.limits, { maxResultRows: 5, statementTimeoutMs: 500, maxConnections: 2 });
+    const shown = await api.request<{ limits: Record<string, number> }>(
+      'GET',
+      '/databases/admin/main',
+    );
+    assert.deepEqual(shown.body.limits, {
+      maxResultRows: 5,
+      statementTimeoutMs: 500,
+      maxConnections: 2,
+    });
 
     const [a, b] = [await open(), await open()];
     assert.equal(await code(a.query('SELECT generate_series(1, 6)')), '54000');
@@ -72,11 +79,14 @@ describe('per-database guardrails (issue 5)', () => {
   });
 
   test('unauthenticated 401; another tenant cannot see the database (404)', async () => {
-    const anonymous = await fetch(`http://127.0.0.1:${postern.httpPort}/api/v1/databases/admin/main/limits`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
+    const anonymous = await fetch(
+      `http://127.0.0.1:${postern.httpPort}/api/v1/databases/admin/main/limits`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      },
+    );
     assert.equal(anonymous.status, 401);
     const created = await api.request('POST', '/entities', {
       kind: 'user',

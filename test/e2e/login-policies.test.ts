@@ -6,7 +6,13 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDevCertificates } from '#tls';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
-import { connectRaw, connectTls, MessageStream, SSL_REQUEST, startupMessage } from '../support/raw-client';
+import {
+  connectRaw,
+  connectTls,
+  MessageStream,
+  SSL_REQUEST,
+  startupMessage,
+} from '../support/raw-client';
 
 describe('login policies: throttling, startup timeout, cleartext (issue 3)', () => {
   let postern: PosternProcess;

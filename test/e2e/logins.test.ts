@@ -134,7 +134,11 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
   test('SCRAM-07: unknown user and wrong password get byte-identical ErrorResponses', async () => {
     const failure = async (user: string) => {
       const socket = await connectTls(postern.wirePort, ca);
-      const { messages } = await scramLogin(socket, { user, database: 'admin/main' }, 'wrong-password');
+      const { messages } = await scramLogin(
+        socket,
+        { user, database: 'admin/main' },
+        'wrong-password',
+      );
       socket.destroy();
       const last = messages.at(-1)!;
       assert.equal(last.type, 'E');
@@ -161,7 +165,11 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
     assert.equal(answer.toString(), 'S');
     const secure = tls.connect({ socket: raw, ca, servername: 'localhost' });
     await new Promise((resolve) => secure.once('secureConnect', resolve));
-    const { messages } = await scramLogin(secure, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { messages } = await scramLogin(
+      secure,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     assert.equal(messages.at(-1)!.type, 'Z');
     secure.destroy();
   });
@@ -182,7 +190,11 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
     // TLS-05a
     const ok = await direct(['postgresql']);
     assert.equal(ok.alpnProtocol, 'postgresql');
-    const { messages } = await scramLogin(ok, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { messages } = await scramLogin(
+      ok,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     assert.equal(messages.at(-1)!.type, 'Z');
     ok.destroy();
     // TLS-05b: handshake completes, then a close without any message
@@ -220,7 +232,11 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
       assert.equal(messages.at(-1)!.type, 'Z');
     }
     const plain = await connectTls(postern.wirePort, ca);
-    const { messages } = await scramLogin(plain, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { messages } = await scramLogin(
+      plain,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     plain.destroy();
     assert.equal(messages.filter((m) => m.type === 'v').length, 0, '3.0 without options: no v');
   });

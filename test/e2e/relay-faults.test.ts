@@ -72,7 +72,9 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
     const pending = victim.query("SELECT pg_sleep(30), 'fault01a'").catch((e) => e);
     await waitFor(async () => (await running('fault01a')).length === 1, 'the query to start');
     await fixtures.superuser('postgres', (c) =>
-      c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%fault01a%' AND pid <> pg_backend_pid()"),
+      c.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%fault01a%' AND pid <> pg_backend_pid()",
+      ),
     );
     assert.equal((await pending).code, '57P01');
     await ended;
@@ -84,11 +86,18 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
 
   test('FAULT-03b: a client that disconnects mid-query gets its upstream statement cancelled', async () => {
     const socket = await connectTls(postern.wirePort, ca);
-    const { stream } = await scramLogin(socket, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { stream } = await scramLogin(
+      socket,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     socket.write(message('Q', "SELECT pg_sleep(60), 'fault03b'\0"));
     await waitFor(async () => (await running('fault03b')).length === 1, 'the query to start');
     socket.destroy();
-    await waitFor(async () => (await running('fault03b')).length === 0, 'the upstream statement to end');
+    await waitFor(
+      async () => (await running('fault03b')).length === 0,
+      'the upstream statement to end',
+    );
     assert.equal(stream.closed || socket.destroyed, true);
   });
 
@@ -97,7 +106,11 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
     await setup.query('CREATE TABLE copy_target (v int)');
     await setup.end();
     const socket = await connectTls(postern.wirePort, ca);
-    const { stream } = await scramLogin(socket, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { stream } = await scramLogin(
+      socket,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     socket.write(message('Q', 'COPY copy_target FROM STDIN\0'));
     const response = await stream.next();
     assert.equal(response?.type, 'G', 'CopyInResponse');
@@ -112,7 +125,11 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
 
   test('CANCEL: the gateway key cancels; a wrong key does nothing and the cancel socket never gets a byte', async () => {
     const socket = await connectTls(postern.wirePort, ca);
-    const { messages, stream } = await scramLogin(socket, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { messages, stream } = await scramLogin(
+      socket,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     const keyData = messages.find((m) => m.type === 'K')!.body;
     const processId = keyData.readUInt32BE(0);
     const secretKey = keyData.subarray(4);
@@ -145,11 +162,17 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
 
   test('FAULT-04a: a client that does not read a 200 MB result keeps gateway memory bounded', async () => {
     const socket = await connectTls(postern.wirePort, ca);
-    const { stream } = await scramLogin(socket, { user: 'admin', database: 'admin/main' }, ADMIN_PASSWORD);
+    const { stream } = await scramLogin(
+      socket,
+      { user: 'admin', database: 'admin/main' },
+      ADMIN_PASSWORD,
+    );
     socket.pause();
     stream.socket.removeAllListeners('data');
     const before = await rssKiB(postern.pid);
-    socket.write(message('Q', "SELECT repeat('a', 1000000), 'slowreader' FROM generate_series(1, 200)\0"));
+    socket.write(
+      message('Q', "SELECT repeat('a', 1000000), 'slowreader' FROM generate_series(1, 200)\0"),
+    );
     await sleep(5000);
     const during = await rssKiB(postern.pid);
     const waiting = await fixtures.superuser('postgres', async (c) => {
@@ -186,8 +209,12 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
     await fixtures.close(); // its superuser connection ends with the cluster
     const idle = await open();
     const busy = await open();
-    const idleEnded = new Promise<Error & { code?: string }>((resolve) => idle.on('error', resolve));
-    const busyEnded = new Promise<Error & { code?: string }>((resolve) => busy.on('error', resolve));
+    const idleEnded = new Promise<Error & { code?: string }>((resolve) =>
+      idle.on('error', resolve),
+    );
+    const busyEnded = new Promise<Error & { code?: string }>((resolve) =>
+      busy.on('error', resolve),
+    );
     const result = busy.query('SELECT pg_sleep(1.5) IS NULL AS done');
     await sleep(200);
     const exited = postern.stop('SIGTERM');

@@ -87,7 +87,9 @@ describe('relay guardrails and pooling (issue 5)', () => {
   test('byte limit: 54000 for a result over POSTERN_MAX_RESULT_BYTES', async () => {
     const client = await open();
     try {
-      const error = await client.query("SELECT repeat('x', 100000) FROM generate_series(1, 100)").catch((e) => e);
+      const error = await client
+        .query("SELECT repeat('x', 100000) FROM generate_series(1, 100)")
+        .catch((e) => e);
       assert.equal(error.code, '54000');
       assert.equal((await client.query("SELECT repeat('x', 10) AS s")).rows[0].s, 'xxxxxxxxxx');
     } finally {
@@ -136,7 +138,13 @@ describe('relay guardrails and pooling (issue 5)', () => {
             '(SELECT count(*)::int FROM pg_listening_channels()) AS listening',
         );
         assert.deepEqual(
-          { app: rows[0].app, path: rows[0].path, prepared: rows[0].prepared, no_temp: rows[0].no_temp, listening: rows[0].listening },
+          {
+            app: rows[0].app,
+            path: rows[0].path,
+            prepared: rows[0].prepared,
+            no_temp: rows[0].no_temp,
+            listening: rows[0].listening,
+          },
           { app: '', path: '"$user", public', prepared: 0, no_temp: true, listening: 0 },
         );
         pids.add(rows[0].pid);

@@ -33,10 +33,15 @@ describe('restart', () => {
       const password = /created with this password[^\n]*\n\s+(\S+)/.exec(first.log)?.[1];
       assert.ok(password, `the first start prints the generated admin password:\n${first.log}`);
       assert.equal(password, password.trim());
-      await withAdmin(first, password, (c) => c.query("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')"));
+      await withAdmin(first, password, (c) =>
+        c.query("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')"),
+      );
       assert.equal(await first.stop('SIGTERM'), 0, first.log);
 
-      const second = await PosternProcess.start({ workDir, env: { POSTERN_ADMIN_PASSWORD: undefined } });
+      const second = await PosternProcess.start({
+        workDir,
+        env: { POSTERN_ADMIN_PASSWORD: undefined },
+      });
       try {
         const { rows } = await withAdmin(second, password, (c) => c.query('SELECT v FROM kept'));
         assert.deepEqual(rows, [{ v: 'survives' }]);

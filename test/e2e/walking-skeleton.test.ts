@@ -27,7 +27,9 @@ describe('walking skeleton: real clients through Postern', () => {
     });
 
   /** Connects and returns the SQLSTATE of the failure (or 'connected'). */
-  async function loginOutcome(overrides: pg.ClientConfig): Promise<{ code: string; message: string }> {
+  async function loginOutcome(
+    overrides: pg.ClientConfig,
+  ): Promise<{ code: string; message: string }> {
     const client = nodeClient(overrides);
     try {
       await client.connect();
@@ -79,7 +81,12 @@ describe('walking skeleton: real clients through Postern', () => {
     try {
       await client.query('CREATE TABLE people (id int PRIMARY KEY, name text, born date)');
       await client.query('INSERT INTO people VALUES ($1, $2, $3), ($4, $5, $6)', [
-        1, 'Ada', '1815-12-10', 2, 'Grace', '1906-12-09',
+        1,
+        'Ada',
+        '1815-12-10',
+        2,
+        'Grace',
+        '1906-12-09',
       ]);
       const { rows } = await client.query<{ name: string }>(
         'SELECT name FROM people WHERE id = $1',

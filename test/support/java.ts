@@ -13,10 +13,25 @@ export const PGJDBC_JAR = '/usr/share/java/postgresql.jar';
 export async function compileJava(
   className: string,
 ): Promise<(args: readonly string[]) => Promise<ProcessResult>> {
-  const source = path.resolve(__dirname, '..', '..', '..', 'test', 'e2e', 'java', `${className}.java`);
+  const source = path.resolve(
+    __dirname,
+    '..',
+    '..',
+    '..',
+    'test',
+    'e2e',
+    'java',
+    `${className}.java`,
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'postern-java-'));
   await copyFile(source, path.join(dir, `${className}.java`));
-  const compiled = await run('javac', ['-cp', PGJDBC_JAR, '-d', dir, path.join(dir, `${className}.java`)]);
+  const compiled = await run('javac', [
+    '-cp',
+    PGJDBC_JAR,
+    '-d',
+    dir,
+    path.join(dir, `${className}.java`),
+  ]);
   if (compiled.code !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
   return (args) => run('java', ['-cp', `${PGJDBC_JAR}${path.delimiter}${dir}`, className, ...args]);
 }

@@ -153,7 +153,10 @@ export async function scramLogin(
       scram = startScramClient({ password, channelBinding: null });
       const data = Buffer.from(scram.clientFirst);
       socket.write(
-        message('p', Buffer.concat([Buffer.from(`${scram.mechanism}\0`), int32(data.length), data])),
+        message(
+          'p',
+          Buffer.concat([Buffer.from(`${scram.mechanism}\0`), int32(data.length), data]),
+        ),
       );
     } else if (code === 11 && scram) {
       final = scram.receiveServerFirst(msg.body.subarray(4).toString());

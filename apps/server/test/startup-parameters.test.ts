@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PgError } from '#wire';
-import {
-  parseOptions,
-  upstreamParameters,
-} from '../src/wire/session/startup-parameters';
+import { parseOptions, upstreamParameters } from '../src/wire/session/startup-parameters';
 
 const params = (entries: Record<string, string>) => new Map(Object.entries(entries));
 
@@ -35,7 +32,8 @@ test('PROTO-07b: role, session_authorization, replication, read-only switches an
   ]) {
     assert.throws(
       () => upstreamParameters(params({ [key]: 'x' })),
-      (err: unknown) => err instanceof PgError && err.sqlstate === '08P01' && err.message.includes(key),
+      (err: unknown) =>
+        err instanceof PgError && err.sqlstate === '08P01' && err.message.includes(key),
     );
   }
 });

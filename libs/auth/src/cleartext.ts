@@ -14,7 +14,9 @@ export function matchCleartextPassword(
   iterations: number,
   candidates: ReadonlyArray<ScramCandidate>,
 ): string | null {
-  const storedKey = sha256(clientAndServerKeys(saltedPassword(password, salt, iterations)).clientKey);
+  const storedKey = sha256(
+    clientAndServerKeys(saltedPassword(password, salt, iterations)).clientKey,
+  );
   let matched: string | null = null;
   for (const candidate of candidates) {
     if (safeEqual(storedKey, candidate.verifier.storedKey) && matched === null) {

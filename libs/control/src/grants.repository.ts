@@ -47,10 +47,7 @@ export class GrantsRepository {
     const rows = await this.prisma.grant.findMany({
       where: {
         databaseId,
-        OR: [
-          { entityId: userId },
-          { entity: { members: { some: { userId } } } },
-        ],
+        OR: [{ entityId: userId }, { entity: { members: { some: { userId } } } }],
       },
       select: { level: true },
     });

@@ -25,7 +25,8 @@ export function parseDatabaseReference(
   loginSlug: string,
 ): { owner: string; name: string } | null {
   const parts = reference.split('/');
-  if (parts.length === 1) return isValidName(parts[0]!) ? { owner: loginSlug, name: parts[0]! } : null;
+  if (parts.length === 1)
+    return isValidName(parts[0]!) ? { owner: loginSlug, name: parts[0]! } : null;
   if (parts.length !== 2) return null;
   const [owner, name] = parts as [string, string];
   return isValidName(owner) && isValidName(name) ? { owner, name } : null;

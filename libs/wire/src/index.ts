@@ -44,4 +44,9 @@ export {
   type AuthenticationRequest,
   type BackendKey,
 } from './backend-parse.js';
-export { MessageSplitter, type MessageInspector, type MessageSplitterOptions, type Verdict } from './message-splitter.js';
+export {
+  MessageSplitter,
+  type MessageInspector,
+  type MessageSplitterOptions,
+  type Verdict,
+} from './message-splitter.js';

@@ -39,7 +39,10 @@ describe('MessageSplitter', () => {
   test('forwarding everything reproduces the stream exactly, split at every offset', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const { splitter, seen } = harness();
-      const out = [...splitter.push(stream.subarray(0, cut)), ...splitter.push(stream.subarray(cut))];
+      const out = [
+        ...splitter.push(stream.subarray(0, cut)),
+        ...splitter.push(stream.subarray(cut)),
+      ];
       assert.deepEqual(Buffer.concat(out), stream, `cut at ${cut}`);
       assert.ok(splitter.atBoundary);
       // A message complete in one chunk is always inspected whole; one whose
@@ -66,7 +69,9 @@ describe('MessageSplitter', () => {
 
   test('drop and replace act on whole messages only', () => {
     const replacement = typed('E', Buffer.from('replaced\0'));
-    const { splitter } = harness((type) => (type === 'D' ? 'drop' : type === 'C' ? replacement : 'forward'));
+    const { splitter } = harness((type) =>
+      type === 'D' ? 'drop' : type === 'C' ? replacement : 'forward',
+    );
     const out = Buffer.concat(splitter.push(stream));
     const expected = Buffer.concat([
       typed('Z', Buffer.from('I')),

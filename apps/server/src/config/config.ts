@@ -111,7 +111,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     },
     guardrails: {
       statementTimeoutMs: durationSetting(env, 'POSTERN_STATEMENT_TIMEOUT', 0, true),
-      idleInTransactionTimeoutMs: durationSetting(env, 'POSTERN_IDLE_IN_TRANSACTION_TIMEOUT', 0, true),
+      idleInTransactionTimeoutMs: durationSetting(
+        env,
+        'POSTERN_IDLE_IN_TRANSACTION_TIMEOUT',
+        0,
+        true,
+      ),
       idleSessionTimeoutMs: durationSetting(env, 'POSTERN_IDLE_SESSION_TIMEOUT', 0, true),
       maxResultRows: countSetting(env, 'POSTERN_MAX_RESULT_ROWS', 0, true),
       maxResultBytes: countSetting(env, 'POSTERN_MAX_RESULT_BYTES', 0, true),

@@ -1,10 +1,5 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
-import {
-  levelRank,
-  type AccessLevel,
-  type DatabaseLimits,
-  type DatabaseRecord,
-} from '#control';
+import { levelRank, type AccessLevel, type DatabaseLimits, type DatabaseRecord } from '#control';
 import { dropDatabase } from '#engine';
 import { ClusterService } from '../engine/cluster.service';
 import { LiveSessions } from '../wire/live-sessions.service';

@@ -216,7 +216,9 @@ export class UpstreamPool {
   private closeIdle(): void {
     const cutoff = Date.now() - this.options.idleTimeoutMs;
     for (const state of this.keys.values()) {
-      const keep = state.idle.filter((idle) => idle.since >= cutoff && !idle.session.socket.destroyed);
+      const keep = state.idle.filter(
+        (idle) => idle.since >= cutoff && !idle.session.socket.destroyed,
+      );
       for (const idle of state.idle) if (!keep.includes(idle)) idle.session.socket.destroy();
       state.idle.splice(0, state.idle.length, ...keep);
     }
@@ -239,7 +241,8 @@ async function applySettings(
 ): Promise<ReadonlyMap<string, string>> {
   const entries = Object.entries(settings);
   const calls = entries.map(
-    ([name, value]) => `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
+    ([name, value]) =>
+      `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
   );
   const framed = frame(session);
   try {

@@ -15,7 +15,10 @@ export interface SimpleQueryResult {
  * to ReadyForQuery (session resets and settings: nothing returns rows the
  * caller needs).
  */
-export async function runSimpleQuery(framed: FramedSocket, sql: string): Promise<SimpleQueryResult> {
+export async function runSimpleQuery(
+  framed: FramedSocket,
+  sql: string,
+): Promise<SimpleQueryResult> {
   const text = Buffer.from(`${sql}\0`, 'utf8');
   const header = Buffer.alloc(5);
   header.write('Q', 0, 'latin1');

@@ -163,7 +163,9 @@ async function authenticate(
             channelBinding: null,
             saltedPasswordCache: saltedPasswordCacheFor(target),
           });
-          framed.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst));
+          framed.write(
+            serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.clientFirst),
+          );
         } else if (code === AUTH_SASL_CONTINUE && scram && !scramFinal) {
           scramFinal = scram.receiveServerFirst(data.toString('utf8'));
           framed.write(serialize.sendSCRAMClientFinalMessage(scramFinal.clientFinal));
@@ -193,7 +195,8 @@ async function authenticate(
         );
       }
       case BackendType.ReadyForQuery:
-        if (!backendKey) throw new UpstreamConnectError('upstream sent no BackendKeyData', undefined);
+        if (!backendKey)
+          throw new UpstreamConnectError('upstream sent no BackendKeyData', undefined);
         return { parameters, backendKey };
       default:
         throw new UpstreamConnectError(

@@ -54,7 +54,8 @@ export async function exchangeScram(
     const result = next.receiveClientFinal(
       parseSaslResponse(await nextAuthMessage(framed, 'SASL response')),
     );
-    const method = initial.mechanism === 'SCRAM-SHA-256-PLUS' ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
+    const method =
+      initial.mechanism === 'SCRAM-SHA-256-PLUS' ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
     return result.outcome === 'ok'
       ? { candidateId: result.candidateId, serverFinal: result.serverFinal, method }
       : { candidateId: null, serverFinal: null, method };

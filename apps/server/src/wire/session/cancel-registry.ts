@@ -76,7 +76,9 @@ export function sendCancelRequest(target: CancelTarget): Promise<void> {
   packet.writeUInt32BE(target.processId, 8);
   target.secretKey.copy(packet, 12);
   return new Promise((resolve) => {
-    const socket = net.connect({ host: target.host, port: target.port }, () => socket.write(packet));
+    const socket = net.connect({ host: target.host, port: target.port }, () =>
+      socket.write(packet),
+    );
     socket.setTimeout(5000, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => resolve());

@@ -212,7 +212,6 @@ export class ClientSession {
       processId: lease.session.backendKey.processId,
       secretKey: lease.session.backendKey.secretKey,
     };
-    let relay: SessionRelay | null = null;
     let cancelledByClient = false;
     const key = this.deps.cancels.register(upstreamKey, () => (cancelledByClient = true));
     for (const [name, value] of lease.parameters) framed.write(parameterStatus(name, value));
@@ -236,9 +235,10 @@ export class ClientSession {
     };
     const unregister = this.deps.sessions.add(info, () => this.terminate());
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
-    relay = new SessionRelay(this.current, lease.session.socket, this.limitsFor(database), {
+    const relay = new SessionRelay(this.current, lease.session.socket, this.limitsFor(database), {
       cancelUpstream: () => sendCancelRequest(upstreamKey),
-      statement: (query) => this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
+      statement: (query) =>
+        this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
       gatewayPid: (upstreamPid) => this.deps.sessions.byUpstreamPid(upstreamPid)?.id,
       ended: (reusable) => {
@@ -261,8 +261,19 @@ export class ClientSession {
   /** The global guardrails, overridden by the database's own. */
   private limitsFor(database: DatabaseRecord): RelayLimits {
     const { guardrails, maxMessageLength } = this.deps.config;
-    const { maxConnections: _perDatabase, ...overrides } = database.limits;
-    return { ...guardrails, ...overrides, maxMessageLength };
+    // maxConnections is checked at login, not by the relay.
+    const { statementTimeoutMs, idleInTransactionTimeoutMs, idleSessionTimeoutMs } =
+      database.limits;
+    const { maxResultRows, maxResultBytes } = database.limits;
+    return {
+      statementTimeoutMs: statementTimeoutMs ?? guardrails.statementTimeoutMs,
+      idleInTransactionTimeoutMs:
+        idleInTransactionTimeoutMs ?? guardrails.idleInTransactionTimeoutMs,
+      idleSessionTimeoutMs: idleSessionTimeoutMs ?? guardrails.idleSessionTimeoutMs,
+      maxResultRows: maxResultRows ?? guardrails.maxResultRows,
+      maxResultBytes: maxResultBytes ?? guardrails.maxResultBytes,
+      maxMessageLength,
+    };
   }
 
   /** A session logged in with a token ends when the token expires. */
@@ -290,7 +301,10 @@ export class ClientSession {
       return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
     }
     if (err.sqlstate === SqlState.CannotConnectNow) {
-      return new PgError(SqlState.CannotConnectNow, 'the database system is not accepting connections');
+      return new PgError(
+        SqlState.CannotConnectNow,
+        'the database system is not accepting connections',
+      );
     }
     return PgErrors.connectionFailure('could not connect to the database server');
   }

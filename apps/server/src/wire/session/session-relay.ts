@@ -11,8 +11,27 @@ import {
 import { frontendLengthLimit, HOLD_UP_TO, type RelayLimits } from './relay-limits';
 
 const t = (c: string) => c.charCodeAt(0);
-const FE = { Query: t('Q'), Parse: t('P'), Execute: t('E'), Sync: t('S'), Terminate: t('X'), FunctionCall: t('F'), CopyDone: t('c'), CopyFail: t('f') };
-const BE = { Notification: t('A'), DataRow: t('D'), CommandComplete: t('C'), Error: t('E'), Ready: t('Z'), CopyIn: t('G'), CopyOut: t('H'), CopyBoth: t('W'), CopyDone: t('c') };
+const FE = {
+  Query: t('Q'),
+  Parse: t('P'),
+  Execute: t('E'),
+  Sync: t('S'),
+  Terminate: t('X'),
+  FunctionCall: t('F'),
+  CopyDone: t('c'),
+  CopyFail: t('f'),
+};
+const BE = {
+  Notification: t('A'),
+  DataRow: t('D'),
+  CommandComplete: t('C'),
+  Error: t('E'),
+  Ready: t('Z'),
+  CopyIn: t('G'),
+  CopyOut: t('H'),
+  CopyBoth: t('W'),
+  CopyDone: t('c'),
+};
 
 export interface RelayHooks {
   /** Sends a CancelRequest for the upstream backend; resolves once PostgreSQL took it. */
@@ -30,8 +49,13 @@ export interface RelayHooks {
   gatewayPid?(upstreamPid: number): number | undefined;
 }
 
-export type SessionState = 'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
-const IDLE_STATES: Record<TransactionStatus, SessionState> = { I: 'idle', T: 'idle in transaction', E: 'idle in transaction (aborted)' };
+export type SessionState =
+  'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
+const IDLE_STATES: Record<TransactionStatus, SessionState> = {
+  I: 'idle',
+  T: 'idle in transaction',
+  E: 'idle in transaction (aborted)',
+};
 
 /**
  * Relays one authenticated session message by message. Bytes pass through
@@ -78,11 +102,17 @@ export class SessionRelay {
     private readonly hooks: RelayHooks,
   ) {
     this.fromClient = new MessageSplitter(
-      { message: (type, frame) => this.clientMessage(type, frame), largeMessage: (type) => this.clientLarge(type) },
+      {
+        message: (type, frame) => this.clientMessage(type, frame),
+        largeMessage: (type) => this.clientLarge(type),
+      },
       { holdUpTo: HOLD_UP_TO, maxLength: frontendLengthLimit(limits) },
     );
     this.fromUpstream = new MessageSplitter(
-      { message: (type, frame) => this.upstreamMessage(type, frame), largeMessage: (type, length) => this.upstreamLarge(type, length) },
+      {
+        message: (type, frame) => this.upstreamMessage(type, frame),
+        largeMessage: (type, length) => this.upstreamLarge(type, length),
+      },
       { holdUpTo: HOLD_UP_TO, maxLength: () => 0x7fffffff },
     );
   }
@@ -91,7 +121,8 @@ export class SessionRelay {
   start(pipelined: Buffer): void {
     this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
     this.client.on('drain', () => this.upstream.resume());
-    for (const event of ['end', 'close', 'error'] as const) this.client.on(event, () => this.clientGone());
+    for (const event of ['end', 'close', 'error'] as const)
+      this.client.on(event, () => this.clientGone());
     for (const [event, listener] of this.upstreamListeners) this.upstream.on(event, listener);
     this.armIdleTimer();
     if (pipelined.length > 0) this.onClientData(pipelined);
@@ -188,7 +219,13 @@ export class SessionRelay {
     // Query: text right after the header; Parse: after the statement name.
     const start = frame[0] === FE.Parse ? frame.indexOf(0, 5) + 1 : 5;
     const end = frame.indexOf(0, start);
-    this.hooks.statement(frame.toString('utf8', start, end < 0 ? Math.min(frame.length, start + 1024) : Math.min(end, start + 1024)));
+    this.hooks.statement(
+      frame.toString(
+        'utf8',
+        start,
+        end < 0 ? Math.min(frame.length, start + 1024) : Math.min(end, start + 1024),
+      ),
+    );
   }
 
   // ---- upstream -> client ----
@@ -285,12 +322,17 @@ export class SessionRelay {
       if (fields.C === SqlState.QueryCanceled && this.statementTimedOut && !truncated) {
         this.statementTimedOut = false;
         return errorResponse(
-          new PgError(SqlState.QueryCanceled, 'canceling statement due to statement timeout', { severity: 'ERROR' }),
+          new PgError(SqlState.QueryCanceled, 'canceling statement due to statement timeout', {
+            severity: 'ERROR',
+          }),
         );
       }
     }
     if (!truncated) return 'forward';
-    const limit = truncated === 'rows' ? `${this.limits.maxResultRows} rows` : `${this.limits.maxResultBytes} bytes`;
+    const limit =
+      truncated === 'rows'
+        ? `${this.limits.maxResultRows} rows`
+        : `${this.limits.maxResultBytes} bytes`;
     return errorResponse(
       new PgError(SqlState.ProgramLimitExceeded, `result exceeds the limit of ${limit}`, {
         severity: 'ERROR',
@@ -319,14 +361,22 @@ export class SessionRelay {
     this.clearIdleTimer();
     if (this.finished) return;
     const inTransaction = this.status !== 'I';
-    const ms = inTransaction ? this.limits.idleInTransactionTimeoutMs : this.limits.idleSessionTimeoutMs;
+    const ms = inTransaction
+      ? this.limits.idleInTransactionTimeoutMs
+      : this.limits.idleSessionTimeoutMs;
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
       if (this.awaitingReady > 0) return;
       this.endWith(
         inTransaction
-          ? new PgError(SqlState.IdleInTransactionSessionTimeout, 'terminating connection due to idle-in-transaction timeout')
-          : new PgError(SqlState.IdleSessionTimeout, 'terminating connection due to idle-session timeout'),
+          ? new PgError(
+              SqlState.IdleInTransactionSessionTimeout,
+              'terminating connection due to idle-in-transaction timeout',
+            )
+          : new PgError(
+              SqlState.IdleSessionTimeout,
+              'terminating connection due to idle-session timeout',
+            ),
       );
     }, ms);
   }
@@ -359,7 +409,8 @@ export class SessionRelay {
   }
 
   private protocolError(err: unknown): void {
-    const error = err instanceof PgError ? err : new PgError(SqlState.ProtocolViolation, 'protocol violation');
+    const error =
+      err instanceof PgError ? err : new PgError(SqlState.ProtocolViolation, 'protocol violation');
     this.client.end(errorResponse(error));
     this.upstream.destroy();
     this.finish(false);
@@ -381,7 +432,9 @@ export class SessionRelay {
     if (this.finished) return;
     if (!this.upstreamFatal && this.fromUpstream.atBoundary && this.client.writable) {
       this.client.end(
-        errorResponse(new PgError(SqlState.ConnectionFailure, 'server closed the connection unexpectedly')),
+        errorResponse(
+          new PgError(SqlState.ConnectionFailure, 'server closed the connection unexpectedly'),
+        ),
       );
     } else if (!this.upstreamFatal) {
       this.client.destroy(); // a partial frame cannot be completed
