@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { ApiClient } from '../support/api';
-import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
+import { PosternProcess } from '../support/postern-process';
 
 describe('per-database guardrails (issue 5)', () => {
   let postern: PosternProcess;
-  let ca: string;
   let api: ApiClient;
 
   before(async () => {
     postern = await PosternProcess.start();
-    ca = await postern.ca();
     api = await ApiClient.login(postern);
   });
   after(() => postern.dispose());
 
-  const open = async () => {
-    const client = new pg.Client({
-      host: 'localhost',
-      port: postern.wirePort,
-      user: 'admin',
-      password: ADMIN_PASSWORD,
-      database: 'admin/main',
-      ssl: { ca, servername: 'localhost' },
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  };
+  const open = () => postern.connect();
   const code = (p: Promise<unknown>) =>
     p.then(
       () => 'ok',

@@ -29,20 +29,8 @@ describe('logins: tokens over SCRAM, channel binding, TLS hardening (issue 3)', 
   });
   after(() => postern.dispose());
 
-  const connect = async (password: string, overrides: pg.ClientConfig = {}) => {
-    const client = new pg.Client({
-      host: 'localhost',
-      port: postern.wirePort,
-      user: 'admin',
-      password,
-      database: 'admin/main',
-      ssl: { ca, servername: 'localhost' },
-      ...overrides,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  };
+  const connect = (password: string, overrides: pg.ClientConfig = {}) =>
+    postern.connect({ password, ...overrides });
   const loginCode = async (password: string, overrides: pg.ClientConfig = {}) => {
     try {
       await (await connect(password, overrides)).end();

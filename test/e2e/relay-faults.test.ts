@@ -35,19 +35,7 @@ describe('relay failures, cancel, backpressure and shutdown (issue 5)', () => {
     await postern.dispose();
   });
 
-  const open = async () => {
-    const client = new pg.Client({
-      host: 'localhost',
-      port: postern.wirePort,
-      user: 'admin',
-      password: ADMIN_PASSWORD,
-      database: 'admin/main',
-      ssl: { ca, servername: 'localhost' },
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  };
+  const open = () => postern.connect();
   /** Upstream backends running a statement that contains `marker`. */
   const running = (marker: string) =>
     fixtures.superuser('postgres', async (c) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
+import { PosternProcess } from '../support/postern-process';
 
 /** Resolves with the error that ends the connection (or rejects if it stays up). */
 function connectionEnd(client: pg.Client, timeoutMs = 20_000): Promise<Error & { code?: string }> {
@@ -17,7 +17,6 @@ function connectionEnd(client: pg.Client, timeoutMs = 20_000): Promise<Error & {
 
 describe('relay guardrails and pooling (issue 5)', () => {
   let postern: PosternProcess;
-  let ca: string;
 
   before(async () => {
     postern = await PosternProcess.start({
@@ -31,23 +30,10 @@ describe('relay guardrails and pooling (issue 5)', () => {
         POSTERN_POOL_TIMEOUT: '1s',
       },
     });
-    ca = await postern.ca();
   });
   after(() => postern.dispose());
 
-  const open = async (overrides: pg.ClientConfig = {}) => {
-    const client = new pg.Client({
-      host: 'localhost',
-      port: postern.wirePort,
-      user: 'admin',
-      password: ADMIN_PASSWORD,
-      database: 'admin/main',
-      ssl: { ca, servername: 'localhost' },
-      ...overrides,
-    });
-    await client.connect();
-    return client;
-  };
+  const open = (overrides: pg.ClientConfig = {}) => postern.connect(overrides);
   const sqlstate = (promise: Promise<unknown>) =>
     promise.then(
       () => 'ok',

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { ControlFixtures } from '../support/control-fixtures';
 import { PosternProcess } from '../support/postern-process';
 
 describe('a login that sabotages its shared upstream role (issue 4)', () => {
   let postern: PosternProcess;
-  let ca: string;
   let fixtures: ControlFixtures;
 
   before(async () => {
     postern = await PosternProcess.start();
-    ca = await postern.ca();
     fixtures = await ControlFixtures.connect(postern);
     await fixtures.createUser('mallory', 'mallory-password');
     await fixtures.createUser('alice', 'alice-password');
@@ -24,19 +21,7 @@ describe('a login that sabotages its shared upstream role (issue 4)', () => {
     await postern.dispose();
   });
 
-  const open = async (user: string) => {
-    const client = new pg.Client({
-      host: 'localhost',
-      port: postern.wirePort,
-      user,
-      password: `${user}-password`,
-      database: 'admin/main',
-      ssl: { ca, servername: 'localhost' },
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  };
+  const open = (user: string) => postern.connect({ user, password: `${user}-password` });
 
   test('a read-only login that changes the reader role password does not lock the others out', async () => {
     const mallory = await open('mallory');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { findFreePort } from '#engine';
 
 const MAIN = path.resolve(__dirname, '..', '..', 'apps', 'server', 'src', 'main.js');
@@ -70,6 +71,26 @@ export class PosternProcess {
 
   async ca(): Promise<string> {
     return readFile(this.caFile, 'utf8');
+  }
+
+  /**
+   * A connected node-postgres client: `admin` on `admin/main` over TLS that
+   * verifies the dev CA, unless overridden. Errors after connect are left to
+   * the test (a listener is attached so an ended session cannot crash it).
+   */
+  async connect(overrides: pg.ClientConfig = {}): Promise<pg.Client> {
+    const client = new pg.Client({
+      host: 'localhost',
+      port: this.wirePort,
+      user: 'admin',
+      password: ADMIN_PASSWORD,
+      database: 'admin/main',
+      ssl: { ca: await this.ca(), servername: 'localhost' },
+      ...overrides,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
   }
 
   /** Everything the process printed so far (banner, logs). */
