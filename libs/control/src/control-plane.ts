@@ -3,8 +3,10 @@ import { DatabasesRepository } from './databases.repository';
 import { EntitiesRepository } from './entities.repository';
 import { GrantsRepository } from './grants.repository';
 import { HttpSessionsRepository } from './http-sessions.repository';
+import { LoginQueries } from './login-queries';
 import { MembershipsRepository } from './memberships.repository';
 import { TokensRepository } from './tokens.repository';
+import pg from 'pg';
 import { createPrismaClient, type PrismaClient } from './prisma';
 
 /** The control plane's repositories over one Prisma client. */
@@ -16,22 +18,31 @@ export class ControlPlane {
   readonly tokens: TokensRepository;
   readonly audit: AuditRepository;
   readonly httpSessions: HttpSessionsRepository;
+  readonly logins: LoginQueries;
 
-  private constructor(private readonly prisma: PrismaClient) {
+  private constructor(
+    private readonly prisma: PrismaClient,
+    pool: pg.Pool,
+  ) {
     this.entities = new EntitiesRepository(prisma);
     this.databases = new DatabasesRepository(prisma);
     this.grants = new GrantsRepository(prisma);
     this.memberships = new MembershipsRepository(prisma);
     this.tokens = new TokensRepository(prisma);
-    this.audit = new AuditRepository(prisma);
+    this.audit = new AuditRepository(prisma, pool);
     this.httpSessions = new HttpSessionsRepository(prisma);
+    this.logins = new LoginQueries(pool);
   }
 
   static connect(connectionString: string): ControlPlane {
-    return new ControlPlane(createPrismaClient(connectionString));
+    return new ControlPlane(
+      createPrismaClient(connectionString),
+      new pg.Pool({ connectionString, max: 5, application_name: 'postern logins' }),
+    );
   }
 
   async close(): Promise<void> {
+    await this.logins.close();
     await this.prisma.$disconnect();
   }
 }

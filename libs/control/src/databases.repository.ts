@@ -148,12 +148,12 @@ function toRecord(row: DatabaseRow): DatabaseRecord {
     writer: { role: row.writerRole, password: row.writerPassword },
     reader: { role: row.readerRole, password: row.readerPassword },
     provisioned: row.provisionedAt !== null,
-    limits: limitsOf(row.limits),
+    limits: databaseLimitsOf(row.limits),
   };
 }
 
 /** Only known keys with non-negative integer values survive a read. */
-function limitsOf(value: unknown): DatabaseLimits {
+export function databaseLimitsOf(value: unknown): DatabaseLimits {
   if (typeof value !== 'object' || value === null) return {};
   const limits: Record<string, number> = {};
   for (const key of DATABASE_LIMIT_KEYS) {

@@ -10,3 +10,4 @@ export * from './memberships.repository';
 export * from './tokens.repository';
 export * from './errors';
 export * from './http-sessions.repository';
+export * from './login-queries';

@@ -65,14 +65,6 @@ export class TokensRepository {
     return row && { ...toRecord(row), ...secretsOf(row) };
   }
 
-  /** Tokens that may log in now: neither revoked nor expired. */
-  async findLive(entityId: string, now = new Date()): Promise<(TokenRecord & TokenSecrets)[]> {
-    const rows = await this.prisma.apiToken.findMany({
-      where: { entityId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-    });
-    return rows.map((row) => ({ ...toRecord(row), ...secretsOf(row) }));
-  }
-
   /** Marks a token revoked; false when it was unknown or already revoked. */
   async revoke(id: string, at = new Date()): Promise<boolean> {
     const { count } = await this.prisma.apiToken.updateMany({

@@ -58,7 +58,7 @@ export class DatabaseAccessService {
   async find(reference: string, loginSlug: string): Promise<DatabaseRecord | null> {
     const parsed = parseDatabaseReference(reference, loginSlug);
     if (!parsed) return null;
-    const database = await this.cluster.control.databases.findByName(parsed.owner, parsed.name);
+    const database = await this.cluster.control.logins.databaseByName(parsed.owner, parsed.name);
     return database?.provisioned ? database : null;
   }
 

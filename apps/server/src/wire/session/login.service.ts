@@ -110,9 +110,8 @@ export class LoginService {
    * like anyone else's and fails at the end (no user enumeration, SCRAM-07).
    */
   private async candidatesFor(username: string, databaseReference: string): Promise<Candidates> {
-    const { entities, tokens } = this.cluster.control;
-    const user = await entities.findUserLogin(username);
-    if (!user || user.disabled) {
+    const found = await this.cluster.control.logins.candidates(username);
+    if (!found || found.user.disabled) {
       return {
         userId: null,
         salt: mockScramSalt(this.cluster.serverSecret, username),
@@ -121,7 +120,7 @@ export class LoginService {
         tokens: new Map(),
       };
     }
-    const live = await tokens.findLive(user.id);
+    const { user, tokens: live } = found;
     const scoped = live.some((token) => token.databaseIds.length > 0);
     const requested = scoped ? await this.access.find(databaseReference, username) : null;
     const usable = live.filter(
