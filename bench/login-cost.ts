@@ -20,7 +20,7 @@ import {
   startScramServer,
   type ScramCandidate,
 } from '#auth';
-import { ApiClient } from '../test/support/api';
+import { AdminHttp } from '../test/support/admin-http';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
 import { connectTls, scramLogin } from '../test/support/raw-client';
 import { writeResults } from './results';
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const postern = await PosternProcess.start({ env: { POSTERN_LOG_LEVEL: 'error' } });
   try {
     const ca = await postern.ca();
-    const api = await ApiClient.login(postern);
+    const api = await AdminHttp.of(postern).session();
     lines.push(
       '',
       '| tokens on the user | login latency p50 (ms) | p95 (ms) | gateway CPU per login (ms) |',

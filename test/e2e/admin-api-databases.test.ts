@@ -24,16 +24,10 @@ describe('admin HTTP API: databases, grants and their wire effects', () => {
     ca = await postern.ca();
     http = AdminHttp.of(postern);
     admin = await http.login();
-    for (const slug of ['alice', 'bob', 'carol']) {
-      const created = await http.call('POST', '/entities', {
-        token: admin,
-        body: { kind: 'user', slug, password: `${slug}-password` },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    alice = await http.login('alice', 'alice-password');
-    bob = await http.login('bob', 'bob-password');
-    carol = await http.login('carol', 'carol-password');
+    const users = await http.createUsers(admin, ['alice', 'bob', 'carol']);
+    alice = users.alice!;
+    bob = users.bob!;
+    carol = users.carol!;
     await http.call('POST', '/entities', {
       token: alice,
       body: { kind: 'organization', slug: 'acme' },

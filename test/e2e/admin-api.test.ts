@@ -19,15 +19,9 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
     postern = await PosternProcess.start();
     http = AdminHttp.of(postern);
     admin = await http.login();
-    for (const slug of ['alice', 'bob', 'carol']) {
-      const created = await http.call('POST', '/entities', {
-        token: admin,
-        body: { kind: 'user', slug, password: `${slug}-password` },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    alice = await http.login('alice', 'alice-password');
-    bob = await http.login('bob', 'bob-password');
+    const users = await http.createUsers(admin, ['alice', 'bob', 'carol']);
+    alice = users.alice!;
+    bob = users.bob!;
   });
   after(() => postern.dispose());
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient } from '../support/api';
+import { AdminHttp, type AdminSession } from '../support/admin-http';
 import { PosternProcess } from '../support/postern-process';
 
 describe('per-database guardrails (issue 5)', () => {
   let postern: PosternProcess;
-  let api: ApiClient;
+  let api: AdminSession;
 
   before(async () => {
     postern = await PosternProcess.start();
-    api = await ApiClient.login(postern);
+    api = await AdminHttp.of(postern).session();
   });
   after(() => postern.dispose());
 
@@ -79,7 +79,7 @@ describe('per-database guardrails (issue 5)', () => {
       password: 'bob-password-1',
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const bob = await ApiClient.login(postern, 'bob', 'bob-password-1');
+    const bob = await AdminHttp.of(postern).session('bob', 'bob-password-1');
     assert.equal((await bob.request('PUT', '/databases/admin/main/limits', {})).status, 404);
   });
 });

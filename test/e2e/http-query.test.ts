@@ -29,16 +29,10 @@ describe('HTTP query execution', () => {
     postern = await PosternProcess.start();
     http = AdminHttp.of(postern);
     admin = await http.login();
-    for (const slug of ['alice', 'bob', 'carol']) {
-      const created = await http.call('POST', '/entities', {
-        token: admin,
-        body: { kind: 'user', slug, password: `${slug}-password` },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
-    alice = await http.login('alice', 'alice-password');
-    bob = await http.login('bob', 'bob-password');
-    carol = await http.login('carol', 'carol-password');
+    const users = await http.createUsers(admin, ['alice', 'bob', 'carol']);
+    alice = users.alice!;
+    bob = users.bob!;
+    carol = users.carol!;
     for (const name of ['notes', 'other', 'limited']) {
       const db = await http.call('POST', '/databases', {
         token: alice,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { ApiClient } from '../support/api';
+import { AdminHttp, type AdminSession } from '../support/admin-http';
 import { psql, python } from '../support/clients';
 import { compileJava } from '../support/java';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
@@ -20,12 +20,12 @@ import {
 describe('logins: tokens over SCRAM, channel binding, TLS hardening (issue 3)', () => {
   let postern: PosternProcess;
   let ca: string;
-  let api: ApiClient;
+  let api: AdminSession;
 
   before(async () => {
     postern = await PosternProcess.start();
     ca = await postern.ca();
-    api = await ApiClient.login(postern);
+    api = await AdminHttp.of(postern).session();
   });
   after(() => postern.dispose());
 

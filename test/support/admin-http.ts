@@ -60,6 +60,55 @@ export class AdminHttp {
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     return answer.body.token;
   }
+
+  /** Logs in and binds the session token to every call. */
+  async session(username = 'admin', password = ADMIN_PASSWORD): Promise<AdminSession> {
+    return new AdminSession(this, await this.login(username, password));
+  }
+
+  /**
+   * Users created by `adminToken`, each with the password `<slug>-password`,
+   * and a session token for each.
+   */
+  async createUsers(adminToken: string, slugs: readonly string[]): Promise<Record<string, string>> {
+    const tokens: Record<string, string> = {};
+    for (const slug of slugs) {
+      const created = await this.call('POST', '/entities', {
+        token: adminToken,
+        body: { kind: 'user', slug, password: `${slug}-password` },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      tokens[slug] = await this.login(slug, `${slug}-password`);
+    }
+    return tokens;
+  }
+}
+
+/** The admin API as one login: every call carries its session token. */
+export class AdminSession {
+  constructor(
+    private readonly http: AdminHttp,
+    readonly token: string,
+  ) {}
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request<T = any>(method: string, path: string, body?: unknown): Promise<HttpAnswer<T>> {
+    return this.http.call<T>(method, path, { token: this.token, body });
+  }
+
+  /** An API token of `owner`; the secret is in this answer only. */
+  async createToken(
+    owner: string,
+    options: { name?: string; databases?: string[]; maxLevel?: string; expiresAt?: string } = {},
+  ): Promise<{ id: string; token: string }> {
+    const answer = await this.request<{ id: string; token: string }>(
+      'POST',
+      `/entities/${owner}/tokens`,
+      { name: options.name ?? 'test token', ...options },
+    );
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    return answer.body;
+  }
 }
 
 /** The contract's error shape, with the expected status. */
