@@ -15,6 +15,8 @@ export class PoolService implements OnApplicationShutdown {
       idleTimeoutMs: config.pool.idleTimeoutMs,
       acquireTimeoutMs: config.pool.acquireTimeoutMs,
       connectTimeoutMs: 10_000,
+      // Within the login budget (POSTERN_AUTH_TIMEOUT covers it).
+      connectRetryMs: Math.max(0, config.authTimeoutMs - 2_000),
       log: logSink('Pool'),
     });
   }

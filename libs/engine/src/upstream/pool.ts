@@ -2,7 +2,12 @@ import { FrameReader } from '#wire';
 import { quoteLiteral } from '../provisioning/sql';
 import { FramedSocket } from '../net/framed-socket';
 import type { LogSink } from '../log';
-import { connectUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connect';
+import {
+  connectUpstream,
+  UpstreamConnectError,
+  type UpstreamSession,
+  type UpstreamTarget,
+} from './upstream-connect';
 import { runSimpleQuery } from './simple-query';
 
 export interface PoolOptions {
@@ -13,6 +18,11 @@ export interface PoolOptions {
   /** How long acquire() waits for a free slot before PoolExhaustedError. */
   readonly acquireTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /**
+   * How long to keep retrying a connect the upstream refused for a passing
+   * reason (not listening yet, starting up: FAULT-02); 0 tries once.
+   */
+  readonly connectRetryMs: number;
   readonly log: LogSink;
 }
 
@@ -85,7 +95,7 @@ export class UpstreamPool {
         }
         return this.lease(key, state, idle.session, parameters, true);
       }
-      const session = await connectUpstream(target, {}, this.options.connectTimeoutMs);
+      const session = await this.connect(target);
       try {
         const parameters = await applySettings(session, session.parameters, settings);
         return this.lease(key, state, session, parameters, false);
@@ -100,6 +110,25 @@ export class UpstreamPool {
     } catch (err) {
       this.freeSlot(state);
       throw err;
+    }
+  }
+
+  /**
+   * A new upstream session, retried with backoff while the upstream is
+   * unreachable or starting up (57P03). Refusals that will not pass by
+   * waiting (53300, bad credentials) fail at once; nothing of a client's is
+   * ever replayed, only the connection setup (FAULT-01d).
+   */
+  private async connect(target: UpstreamTarget): Promise<UpstreamSession> {
+    const deadline = Date.now() + this.options.connectRetryMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await connectUpstream(target, {}, this.options.connectTimeoutMs);
+      } catch (err) {
+        if (!isTransient(err) || Date.now() + delay > deadline) throw err;
+        this.options.log.debug(`upstream not available yet (${(err as Error).message}); retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
 
@@ -223,6 +252,14 @@ export class UpstreamPool {
       state.idle.splice(0, state.idle.length, ...keep);
     }
   }
+}
+
+/** Worth waiting for: nothing listening yet, or PostgreSQL starting up or recovering. */
+function isTransient(err: unknown): boolean {
+  if (!(err instanceof UpstreamConnectError)) return false;
+  return (
+    err.sqlstate === '57P03' || (err.sqlstate === undefined && /ECONNREFUSED/.test(err.message))
+  );
 }
 
 function frame(session: UpstreamSession): FramedSocket {
