@@ -316,7 +316,11 @@ export class ClientSession {
       return;
     }
     const error =
-      err instanceof PgError ? err : new PgError(SqlState.InternalError, 'internal error');
+      err instanceof PgError
+        ? err
+        : controlPlaneUnavailable(err)
+          ? PgErrors.connectionFailure('could not connect to the database server')
+          : new PgError(SqlState.InternalError, 'internal error');
     if (!(err instanceof PgError)) this.deps.log.error(`session failed: ${(err as Error).stack}`);
     else this.deps.log.debug(`session refused: ${error.sqlstate} ${error.message}`);
     const target = this.current;
@@ -327,6 +331,19 @@ export class ClientSession {
       target.destroy();
     }
   }
+}
+
+/**
+ * The control plane lives on a PostgreSQL too: when it is unreachable or
+ * restarting, a login fails like an unreachable upstream (08006), not as an
+ * internal error.
+ */
+function controlPlaneUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006'].includes(code)
+  );
 }
 
 /**
