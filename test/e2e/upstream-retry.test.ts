@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findFreePort, silentLog, UpstreamConnectError, UpstreamPool } from '#engine';
 import { ControlFixtures } from '../support/control-fixtures';
@@ -107,6 +109,36 @@ describe('FAULT-02: upstream connects are retried while the upstream is unavaila
       );
     } finally {
       upstreams.close();
+    }
+  });
+});
+
+describe('the upstream PostgreSQL goes away', () => {
+  test('logins answer 08006 (never an internal error) and /readyz turns 503', async () => {
+    const postern = await PosternProcess.start();
+    try {
+      const pid = Number(
+        (await readFile(path.join(postern.workDir, 'data', 'pg', 'postmaster.pid'), 'utf8')).split(
+          '\n',
+        )[0],
+      );
+      process.kill(pid, 'SIGINT'); // PostgreSQL fast shutdown
+      const ready = async () => (await fetch(`http://127.0.0.1:${postern.httpPort}/readyz`)).status;
+      for (let i = 0; i < 100 && (await ready()) === 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(await ready(), 503);
+      const code = await postern.connect().then(
+        async (c) => {
+          await c.end();
+          return 'connected';
+        },
+        (err: { code?: string }) => err.code,
+      );
+      assert.equal(code, '08006');
+      assert.equal(await postern.stop(), 0, 'shutdown completes without its PostgreSQL');
+    } finally {
+      await postern.dispose();
     }
   });
 });

@@ -35,10 +35,11 @@ export class ControlPlane {
   }
 
   static connect(connectionString: string): ControlPlane {
-    return new ControlPlane(
-      createPrismaClient(connectionString),
-      new pg.Pool({ connectionString, max: 5, application_name: 'postern logins' }),
-    );
+    const pool = new pg.Pool({ connectionString, max: 5, application_name: 'postern logins' });
+    // An idle connection the server ends (restart, fast shutdown) must not end the process:
+    // the pool drops it, and the next query opens a new one or fails on its own.
+    pool.on('error', () => undefined);
+    return new ControlPlane(createPrismaClient(connectionString), pool);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,7 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     await prepareCluster(this.cluster.endpoint);
     const controlUrl = superuserUrl(this.cluster.endpoint, CONTROL_DATABASE);
     const client = new Client({ connectionString: controlUrl });
+    client.on('error', () => undefined); // reported by the query in flight
     await client.connect();
     try {
       await applyMigrations(client, path.join(PROJECT_ROOT, 'prisma', 'migrations'), (line) =>

@@ -38,10 +38,17 @@ export class HealthController {
   @ApiOkResponse({
     schema: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] } } },
   })
-  @ApiServiceUnavailableResponse({ description: 'Still starting', type: ErrorDto })
-  readyz(): { status: 'ready' } {
+  @ApiServiceUnavailableResponse({
+    description: 'Still starting, or the upstream PostgreSQL does not answer',
+    type: ErrorDto,
+  })
+  async readyz(): Promise<{ status: 'ready' }> {
     if (!this.cluster.ready || !this.wire.ready) {
       throw new ServiceUnavailableException('starting');
+    }
+    // A round trip to the control plane's PostgreSQL, bounded so a hung upstream fails the probe.
+    if (!(await this.cluster.control.logins.ping(2_000))) {
+      throw new ServiceUnavailableException('the upstream PostgreSQL does not answer');
     }
     return { status: 'ready' };
   }

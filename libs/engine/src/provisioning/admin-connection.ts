@@ -49,6 +49,9 @@ export async function withSuperuser<T>(
     application_name: 'postern',
     options: neutralOptions(),
   });
+  // A server that goes away between two statements emits 'error' on the idle
+  // client; the pending or next query reports it, so it must not crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await assertNeutralSession(client, endpoint.superuser, database);
