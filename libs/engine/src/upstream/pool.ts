@@ -123,7 +123,7 @@ export class UpstreamPool {
     const deadline = Date.now() + this.options.connectRetryMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        return await connectUpstream(target, {}, this.options.connectTimeoutMs);
+        return await connectUpstream(target, this.options.connectTimeoutMs);
       } catch (err) {
         if (!isTransient(err) || Date.now() + delay > deadline) throw err;
         this.options.log.debug(`upstream not available yet (${(err as Error).message}); retrying`);

@@ -74,10 +74,9 @@ function saltedPasswordCacheFor(target: UpstreamTarget): SaltedPasswordCache {
   return cache;
 }
 
-/** Opens and authenticates an upstream session with the given startup parameters. */
+/** Opens and authenticates an upstream session as `target` (with its fixed startup settings). */
 export async function connectUpstream(
   target: UpstreamTarget,
-  parameters: Readonly<Record<string, string>>,
   timeoutMs: number,
 ): Promise<UpstreamSession> {
   const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
@@ -98,7 +97,6 @@ export async function connectUpstream(
     const framed = new FramedSocket(socket, new FrameReader({ maxMessageLength: 1 << 30 }));
     framed.write(
       serialize.startup({
-        ...parameters,
         ...target.startupParameters,
         user: target.user,
         database: target.database,

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 
 const LEVELS = ['read-only', 'read-write', 'manager'];
 
@@ -50,28 +50,11 @@ export class TokenDto {
   revokedAt!: string | null;
 }
 
-export class CreatedTokenDto {
-  @ApiProperty({ example: 'Xy12ab34Cd56' })
-  id!: string;
-
+/** The creation answer: the token as listed (not yet used or revoked), plus its secret. */
+export class CreatedTokenDto extends OmitType(TokenDto, ['lastUsedAt', 'revokedAt'] as const) {
   @ApiProperty({
     example: 'pst_Xy12ab34Cd56_0123456789abcdefghijABCDEFGHIJ0123',
     description: 'The secret: shown only in this answer. A bearer credential and a wire password.',
   })
   token!: string;
-
-  @ApiProperty({ example: 'nightly report' })
-  name!: string;
-
-  @ApiProperty({ type: [String], example: ['acme/reports'] })
-  databases!: string[];
-
-  @ApiProperty({ enum: LEVELS, nullable: true, example: 'read-only' })
-  maxLevel!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  expiresAt!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time' })
-  createdAt!: string;
 }
