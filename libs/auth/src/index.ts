@@ -33,4 +33,11 @@ export {
   type ScramClientOptions,
 } from './scram-client';
 export { matchCleartextPassword } from './cleartext';
-export { LoginThrottle, type ThrottlePolicy, type ThrottleVerdict } from './login-throttle';
+export {
+  LoginGate,
+  LoginThrottle,
+  type AttemptVerdict,
+  type ThrottlePolicy,
+  type ThrottleRule,
+  type ThrottleVerdict,
+} from './login-throttle';

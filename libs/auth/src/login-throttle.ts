@@ -96,3 +96,56 @@ export class LoginThrottle {
     if (!oldest.done) this.keys.delete(oldest.value);
   }
 }
+
+/** What one evaluated login attempt may do, and how long its answer is held. */
+export interface AttemptVerdict {
+  /** False: refused unseen (a key is blocked); the proof's outcome is ignored and not counted. */
+  readonly admitted: boolean;
+  readonly delayMs: number;
+}
+
+export interface ThrottleRule {
+  readonly policy: ThrottlePolicy;
+  /** Whether a successful login forgets this key's failures. */
+  readonly clearedBySuccess: boolean;
+}
+
+/**
+ * Several throttles (e.g. per address and user, per user, per address)
+ * judged together. `settle` takes the verdict and records the outcome in one
+ * synchronous step, at the moment the proof is known: no other attempt can
+ * run between the check and the count, so concurrent attempts can never
+ * exceed a limit (checking before an exchange and counting after it let a
+ * burst of a hundred through a limit of ten).
+ */
+export class LoginGate<K extends string> {
+  private readonly throttles = new Map<K, { throttle: LoginThrottle; rule: ThrottleRule }>();
+
+  constructor(rules: Readonly<Record<K, ThrottleRule>>, now: () => number = Date.now) {
+    for (const [kind, rule] of Object.entries(rules) as Array<[K, ThrottleRule]>) {
+      this.throttles.set(kind, { throttle: new LoginThrottle(rule.policy, now), rule });
+    }
+  }
+
+  /**
+   * The verdict on an attempt whose proof was `proofMatched`, recorded at
+   * once: a refused attempt counts nowhere (it was never evaluated), an
+   * admitted failure counts on every key, an admitted success clears the
+   * keys whose rule says so.
+   */
+  settle(keys: Readonly<Record<K, string>>, proofMatched: boolean): AttemptVerdict {
+    let admitted = true;
+    let delayMs = 0;
+    for (const [kind, { throttle }] of this.throttles) {
+      const verdict = throttle.check([keys[kind]]);
+      if (verdict.blocked) admitted = false;
+      delayMs = Math.max(delayMs, verdict.delayMs);
+    }
+    if (!admitted) return { admitted, delayMs };
+    for (const [kind, { throttle, rule }] of this.throttles) {
+      if (!proofMatched) throttle.recordFailure([keys[kind]]);
+      else if (rule.clearedBySuccess) throttle.recordSuccess(keys[kind]);
+    }
+    return { admitted, delayMs };
+  }
+}

@@ -15,18 +15,33 @@ import type { TokenRecord, TokenSecrets } from './tokens.repository';
 export class LoginQueries {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** A user that may log in (kind user, with a SCRAM salt), and its live API tokens. */
+  /**
+   * A user that may log in (kind user, with a SCRAM salt), and its live API
+   * tokens. Both queries run for every name, side by side, whether the user
+   * exists or not: the work does not tell the two apart (HARD-03).
+   */
   async candidates(
     slug: string,
   ): Promise<{ user: UserLogin; tokens: Array<TokenRecord & TokenSecrets> } | null> {
-    const { rows } = await this.pool.query<UserRow>(
-      `SELECT e.id, e.slug, e.disabled, e.scram_salt, e.scram_iterations,
-              p.stored_key, p.server_key
-         FROM entity e LEFT JOIN password_secret p ON p.entity_id = e.id
-        WHERE e.slug = $1 AND e.kind = 'user' AND e.scram_salt IS NOT NULL`,
-      [slug],
-    );
-    const row = rows[0];
+    const [users, tokens] = await Promise.all([
+      this.pool.query<UserRow>(
+        `SELECT e.id, e.slug, e.disabled, e.scram_salt, e.scram_iterations,
+                p.stored_key, p.server_key
+           FROM entity e LEFT JOIN password_secret p ON p.entity_id = e.id
+          WHERE e.slug = $1 AND e.kind = 'user' AND e.scram_salt IS NOT NULL`,
+        [slug],
+      ),
+      this.pool.query<TokenRow>(
+        `SELECT t.id, t.entity_id, t.name, t.bcrypt, t.stored_key, t.server_key,
+                t.database_ids::text[] AS database_ids, t.max_level::text AS max_level,
+                t.expires_at, t.revoked_at, t.last_used_at, t.created_at
+           FROM api_token t JOIN entity e ON e.id = t.entity_id
+          WHERE e.slug = $1 AND e.kind = 'user' AND NOT e.disabled
+            AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())`,
+        [slug],
+      ),
+    ]);
+    const row = users.rows[0];
     if (!row) return null;
     const user: UserLogin = {
       id: row.id,
@@ -40,14 +55,7 @@ export class LoginQueries {
           : null,
     };
     if (user.disabled) return { user, tokens: [] };
-    const tokens = await this.pool.query<TokenRow>(
-      `SELECT id, entity_id, name, bcrypt, stored_key, server_key, database_ids::text[] AS database_ids,
-              max_level::text AS max_level, expires_at, revoked_at, last_used_at, created_at
-         FROM api_token
-        WHERE entity_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      [user.id],
-    );
-    return { user, tokens: tokens.rows.map(toToken) };
+    return { user, tokens: tokens.rows.filter((t) => t.entity_id === user.id).map(toToken) };
   }
 
   /** A database by `owner/name`, provisioned or not. */

@@ -9,7 +9,11 @@ import { PgErrors } from './pg-error.js';
 
 export interface SaslInitialResponse {
   mechanism: string;
-  data: Buffer;
+  /**
+   * The initial response; null when the length was -1 (none sent): PostgreSQL then answers
+   * an empty SASLContinue and reads the client-first-message from the next SASLResponse.
+   */
+  data: Buffer | null;
 }
 
 /** SASLInitialResponse: String mechanism, Int32 length (-1: no data), Byte[length] data. */
@@ -26,7 +30,7 @@ export function parseSaslInitialResponse(body: Buffer): SaslInitialResponse {
       'invalid SASLInitialResponse: data length does not match message length',
     );
   }
-  return { mechanism, data: body.subarray(offset + 4) };
+  return { mechanism, data: length === -1 ? null : body.subarray(offset + 4) };
 }
 
 /** SASLResponse: the whole body is mechanism data. */

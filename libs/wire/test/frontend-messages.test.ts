@@ -27,17 +27,17 @@ describe('parseSaslInitialResponse', () => {
     const body = bytes().cstring('SCRAM-SHA-256').int32(clientFirst.length).raw(clientFirst).body();
     const parsed = parseSaslInitialResponse(body);
     assert.equal(parsed.mechanism, 'SCRAM-SHA-256');
-    assert.equal(parsed.data.toString(), clientFirst);
+    assert.equal(parsed.data?.toString(), clientFirst);
   });
 
-  test('length -1 means no data', () => {
+  test('HARD-17: length -1 means no initial response at all (null), unlike an empty one', () => {
     const parsed = parseSaslInitialResponse(bytes().cstring('SCRAM-SHA-256').int32(-1).body());
-    assert.deepEqual(parsed, { mechanism: 'SCRAM-SHA-256', data: Buffer.alloc(0) });
+    assert.deepEqual(parsed, { mechanism: 'SCRAM-SHA-256', data: null });
   });
 
   test('length 0 is empty data', () => {
     const parsed = parseSaslInitialResponse(bytes().cstring('SCRAM-SHA-256').int32(0).body());
-    assert.equal(parsed.data.length, 0);
+    assert.deepEqual(parsed.data, Buffer.alloc(0));
   });
 
   test('declared length longer than the data', () => {

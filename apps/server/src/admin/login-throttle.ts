@@ -1,7 +1,13 @@
 /**
- * Failed HTTP logins, counted in a sliding window per user name and per
- * source address. Pure (the caller passes the clock) and in memory: a
+ * Failed HTTP credentials (password logins, bearer tokens), counted in
+ * sliding windows. Pure (the caller passes the clock) and in memory: a
  * restart forgets, and each gateway replica counts on its own.
+ *
+ * An attempt reserves its place in every window before its secret is
+ * checked (bcrypt takes milliseconds, during which other attempts arrive):
+ * attempts in flight count as failures until they end, so a concurrent
+ * burst can never get more checks than the limit (HARD-02). A success
+ * gives its place back.
  */
 export interface WindowLimit {
   readonly max: number;
@@ -9,19 +15,34 @@ export interface WindowLimit {
 }
 
 export interface LoginThrottleLimits {
+  /** The blocking limit: one user name tried from one address. */
+  readonly perAddressAndUser: WindowLimit;
+  /** One user name from every address together: distributed guessing. */
   readonly perUser: WindowLimit;
-  /** Looser than per user: many people may share one address (NAT, proxy). */
+  /**
+   * Everything from one address: many people may share it (NAT, proxy), so
+   * a burst against one name must not lock the others out; only a spray over
+   * many names reaches this limit.
+   */
   readonly perSource: WindowLimit;
 }
 
 export const DEFAULT_LOGIN_LIMITS: LoginThrottleLimits = {
-  perUser: { max: 5, windowMs: 60_000 },
-  perSource: { max: 20, windowMs: 60_000 },
+  perAddressAndUser: { max: 5, windowMs: 60_000 },
+  perUser: { max: 25, windowMs: 60_000 },
+  perSource: { max: 100, windowMs: 60_000 },
 };
 
-/** Timestamps of the last `max` failures per key, pruned as they age out. */
+/** Failed bearer credentials (unknown or wrong API tokens, unknown sessions) per address. */
+export const DEFAULT_BEARER_LIMIT: WindowLimit = { max: 30, windowMs: 60_000 };
+
+/** What an attempt blocked only by others still in flight is told: they end within a second. */
+const IN_FLIGHT_RETRY_MS = 1000;
+
+/** Timestamps of the last `max` failures per key, plus the attempts in flight. */
 export class SlidingWindow {
   private readonly failures = new Map<string, number[]>();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly limit: WindowLimit,
@@ -32,9 +53,21 @@ export class SlidingWindow {
   /** Milliseconds until `key` may try again; 0 when it may now. */
   retryAfterMs(key: string, now: number): number {
     const recent = this.recent(key, now);
-    if (recent.length < this.limit.max) return 0;
+    if (recent.length + (this.inFlight.get(key) ?? 0) < this.limit.max) return 0;
+    if (recent.length < this.limit.max) return IN_FLIGHT_RETRY_MS;
     // Allowed again once the oldest failure that still counts leaves the window.
     return recent[recent.length - this.limit.max]! + this.limit.windowMs - now;
+  }
+
+  /** Counts an attempt in flight; `release` ends it. */
+  hold(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+  }
+
+  release(key: string): void {
+    const left = (this.inFlight.get(key) ?? 0) - 1;
+    if (left > 0) this.inFlight.set(key, left);
+    else this.inFlight.delete(key);
   }
 
   record(key: string, now: number): void {
@@ -69,31 +102,101 @@ export class SlidingWindow {
   }
 }
 
+/** A place held in some windows by one attempt; ended exactly once. */
+export class Reservation {
+  private ended = false;
+
+  constructor(
+    private readonly places: ReadonlyArray<{ window: SlidingWindow; key: string }>,
+    /** Windows whose count a success clears. */
+    private readonly clearedBySuccess: ReadonlySet<SlidingWindow> = new Set(),
+  ) {
+    for (const { window, key } of places) window.hold(key);
+  }
+
+  failed(now = Date.now()): void {
+    if (this.end()) for (const { window, key } of this.places) window.record(key, now);
+  }
+
+  succeeded(): void {
+    if (!this.end()) return;
+    for (const { window, key } of this.places) {
+      if (this.clearedBySuccess.has(window)) window.clear(key);
+    }
+  }
+
+  /** The attempt ended without its secret being judged (an error): it does not count. */
+  released(): void {
+    this.end();
+  }
+
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    for (const { window, key } of this.places) window.release(key);
+    return true;
+  }
+}
+
+/** Either a reservation, or how many whole seconds to wait (for Retry-After). */
+export type Admission =
+  | { readonly admitted: true; readonly reservation: Reservation }
+  | { readonly admitted: false; readonly retryAfterSeconds: number };
+
+/** Checks and reserves in one synchronous step: nothing can run in between. */
+function admit(
+  places: ReadonlyArray<{ window: SlidingWindow; key: string }>,
+  now: number,
+  clearedBySuccess?: ReadonlySet<SlidingWindow>,
+): Admission {
+  const waitMs = Math.max(0, ...places.map(({ window, key }) => window.retryAfterMs(key, now)));
+  if (waitMs > 0) return { admitted: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
+  return { admitted: true, reservation: new Reservation(places, clearedBySuccess) };
+}
+
 export class LoginThrottle {
+  private readonly pairs: SlidingWindow;
   private readonly users: SlidingWindow;
   private readonly sources: SlidingWindow;
 
   constructor(limits: LoginThrottleLimits = DEFAULT_LOGIN_LIMITS) {
+    this.pairs = new SlidingWindow(limits.perAddressAndUser);
     this.users = new SlidingWindow(limits.perUser);
     this.sources = new SlidingWindow(limits.perSource);
   }
 
-  /** Whole seconds to wait (for Retry-After); 0 when the attempt may proceed. */
-  retryAfterSeconds(username: string, source: string, now = Date.now()): number {
-    const ms = Math.max(
-      this.users.retryAfterMs(username, now),
-      this.sources.retryAfterMs(source, now),
+  /**
+   * Reserves a password check for `username` from `source`. A success
+   * clears the pair's count only: others may be guessing the same name
+   * elsewhere, or other names from the same address.
+   */
+  admit(username: string, source: string, now = Date.now()): Admission {
+    return admit(
+      [
+        { window: this.pairs, key: `${source} ${username}` },
+        { window: this.users, key: username },
+        { window: this.sources, key: source },
+      ],
+      now,
+      new Set([this.pairs]),
     );
-    return Math.ceil(ms / 1000);
+  }
+}
+
+/**
+ * Failed bearer credentials per address. Unknown ones cost nothing to
+ * refuse, but a known token id with a wrong secret costs a bcrypt check:
+ * past the limit an address gets 429 for anything that is not already known
+ * to be valid (HARD-09).
+ */
+export class BearerThrottle {
+  private readonly sources: SlidingWindow;
+
+  constructor(limit: WindowLimit = DEFAULT_BEARER_LIMIT) {
+    this.sources = new SlidingWindow(limit);
   }
 
-  recordFailure(username: string, source: string, now = Date.now()): void {
-    this.users.record(username, now);
-    this.sources.record(source, now);
-  }
-
-  /** A success clears the user's count, not the address's: others may be guessing from it. */
-  recordSuccess(username: string): void {
-    this.users.clear(username);
+  admit(source: string, now = Date.now()): Admission {
+    return admit([{ window: this.sources, key: source }], now);
   }
 }

@@ -22,7 +22,10 @@ export interface PosternConfig {
   readonly authTimeoutMs: number;
   /** Offer AuthenticationCleartextPassword (TLS only) instead of SCRAM. */
   readonly authCleartext: boolean;
-  /** Failures of one user name before it is blocked (an address gets five times as many). */
+  /**
+   * Failed wire logins of one user name from one address before that pair is blocked (the
+   * name from all addresses together: five times as many; an address: fifty times as many).
+   */
   readonly loginMaxFailures: number;
   readonly loginBlockMs: number;
   readonly maxMessageLength: number;

@@ -12,8 +12,9 @@ export function hashSecret(secret: string): Promise<string> {
 
 /**
  * Compares with `hash`, or with a throwaway hash of the same cost when there
- * is none (unknown user, unknown token id), so that a miss costs as long as
- * a wrong secret and the answer time reveals nothing.
+ * is none (unknown user), so that a miss costs as long as a wrong password
+ * and the answer time reveals nothing. (Unknown API token ids need no such
+ * cover: ids are not secret, see ApiTokenVerifier.)
  */
 export async function compareSecret(secret: string, hash: string | null): Promise<boolean> {
   dummyHash ??= bcrypt.hash('postern: nothing to compare with', BCRYPT_COST);

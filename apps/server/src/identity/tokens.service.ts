@@ -4,16 +4,17 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
-import { deriveScramVerifier, safeEqual } from '#auth';
+import { deriveScramVerifier } from '#auth';
 import type { EntityRecord, GrantLevel, TokenRecord } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
 import { LiveSessions } from '../wire/live-sessions.service';
 import { auditActor, requireUnscoped, type Actor } from './actor';
-import { apiTokenId, isApiTokenId, newApiToken } from './api-token-format';
+import { isApiTokenId, newApiToken } from './api-token-format';
+import { ApiTokenVerifier } from './api-token-verifier';
 import { DatabaseAccessService } from './database-access.service';
 import { EntitiesService } from './entities.service';
-import { compareSecret, hashSecret, sha256 } from './secret-hashing';
+import { compareSecret, hashSecret } from './secret-hashing';
 
 export interface NewTokenRequest {
   readonly name: string;
@@ -53,21 +54,23 @@ export interface AuthenticatedToken {
 
 /** lastUsedAt is a hint for people, not an audit trail: one write a minute is enough. */
 const TOUCH_INTERVAL_MS = 60_000;
-/** How long a bcrypt-verified token is remembered (as a SHA-256) to spare bcrypt per call. */
-const VERIFIED_TTL_MS = 5 * 60_000;
-const VERIFIED_MAX = 10_000;
 
 @Injectable()
 export class TokensService {
   private readonly log = logSink('Tokens');
-  private readonly verified = new Map<string, { digest: Buffer; until: number }>();
+  private readonly verifier: ApiTokenVerifier;
 
   constructor(
     private readonly cluster: ClusterService,
     private readonly access: DatabaseAccessService,
     private readonly entities: EntitiesService,
     private readonly sessions: LiveSessions,
-  ) {}
+  ) {
+    this.verifier = new ApiTokenVerifier(
+      (id) => this.cluster.control.tokens.findById(id),
+      (secret, hash) => compareSecret(secret, hash),
+    );
+  }
 
   /**
    * The token gets a bcrypt hash (HTTP bearer) and a SCRAM verifier under
@@ -130,7 +133,7 @@ export class TokensService {
       throw new NotFoundException(`token "${id}" not found`);
     }
     if (await this.cluster.control.tokens.revoke(id)) {
-      this.verified.delete(id);
+      this.verifier.forget(id);
       await this.cluster.control.audit.record({
         kind: 'token.revoke',
         outcome: 'success',
@@ -142,14 +145,15 @@ export class TokensService {
   }
 
   /**
-   * A bearer `pst_...` credential: looked up by id, then the whole token
-   * checked against its bcrypt hash (a miss costs the same). Revocation,
+   * A bearer `pst_...` credential (see ApiTokenVerifier: unknown ids cost no
+   * bcrypt; a known id is checked only when `mayHash` allows). Revocation,
    * expiry and the owner's state are read fresh on every call.
    */
-  async authenticate(credential: string): Promise<AuthenticatedToken | null> {
-    const id = apiTokenId(credential);
-    const token = id ? await this.cluster.control.tokens.findById(id) : null;
-    if (!(await this.secretMatches(credential, token))) return null;
+  async authenticate(
+    credential: string,
+    mayHash: () => boolean = () => true,
+  ): Promise<AuthenticatedToken | null> {
+    const token = await this.verifier.verify(credential, mayHash);
     const now = new Date();
     if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now)) return null;
     const owner = await this.cluster.control.entities.findById(token.entityId);
@@ -160,19 +164,6 @@ export class TokensService {
         .catch((err: Error) => this.log.warn(`could not record token use: ${err.message}`));
     }
     return { token, owner };
-  }
-
-  private async secretMatches(
-    credential: string,
-    token: (TokenRecord & { bcrypt: string }) | null,
-  ): Promise<boolean> {
-    const digest = sha256(credential);
-    const known = token && this.verified.get(token.id);
-    if (known && known.until > Date.now() && safeEqual(digest, known.digest)) return true;
-    if (!(await compareSecret(credential, token?.bcrypt ?? null))) return false;
-    if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
-    this.verified.set(token!.id, { digest, until: Date.now() + VERIFIED_TTL_MS });
-    return true;
   }
 
   /** Tokens belong to users; only the user and site admins handle them. */

@@ -7,7 +7,7 @@ import { TokensService } from '../../identity/tokens.service';
 import { UsersService, type PasswordCheck } from '../../identity/users.service';
 import { ClusterService } from '../../engine/cluster.service';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
-import { LoginThrottle } from '../login-throttle';
+import { BearerThrottle, LoginThrottle, type Reservation } from '../login-throttle';
 
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 export const SESSION_PREFIX = 'pss_';
@@ -25,7 +25,8 @@ export interface NewSession {
  */
 @Injectable()
 export class AuthService {
-  private readonly throttle = new LoginThrottle();
+  private readonly logins = new LoginThrottle();
+  private readonly bearers = new BearerThrottle();
 
   constructor(
     private readonly cluster: ClusterService,
@@ -33,19 +34,28 @@ export class AuthService {
     private readonly tokens: TokensService,
   ) {}
 
+  /**
+   * The attempt holds its place in the throttle's windows while bcrypt runs,
+   * so a concurrent burst gets at most the limit's number of checks (HARD-02).
+   */
   async login(username: string, password: string, source: string): Promise<NewSession> {
-    const wait = this.throttle.retryAfterSeconds(username, source);
-    if (wait > 0) {
+    const admission = this.logins.admit(username, source);
+    if (!admission.admitted) {
       await this.audit(username, source, { ok: false, reason: 'throttled' });
-      throw new TooManyRequestsException(wait);
+      throw new TooManyRequestsException(admission.retryAfterSeconds);
     }
-    const check = await this.users.checkPassword(username, password);
+    const { reservation } = admission;
+    let check: PasswordCheck;
+    try {
+      check = await this.users.checkPassword(username, password);
+    } catch (err) {
+      reservation.released();
+      throw err;
+    }
+    if (check.ok) reservation.succeeded();
+    else reservation.failed();
     await this.audit(username, source, check);
-    if (!check.ok) {
-      this.throttle.recordFailure(username, source);
-      throw new UnauthorizedException(LOGIN_FAILED);
-    }
-    this.throttle.recordSuccess(username);
+    if (!check.ok) throw new UnauthorizedException(LOGIN_FAILED);
     const token = SESSION_PREFIX + randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
     const { httpSessions } = this.cluster.control;
@@ -59,10 +69,45 @@ export class AuthService {
     if (actor.sessionId) await this.cluster.control.httpSessions.remove(actor.sessionId);
   }
 
-  /** The caller behind a bearer or cookie credential, or null when it is not valid now. */
+  /**
+   * The caller behind a bearer or cookie credential, or null when it is not
+   * valid now. Every failure counts against the address (BearerThrottle);
+   * past its limit, anything not already known to be valid is 429 (HARD-09).
+   */
   async authenticate(secret: string, source: string): Promise<Actor | null> {
+    // Only a bcrypt check holds a place while it runs; cheap answers are counted when known.
+    const hashing: { reservation: Reservation | null } = { reservation: null };
+    const mayHash = () => {
+      const admission = this.bearers.admit(source);
+      if (admission.admitted) hashing.reservation = admission.reservation;
+      return admission.admitted;
+    };
+    let actor: Actor | null;
+    try {
+      actor = await this.credentialActor(secret, source, mayHash);
+    } catch (err) {
+      hashing.reservation?.released();
+      throw err;
+    }
+    if (hashing.reservation) {
+      if (actor) hashing.reservation.succeeded();
+      else hashing.reservation.failed();
+      return actor;
+    }
+    if (actor) return actor;
+    const admission = this.bearers.admit(source);
+    if (!admission.admitted) throw new TooManyRequestsException(admission.retryAfterSeconds);
+    admission.reservation.failed();
+    return null;
+  }
+
+  private async credentialActor(
+    secret: string,
+    source: string,
+    mayHash: () => boolean,
+  ): Promise<Actor | null> {
     if (secret.startsWith(SESSION_PREFIX)) return this.sessionActor(secret, source);
-    if (looksLikeApiToken(secret)) return this.tokenActor(secret, source);
+    if (looksLikeApiToken(secret)) return this.tokenActor(secret, source, mayHash);
     return null;
   }
 
@@ -83,8 +128,12 @@ export class AuthService {
     };
   }
 
-  private async tokenActor(secret: string, source: string): Promise<Actor | null> {
-    const authenticated = await this.tokens.authenticate(secret);
+  private async tokenActor(
+    secret: string,
+    source: string,
+    mayHash: () => boolean,
+  ): Promise<Actor | null> {
+    const authenticated = await this.tokens.authenticate(secret, mayHash);
     if (!authenticated) return null;
     const { token, owner } = authenticated;
     const scoped = token.databaseIds.length > 0 || token.maxLevel !== null;

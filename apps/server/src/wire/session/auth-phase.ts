@@ -25,7 +25,21 @@ export interface ExchangeResult {
   readonly candidateId: string | null;
   /** SASLFinal payload to send when the login is accepted (SCRAM only). */
   readonly serverFinal: string | null;
-  readonly method: 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
+}
+
+export type AuthExchangeMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
+
+/**
+ * The client's proof, received but not yet checked. Checking is synchronous,
+ * so the caller can take its throttling verdict and count the outcome in the
+ * same step, with no other login in between (HARD-02).
+ */
+export interface PresentedProof<T extends ExchangeInput> {
+  readonly method: AuthExchangeMethod;
+  /** What `lookUp` found. */
+  readonly secrets: T;
+  /** Checks the proof against every candidate; protocol errors throw PgError. */
+  verify(): ExchangeResult;
 }
 
 export interface ExchangeInput {
@@ -36,29 +50,64 @@ export interface ExchangeInput {
 
 /**
  * SCRAM-SHA-256 (and -PLUS when channel binding data is given) against
- * every candidate secret. Protocol and grammar errors throw PgError; a
- * wrong proof is a result (`candidateId: null`), so the caller decides what
- * the client hears, after throttling.
+ * every candidate secret. The request (AuthenticationSASL) depends only on
+ * the channel binding, so it goes out before the user's secrets are looked
+ * up: the first answer takes the same time whoever the user is (HARD-03);
+ * `lookUp` runs while the client computes its client-first-message.
+ * Protocol and grammar errors throw PgError; a wrong proof is a result.
  */
-export async function exchangeScram(
+export async function exchangeScram<T extends ExchangeInput>(
   framed: FramedSocket,
-  input: ExchangeInput,
+  lookUp: () => Promise<T>,
   channelBinding: ChannelBinding | null,
-): Promise<ExchangeResult> {
+): Promise<PresentedProof<T>> {
+  const offered = scramMechanisms(channelBinding !== null);
+  framed.write(authenticationSasl(offered));
+  const [initial, input] = await Promise.all([
+    nextAuthMessage(framed, 'SASL response').then(parseSaslInitialResponse),
+    lookUp(),
+  ]);
+  const clientFirst = initial.data ?? (await askForClientFirst(framed, initial.mechanism, offered));
+  const { serverFirst, next } = scramStep(() =>
+    startScramServer({ ...input, channelBinding }).receiveClientFirst(
+      initial.mechanism,
+      clientFirst,
+    ),
+  );
+  framed.write(authenticationSaslContinue(serverFirst));
+  const clientFinal = parseSaslResponse(await nextAuthMessage(framed, 'SASL response'));
+  return {
+    method: initial.mechanism === 'SCRAM-SHA-256-PLUS' ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256',
+    secrets: input,
+    verify() {
+      const result = scramStep(() => next.receiveClientFinal(clientFinal));
+      return result.outcome === 'ok'
+        ? { candidateId: result.candidateId, serverFinal: result.serverFinal }
+        : { candidateId: null, serverFinal: null };
+    },
+  };
+}
+
+/**
+ * A SASLInitialResponse without an initial response (length -1): as
+ * PostgreSQL does, the mechanism is checked, an empty SASLContinue asks for
+ * the client-first-message, and it comes in the next SASLResponse (HARD-17).
+ */
+async function askForClientFirst(
+  framed: FramedSocket,
+  mechanism: string,
+  offered: readonly string[],
+): Promise<Buffer> {
+  if (!offered.includes(mechanism)) {
+    throw PgErrors.protocolViolation('client selected an invalid SASL authentication mechanism');
+  }
+  framed.write(authenticationSaslContinue(Buffer.alloc(0)));
+  return parseSaslResponse(await nextAuthMessage(framed, 'SASL response'));
+}
+
+function scramStep<T>(step: () => T): T {
   try {
-    const exchange = startScramServer({ ...input, channelBinding });
-    framed.write(authenticationSasl(scramMechanisms(channelBinding !== null)));
-    const initial = parseSaslInitialResponse(await nextAuthMessage(framed, 'SASL response'));
-    const { serverFirst, next } = exchange.receiveClientFirst(initial.mechanism, initial.data);
-    framed.write(authenticationSaslContinue(serverFirst));
-    const result = next.receiveClientFinal(
-      parseSaslResponse(await nextAuthMessage(framed, 'SASL response')),
-    );
-    const method =
-      initial.mechanism === 'SCRAM-SHA-256-PLUS' ? 'SCRAM-SHA-256-PLUS' : 'SCRAM-SHA-256';
-    return result.outcome === 'ok'
-      ? { candidateId: result.candidateId, serverFinal: result.serverFinal, method }
-      : { candidateId: null, serverFinal: null, method };
+    return step();
   } catch (err) {
     if (err instanceof ScramError) throw new PgError(err.sqlstate as SqlStateCode, err.message);
     throw err;
@@ -67,18 +116,25 @@ export async function exchangeScram(
 
 /**
  * AuthenticationCleartextPassword, for clients without SCRAM. Only offered
- * over TLS (the caller checks) and only when configured.
+ * over TLS (the caller checks) and only when configured. Like SCRAM, the
+ * request goes out before the secrets are looked up.
  */
-export async function exchangeCleartext(
+export async function exchangeCleartext<T extends ExchangeInput>(
   framed: FramedSocket,
-  input: ExchangeInput,
-): Promise<ExchangeResult> {
+  lookUp: () => Promise<T>,
+): Promise<PresentedProof<T>> {
   framed.write(authenticationCleartextPassword());
-  const password = parsePasswordMessage(await nextAuthMessage(framed, 'password response'));
+  const [password, input] = await Promise.all([
+    nextAuthMessage(framed, 'password response').then(parsePasswordMessage),
+    lookUp(),
+  ]);
   return {
-    candidateId: matchCleartextPassword(password, input.salt, input.iterations, input.candidates),
-    serverFinal: null,
     method: 'password',
+    secrets: input,
+    verify: () => ({
+      candidateId: matchCleartextPassword(password, input.salt, input.iterations, input.candidates),
+      serverFinal: null,
+    }),
   };
 }
 

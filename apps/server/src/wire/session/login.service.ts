@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DEFAULT_SCRAM_ITERATIONS,
-  LoginThrottle,
+  LoginGate,
   mockScramSalt,
   type ChannelBinding,
   type ScramCandidate,
@@ -43,6 +43,9 @@ interface Candidates extends ExchangeInput {
   readonly tokens: ReadonlyMap<string, TokenRecord>;
 }
 
+/** The keys a wire login is throttled by. */
+type ThrottleKey = 'addressAndUser' | 'user' | 'address';
+
 /**
  * Wire logins: picks the secrets a login may prove (password and live API
  * tokens whose scope admits the database), runs the exchange, throttles
@@ -52,65 +55,86 @@ interface Candidates extends ExchangeInput {
 @Injectable()
 export class LoginService {
   private readonly log = logSink('Login');
-  /** Per user name, and per source address with five times the allowance (shared NAT). */
-  private readonly userThrottle: LoginThrottle;
-  private readonly sourceThrottle: LoginThrottle;
+  private readonly throttle: LoginGate<ThrottleKey>;
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
     private readonly cluster: ClusterService,
     private readonly access: DatabaseAccessService,
   ) {
-    const policy = (blockAfter: number) => ({
-      slowAfter: Math.max(1, Math.floor(blockAfter / 3)),
+    const max = config.loginMaxFailures;
+    const policy = (slowAfter: number, blockAfter: number) => ({
+      slowAfter: Math.max(1, slowAfter),
       blockAfter,
       windowMs: 15 * 60_000,
       blockMs: config.loginBlockMs,
       baseDelayMs: 250,
       maxDelayMs: 4000,
     });
-    this.userThrottle = new LoginThrottle(policy(config.loginMaxFailures));
-    this.sourceThrottle = new LoginThrottle(policy(config.loginMaxFailures * 5));
+    /*
+     * Blocks fall on the (address, user name) pair: a burst against one name
+     * locks out that name from that address, not everybody behind the same
+     * NAT or load balancer. A name tried from many addresses is blocked at
+     * five times the limit (distributed guessing stays bounded, and one
+     * address alone cannot lock a user out everywhere). An address as a
+     * whole is only slowed down past the limit and blocked at fifty times
+     * it, counting evaluated guesses only: that takes a password spray over
+     * many names, never one user's typos or one burst.
+     */
+    this.throttle = new LoginGate<ThrottleKey>({
+      addressAndUser: { policy: policy(Math.floor(max / 3), max), clearedBySuccess: true },
+      user: { policy: policy(max, max * 5), clearedBySuccess: false },
+      address: { policy: policy(max, max * 50), clearedBySuccess: false },
+    });
   }
 
   async authenticate(framed: FramedSocket, attempt: LoginAttempt): Promise<AuthenticatedLogin> {
-    const user = [attempt.username];
-    const source = [attempt.sourceAddress];
-    const verdicts = [this.userThrottle.check(user), this.sourceThrottle.check(source)];
-    const verdict = {
-      blocked: verdicts.some((v) => v.blocked),
-      delayMs: Math.max(...verdicts.map((v) => v.delayMs)),
-    };
-    const candidates = await this.candidatesFor(attempt.username, attempt.databaseReference);
+    // Run by the exchange once its first request is out (HARD-03).
+    const lookUp = () => this.candidatesFor(attempt.username, attempt.databaseReference);
     const useCleartext = this.config.authCleartext && attempt.overTls;
-    const result = useCleartext
-      ? await exchangeCleartext(framed, candidates)
-      : await exchangeScram(framed, candidates, attempt.channelBinding);
+    const proof = useCleartext
+      ? await exchangeCleartext(framed, lookUp)
+      : await exchangeScram(framed, lookUp, attempt.channelBinding);
+    const candidates = proof.secrets;
+    // Checked, judged and counted in one synchronous step: attempts in flight
+    // cannot slip past the limit between a check and a count (HARD-02).
+    const result = proof.verify();
+    const matched = candidates.userId === null ? null : result.candidateId;
+    const verdict = this.throttle.settle(
+      {
+        addressAndUser: `${attempt.sourceAddress} ${attempt.username}`,
+        user: attempt.username,
+        address: attempt.sourceAddress,
+      },
+      matched !== null,
+    );
     // Held answers look the same whether the proof was right or wrong.
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);
-    const matched = result.candidateId;
-    if (verdict.blocked || matched === null || candidates.userId === null) {
-      this.userThrottle.recordFailure(user);
-      this.sourceThrottle.recordFailure(source);
-      this.audit(attempt, result.method, 'failure', candidates.userId, null, verdict.blocked);
+    if (!verdict.admitted || matched === null || candidates.userId === null) {
+      this.audit(attempt, proof.method, 'failure', candidates.userId, null, !verdict.admitted);
       throw PgErrors.invalidPassword();
     }
-    this.userThrottle.recordSuccess(attempt.username);
     if (result.serverFinal) framed.write(authenticationSaslFinal(result.serverFinal));
     framed.write(authenticationOk());
     const token = candidates.tokens.get(matched) ?? null;
-    this.audit(attempt, result.method, 'success', candidates.userId, token?.id ?? null, false);
+    this.audit(attempt, proof.method, 'success', candidates.userId, token?.id ?? null, false);
     if (token) void this.cluster.control.tokens.touch(token.id).catch(() => undefined);
-    return { userId: candidates.userId, slug: attempt.username, method: result.method, token };
+    return { userId: candidates.userId, slug: attempt.username, method: proof.method, token };
   }
 
   /**
    * Unknown and disabled users get a mock salt derived from the server
    * secret and the same iteration count as everyone, so their exchange looks
    * like anyone else's and fails at the end (no user enumeration, SCRAM-07).
+   * The same lookups run for every name, known or not, with tokens or not:
+   * the user, its live tokens and the requested database, side by side
+   * (HARD-03).
    */
   private async candidatesFor(username: string, databaseReference: string): Promise<Candidates> {
-    const found = await this.cluster.control.logins.candidates(username);
+    const [found, requested] = await Promise.all([
+      this.cluster.control.logins.candidates(username),
+      this.access.find(databaseReference, username),
+    ]);
     if (!found || found.user.disabled) {
       return {
         userId: null,
@@ -121,8 +145,6 @@ export class LoginService {
       };
     }
     const { user, tokens: live } = found;
-    const scoped = live.some((token) => token.databaseIds.length > 0);
-    const requested = scoped ? await this.access.find(databaseReference, username) : null;
     const usable = live.filter(
       (token) =>
         token.databaseIds.length === 0 ||
