@@ -84,6 +84,22 @@ export class LoginQueries {
       : null;
   }
 
+  /**
+   * A database by its physical name (`pdb_<16 hex>`), as tools that reconnect
+   * with `current_database()` ask for it. Resolved to `owner/name` first, so
+   * both lookups answer the same record.
+   */
+  async databaseByPhysicalName(physicalName: string): Promise<DatabaseRecord | null> {
+    const { rows } = await this.pool.query<{ owner_slug: string; name: string }>(
+      `SELECT o.slug AS owner_slug, d.name
+         FROM database d JOIN entity o ON o.id = d.owner_id
+        WHERE d.physical_name = $1`,
+      [physicalName],
+    );
+    const row = rows[0];
+    return row ? this.databaseByName(row.owner_slug, row.name) : null;
+  }
+
   /** True when the control plane's PostgreSQL answers within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;

@@ -11,6 +11,9 @@ import { ClusterService } from '../engine/cluster.service';
 
 export type { AccessLevel };
 
+/** How provisioning names a tenant's physical database. */
+const PHYSICAL_NAME = /^pdb_[0-9a-f]{16}$/;
+
 export interface DatabaseAccess {
   readonly database: DatabaseRecord;
   readonly level: AccessLevel;
@@ -54,11 +57,19 @@ export class DatabaseAccessService {
     return level && cap?.maxLevel ? minLevel(level, cap.maxLevel) : level;
   }
 
-  /** A provisioned database by its `owner/name` (or `name` of `loginSlug`). */
+  /**
+   * A provisioned database by its `owner/name`, `name` of `loginSlug`, or
+   * physical name (`pdb_<16 hex>`, what `current_database()` shows and some
+   * tools reconnect with). A database of the login's own with that very name
+   * comes first.
+   */
   async find(reference: string, loginSlug: string): Promise<DatabaseRecord | null> {
+    const { logins } = this.cluster.control;
     const parsed = parseDatabaseReference(reference, loginSlug);
-    if (!parsed) return null;
-    const database = await this.cluster.control.logins.databaseByName(parsed.owner, parsed.name);
+    let database = parsed ? await logins.databaseByName(parsed.owner, parsed.name) : null;
+    if (!database && PHYSICAL_NAME.test(reference)) {
+      database = await logins.databaseByPhysicalName(reference);
+    }
     return database?.provisioned ? database : null;
   }
 

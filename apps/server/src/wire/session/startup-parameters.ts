@@ -1,58 +1,68 @@
 import { PgErrors } from '#wire';
 
 /**
- * Session settings a client may choose at startup (directly or as `-c` in
- * `options`); PostgreSQL compares setting names case-insensitively. The
- * timeouts are here because drivers (node-postgres) send them.
+ * Startup parameters that would change who the session is or take it out of
+ * the gateway's hands, refused with 08P01 before authentication (PROTO-07):
+ * - `role`, `session_authorization`: another identity than the database's
+ *   reader or writer role;
+ * - `replication`: a walsender instead of a session (the relay speaks the
+ *   normal protocol only);
+ * - `local_preload_libraries`: loaded at backend start, and pinned empty by
+ *   the gateway on every upstream connection;
+ * - `is_superuser`, `session_preload_libraries`: internal or superuser-only,
+ *   named so the answer does not depend on the pooled connection's state.
+ * Everything else is applied upstream as the client's session setting, and
+ * PostgreSQL decides: an unknown name, a bad value or a parameter this role
+ * may not set gets PostgreSQL's own error and SQLSTATE.
  */
-const ALLOWED_SETTINGS = new Map(
-  [
-    'application_name',
-    'client_encoding',
-    'DateStyle',
-    'TimeZone',
-    'IntervalStyle',
-    'extra_float_digits',
-    'search_path',
-    'statement_timeout',
-    'lock_timeout',
-    'idle_in_transaction_session_timeout',
-  ].map((name) => [name.toLowerCase(), name]),
-);
+const REFUSED = new Set([
+  'role',
+  'session_authorization',
+  'replication',
+  'local_preload_libraries',
+  'session_preload_libraries',
+  'is_superuser',
+]);
 
 /** Consumed by the gateway itself (`_pq_.*` were answered by NegotiateProtocolVersion). */
 const GATEWAY_KEYS = new Set(['user', 'database']);
 
 /**
- * The upstream startup parameters for a client's StartupMessage. Anything a
- * client could use to pick a role, a replication connection or weaken
- * read-only mode (`role`, `session_authorization`, `replication`,
- * `default_transaction_read_only`, ...) and every unknown key is refused
- * with 08P01 before any upstream exists (PROTO-07, PgBouncer's rule).
+ * The client's session settings from its StartupMessage, in the order
+ * PostgreSQL applies them: `options` first, then the named parameters, a
+ * later value of the same setting replacing an earlier one. Names are
+ * compared case-insensitively, as PostgreSQL does, and kept lowercase.
  */
 export function upstreamParameters(params: ReadonlyMap<string, string>): Record<string, string> {
-  const forwarded: Record<string, string> = {};
+  const settings = new Map<string, string>();
+  const set = (name: string, value: string) => {
+    const key = checked(name);
+    settings.delete(key); // a later value is also applied later
+    settings.set(key, value);
+  };
+  const options = params.get('options');
+  if (options !== undefined) for (const [name, value] of parseOptions(options)) set(name, value);
   for (const [name, value] of params) {
-    if (GATEWAY_KEYS.has(name) || name.startsWith('_pq_.')) continue;
-    if (name === 'options') {
-      for (const [key, setting] of parseOptions(value)) forwarded[allowed(key)] = setting;
-      continue;
-    }
-    forwarded[allowed(name)] = value;
+    if (GATEWAY_KEYS.has(name) || name === 'options' || name.startsWith('_pq_.')) continue;
+    set(name, value);
   }
-  return forwarded;
+  return Object.fromEntries(settings);
 }
 
-function allowed(name: string): string {
-  const canonical = ALLOWED_SETTINGS.get(name.toLowerCase());
-  if (!canonical) throw PgErrors.protocolViolation(`unsupported startup parameter: ${name}`);
-  return canonical;
+function checked(name: string): string {
+  const key = name.toLowerCase();
+  if (REFUSED.has(key) || key === '' || key.includes('\0')) {
+    throw PgErrors.protocolViolation(`unsupported startup parameter: ${name}`);
+  }
+  return key;
 }
 
 /**
  * Splits `options` as PostgreSQL's pg_split_opts does (whitespace separates,
- * backslash escapes the next character) and accepts only `-c name=value`,
- * `-cname=value` and `--name=value`.
+ * backslash escapes the next character) and accepts `-c name=value`,
+ * `-cname=value` and `--name=value`. PostgreSQL's other command-line
+ * switches (`-B`, `-d`, `-f`, ...) are refused: most name server-wide
+ * settings no session may change, and none is used by drivers.
  */
 export function parseOptions(options: string): Array<[string, string]> {
   const words: string[] = [];
