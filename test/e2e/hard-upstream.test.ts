@@ -26,9 +26,8 @@ describe('the upstream: direct logins, planted settings, pooled state', () => {
     fixtures = await ControlFixtures.connect(postern);
     http = AdminHttp.of(postern);
     main = await fixtures.database('admin', 'main');
-    for (const user of ['mallory', 'reader2', 'writer2']) {
-      await fixtures.createUser(user, `${user}-password`);
-    }
+    // Through the API: HTTP logins need the password's bcrypt hash too.
+    await http.createUsers(await http.login(), ['mallory', 'reader2', 'writer2']);
     await fixtures.grant(main, 'mallory', 'read-only');
     await fixtures.grant(main, 'reader2', 'read-only');
     await fixtures.grant(main, 'writer2', 'read-write');
@@ -112,8 +111,7 @@ describe('the upstream: direct logins, planted settings, pooled state', () => {
         await attacker.query('SET default_transaction_read_only = off');
         await attacker.query("ALTER ROLE CURRENT_USER PASSWORD 'chosen-by-the-tenant'");
         const seen = (await attacker.query('SELECT inet_server_port() AS port')).rows[0].port as
-          | number
-          | null;
+          number | null;
         await attacker.end();
         // The gateway may not reach PostgreSQL over TCP at all; the port is still findable.
         const port = seen ?? fixtures.endpoint.port;
@@ -153,7 +151,7 @@ describe('the upstream: direct logins, planted settings, pooled state', () => {
       "current_setting('search_path') AS search_path, " +
       "current_setting('work_mem') AS work_mem, " +
       "current_setting('pg_trgm.similarity_threshold', true) AS planted, " +
-      'pg_sleep(0.01) IS NULL AS slept';
+      '(SELECT true FROM pg_sleep(0.01)) AS slept';
     const CLEAN = {
       statement_timeout: '0',
       lock_timeout: '0',
@@ -229,10 +227,7 @@ describe('the upstream: direct logins, planted settings, pooled state', () => {
     }
 
     test('HARD-11 a seed set with setseed() does not carry over: the next user draws an unpredictable sequence', async () => {
-      const reference = await once<{ r: number }>(
-        'reader2',
-        'SELECT setseed(0.42), random() AS r',
-      );
+      const reference = await once<{ r: number }>('reader2', 'SELECT setseed(0.42), random() AS r');
       const draws: number[] = [];
       for (let i = 0; i < 2; i++) {
         const { samePid, rows } = await handOver<{ r: number }>(
