@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import pg from 'pg';
 import { AdminHttp } from '../support/admin-http';
 import { psql } from '../support/clients';
@@ -324,5 +326,28 @@ describe('the upstream: direct logins, planted settings, pooled state', () => {
         await client.end();
       }
     });
+  });
+});
+
+describe('HARD-05 a data directory too long for a Unix socket path', () => {
+  test('HARD-05 the socket goes to a private temporary directory, removed at stop, and sessions work', async () => {
+    const postern = await PosternProcess.start({
+      env: { POSTERN_DATA_DIR: `data-${'x'.repeat(110)}`, POSTERN_LOG_LEVEL: 'info' },
+    });
+    let socketDir: string | undefined;
+    try {
+      const client = await postern.connect();
+      // The gateway reaches PostgreSQL over the socket: no server port to show.
+      assert.equal((await client.query('SELECT inet_server_port() AS port')).rows[0].port, null);
+      await client.end();
+      socketDir = /embedded PostgreSQL listening on 127\.0\.0\.1:\d+ and in (\S+)/.exec(
+        stripVTControlCharacters(postern.log),
+      )?.[1];
+      assert.match(socketDir ?? '', /postern-pg-/);
+      assert.equal((await stat(socketDir!)).mode & 0o777, 0o700);
+    } finally {
+      await postern.dispose();
+    }
+    await assert.rejects(stat(socketDir!), { code: 'ENOENT' });
   });
 });

@@ -77,6 +77,8 @@ export async function repairRoleLogins(
   const { writer, reader } = db;
   await withSuperuser(endpoint, 'postgres', (cluster) =>
     withProvisioningLock(cluster, async () => {
+      // A database being deleted: its roles must not come back.
+      if (!(await databaseExists(cluster, db.physicalName))) return;
       await ensureLoginRole(cluster, writer.role, writer.password);
       await ensureLoginRole(cluster, reader.role, reader.password);
       await revokeMemberships(cluster, [writer.role, reader.role]);
