@@ -15,6 +15,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { RolePasswords } from '#control';
 import { findFreePort } from '#engine';
 import { run } from '../test/support/clients';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
@@ -34,8 +35,16 @@ async function upstreamOf(postern: PosternProcess) {
   const superuserPassword = (
     await readFile(path.join(dataDir, 'secrets', 'superuser-password'), 'utf8')
   ).trim();
-  const port = Number(
-    (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[3],
+  // postmaster.pid: line 4 the port, line 5 the Unix-domain socket directory, the only
+  // place tenant roles may log in (the gateway's way in; this runs as the same OS user).
+  const pid = (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n');
+  const port = Number(pid[3]);
+  const socketDir = pid[4]!;
+  const rolePasswords = new RolePasswords(
+    Buffer.from(
+      (await readFile(path.join(dataDir, 'secrets', 'role-password-key'), 'utf8')).trim(),
+      'base64url',
+    ),
   );
   const control = new Client({
     host: '127.0.0.1',
@@ -45,12 +54,8 @@ async function upstreamOf(postern: PosternProcess) {
     database: 'postern_control',
   });
   await control.connect();
-  const { rows } = await control.query<{
-    physical_name: string;
-    writer_role: string;
-    writer_password: string;
-  }>(
-    `SELECT d.physical_name, d.writer_role, d.writer_password FROM database d JOIN entity e ON e.id = d.owner_id
+  const { rows } = await control.query<{ physical_name: string; writer_role: string }>(
+    `SELECT d.physical_name, d.writer_role FROM database d JOIN entity e ON e.id = d.owner_id
       WHERE e.slug = 'admin' AND d.name = 'main'`,
   );
   const secret = await control.query<{ rolpassword: string }>(
@@ -58,7 +63,13 @@ async function upstreamOf(postern: PosternProcess) {
     [rows[0]!.writer_role],
   );
   await control.end();
-  return { port, ...rows[0]!, scramSecret: secret.rows[0]!.rolpassword };
+  return {
+    port,
+    socketDir,
+    ...rows[0]!,
+    writer_password: rolePasswords.of(rows[0]!.writer_role),
+    scramSecret: secret.rows[0]!.rolpassword,
+  };
 }
 
 async function startPgBouncer(
@@ -79,7 +90,7 @@ async function startPgBouncer(
     path.join(work, 'pgbouncer.ini'),
     [
       '[databases]',
-      `bench = host=127.0.0.1 port=${upstream.port} dbname=${upstream.physical_name}`,
+      `bench = host=${upstream.socketDir} port=${upstream.port} dbname=${upstream.physical_name}`,
       '[pgbouncer]',
       `listen_addr = 127.0.0.1`,
       `listen_port = ${port}`,
@@ -146,7 +157,7 @@ async function main(): Promise<void> {
   try {
     const upstream = await upstreamOf(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
-    const direct = `host=127.0.0.1 port=${upstream.port} user=${upstream.writer_role} dbname=${upstream.physical_name} sslmode=disable`;
+    const direct = `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writer_role} dbname=${upstream.physical_name} sslmode=disable`;
     const init = await run('pgbench', ['-i', '-s', '10', '-q', direct], {
       env: { PGPASSWORD: upstream.writer_password },
     });
@@ -159,14 +170,18 @@ async function main(): Promise<void> {
         '-s',
         '10',
         '-q',
-        `host=127.0.0.1 port=${plainUpstream.port} user=${plainUpstream.writer_role} dbname=${plainUpstream.physical_name} sslmode=disable`,
+        `host=${plainUpstream.socketDir} port=${plainUpstream.port} user=${plainUpstream.writer_role} dbname=${plainUpstream.physical_name} sslmode=disable`,
       ],
       { env: { PGPASSWORD: plainUpstream.writer_password } },
     );
     if (plainInit.code !== 0) throw new Error(plainInit.stderr);
 
     const targets: Target[] = [
-      { name: 'PostgreSQL direct (no TLS)', conninfo: direct, password: upstream.writer_password },
+      {
+        name: 'PostgreSQL direct (Unix socket, no TLS)',
+        conninfo: direct,
+        password: upstream.writer_password,
+      },
       {
         name: 'PgBouncer 1.18 session pool, TLS',
         conninfo: `host=localhost port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=require`,

@@ -7,10 +7,13 @@ import { findFreePort, silentLog, UpstreamConnectError, UpstreamPool } from '#en
 import { ControlFixtures } from '../support/control-fixtures';
 import { PosternProcess } from '../support/postern-process';
 
-/** A TCP forwarder to PostgreSQL, opened late: an upstream that "comes back". */
-function forwarder(port: number, to: number): Promise<net.Server> {
+/**
+ * A TCP forwarder to PostgreSQL's private socket (tenant roles may log in
+ * only there), opened late: an upstream that "comes back".
+ */
+function forwarder(port: number, socketPath: string): Promise<net.Server> {
   const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: to });
+    const upstream = net.connect({ path: socketPath });
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
@@ -55,7 +58,7 @@ describe('FAULT-02: upstream connects are retried while the upstream is unavaila
     const upstreams = pool(5_000);
     const acquiring = upstreams.acquire(target, { application_name: 'retry-test' });
     await new Promise((resolve) => setTimeout(resolve, 600));
-    const server = await forwarder(port, fixtures.endpoint.port);
+    const server = await forwarder(port, fixtures.endpoint.tenantSocketPath!);
     try {
       const lease = await acquiring;
       assert.equal(lease.parameters.get('application_name'), 'retry-test');
@@ -98,6 +101,7 @@ describe('FAULT-02: upstream connects are retried while the upstream is unavaila
           {
             host: '127.0.0.1',
             port: fixtures.endpoint.port,
+            socketPath: fixtures.endpoint.tenantSocketPath,
             ssl: false,
             database: db.physicalName,
             user: db.writer.role,

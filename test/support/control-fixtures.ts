@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { DEFAULT_SCRAM_ITERATIONS, deriveScramVerifier, newScramSalt } from '#auth';
+import { RolePasswords } from '#control';
 import {
   CONTROL_DATABASE,
   newPhysicalDatabase,
@@ -30,6 +31,8 @@ export class ControlFixtures {
   private constructor(
     readonly endpoint: ClusterEndpoint,
     private readonly control: pg.Client,
+    /** The gateway's own: tenant role passwords are derived, not stored. */
+    readonly rolePasswords: RolePasswords,
   ) {}
 
   static async connect(postern: PosternProcess): Promise<ControlFixtures> {
@@ -38,16 +41,19 @@ export class ControlFixtures {
       await readFile(path.join(data, 'secrets', 'superuser-password'), 'utf8')
     ).trim();
     const pid = (await readFile(path.join(data, 'pg', 'postmaster.pid'), 'utf8')).split('\n');
+    // postmaster.pid: line 4 the port, line 5 the Unix-domain socket directory.
     const endpoint: ClusterEndpoint = {
       host: '127.0.0.1',
       port: Number(pid[3]),
       superuser: 'postgres',
       superuserPassword: password,
       ssl: false,
+      tenantSocketPath: path.join(pid[4]!, `.s.PGSQL.${pid[3]}`),
     };
+    const key = (await readFile(path.join(data, 'secrets', 'role-password-key'), 'utf8')).trim();
     const control = superuserClient(endpoint, CONTROL_DATABASE);
     await control.connect();
-    return new ControlFixtures(endpoint, control);
+    return new ControlFixtures(endpoint, control, new RolePasswords(Buffer.from(key, 'base64url')));
   }
 
   async close(): Promise<void> {
@@ -87,12 +93,9 @@ export class ControlFixtures {
       id: string;
       physical_name: string;
       writer_role: string;
-      writer_password: string;
       reader_role: string;
-      reader_password: string;
     }>(
-      `SELECT d.id, d.physical_name, d.writer_role, d.writer_password, d.reader_role,
-              d.reader_password
+      `SELECT d.id, d.physical_name, d.writer_role, d.reader_role
          FROM public.database d JOIN public.entity e ON e.id = d.owner_id
         WHERE e.slug = $1 AND d.name = $2`,
       [owner, name],
@@ -104,8 +107,8 @@ export class ControlFixtures {
       owner,
       name,
       physicalName: row.physical_name,
-      writer: { role: row.writer_role, password: row.writer_password },
-      reader: { role: row.reader_role, password: row.reader_password },
+      writer: { role: row.writer_role, password: this.rolePasswords.of(row.writer_role) },
+      reader: { role: row.reader_role, password: this.rolePasswords.of(row.reader_role) },
     };
   }
 
@@ -114,21 +117,17 @@ export class ControlFixtures {
    * and records it as provisioned, owned by `owner`.
    */
   async createDatabase(owner: string, name: string): Promise<DatabaseFixture> {
-    const physical = newPhysicalDatabase();
-    await provisionDatabase(this.endpoint, physical);
+    const { physicalName, writer, reader } = newPhysicalDatabase();
+    await provisionDatabase(this.endpoint, {
+      physicalName,
+      writer: { role: writer.role, password: this.rolePasswords.of(writer.role) },
+      reader: { role: reader.role, password: this.rolePasswords.of(reader.role) },
+    });
     await this.control.query(
-      `INSERT INTO public.database (id, owner_id, name, physical_name, writer_role, writer_password,
-                             reader_role, reader_password, provisioned_at)
-       SELECT gen_random_uuid(), id, $2, $3, $4, $5, $6, $7, now() FROM public.entity WHERE slug = $1`,
-      [
-        owner,
-        name,
-        physical.physicalName,
-        physical.writer.role,
-        physical.writer.password,
-        physical.reader.role,
-        physical.reader.password,
-      ],
+      `INSERT INTO public.database (id, owner_id, name, physical_name, writer_role, reader_role,
+                                   provisioned_at)
+       SELECT gen_random_uuid(), id, $2, $3, $4, $5, now() FROM public.entity WHERE slug = $1`,
+      [owner, name, physicalName, writer.role, reader.role],
     );
     return this.database(owner, name);
   }
@@ -233,10 +232,14 @@ export class ControlFixtures {
     return superuserConfig(this.endpoint, database);
   }
 
-  /** A client straight to the upstream (not through Postern) as one of a database's roles. */
+  /**
+   * A client straight to the upstream (not through Postern) as one of a
+   * database's roles, over the private Unix-domain socket the gateway uses
+   * (the test runs as the gateway's OS user; over TCP tenant roles are refused).
+   */
   upstreamClient(database: string, role: { role: string; password: string }): pg.Client {
     return new pg.Client({
-      host: this.endpoint.host,
+      host: path.dirname(this.endpoint.tenantSocketPath!),
       port: this.endpoint.port,
       user: role.role,
       password: role.password,

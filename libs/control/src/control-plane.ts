@@ -5,6 +5,7 @@ import { GrantsRepository } from './grants.repository';
 import { HttpSessionsRepository } from './http-sessions.repository';
 import { LoginQueries } from './login-queries';
 import { MembershipsRepository } from './memberships.repository';
+import type { RolePasswords } from './role-passwords';
 import { TokensRepository } from './tokens.repository';
 import pg from 'pg';
 import { createPrismaClient, type PrismaClient } from './prisma';
@@ -23,23 +24,25 @@ export class ControlPlane {
   private constructor(
     private readonly prisma: PrismaClient,
     pool: pg.Pool,
+    rolePasswords: RolePasswords,
   ) {
     this.entities = new EntitiesRepository(prisma);
-    this.databases = new DatabasesRepository(prisma);
+    this.databases = new DatabasesRepository(prisma, rolePasswords);
     this.grants = new GrantsRepository(prisma);
     this.memberships = new MembershipsRepository(prisma);
     this.tokens = new TokensRepository(prisma);
     this.audit = new AuditRepository(prisma, pool);
     this.httpSessions = new HttpSessionsRepository(prisma);
-    this.logins = new LoginQueries(pool);
+    this.logins = new LoginQueries(pool, rolePasswords);
   }
 
-  static connect(connectionString: string): ControlPlane {
+  /** `rolePasswords` gives database records the upstream passwords of their roles (stored nowhere). */
+  static connect(connectionString: string, rolePasswords: RolePasswords): ControlPlane {
     const pool = new pg.Pool({ connectionString, max: 5, application_name: 'postern logins' });
     // An idle connection the server ends (restart, fast shutdown) must not end the process:
     // the pool drops it, and the next query opens a new one or fails on its own.
     pool.on('error', () => undefined);
-    return new ControlPlane(createPrismaClient(connectionString), pool);
+    return new ControlPlane(createPrismaClient(connectionString), pool, rolePasswords);
   }
 
   async close(): Promise<void> {

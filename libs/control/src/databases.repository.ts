@@ -1,6 +1,7 @@
 import type { PrismaClient } from './generated/prisma/client';
+import type { RolePasswords } from './role-passwords';
 
-/** Credentials of one upstream login role of a tenant database. */
+/** Credentials of one upstream login role of a tenant database (the password derived, never stored). */
 export interface RoleCredentials {
   readonly role: string;
   readonly password: string;
@@ -43,8 +44,8 @@ export interface NewDatabase {
   readonly ownerId: string;
   readonly name: string;
   readonly physicalName: string;
-  readonly writer: RoleCredentials;
-  readonly reader: RoleCredentials;
+  readonly writer: { readonly role: string };
+  readonly reader: { readonly role: string };
 }
 
 const OWNER_SLUG = { owner: { select: { slug: true } } } as const;
@@ -54,19 +55,22 @@ type DatabaseRow = Awaited<ReturnType<PrismaClient['database']['findFirstOrThrow
 };
 
 export class DatabasesRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly passwords: RolePasswords,
+  ) {}
 
   async findByName(ownerSlug: string, name: string): Promise<DatabaseRecord | null> {
     const row = await this.prisma.database.findFirst({
       where: { name, owner: { slug: ownerSlug } },
       include: { owner: { select: { slug: true } } },
     });
-    return row && toRecord(row);
+    return row && this.toRecord(row);
   }
 
   async findById(id: string): Promise<DatabaseRecord | null> {
     const row = await this.prisma.database.findUnique({ where: { id }, include: OWNER_SLUG });
-    return row && toRecord(row);
+    return row && this.toRecord(row);
   }
 
   async findByIds(ids: readonly string[]): Promise<DatabaseRecord[]> {
@@ -74,7 +78,7 @@ export class DatabasesRepository {
       where: { id: { in: [...ids] } },
       include: OWNER_SLUG,
     });
-    return rows.map(toRecord);
+    return rows.map((row) => this.toRecord(row));
   }
 
   /** Every provisioned database, by owner and name. */
@@ -84,7 +88,7 @@ export class DatabasesRepository {
       include: OWNER_SLUG,
       orderBy: [{ owner: { slug: 'asc' } }, { name: 'asc' }],
     });
-    return rows.map(toRecord);
+    return rows.map((row) => this.toRecord(row));
   }
 
   /**
@@ -106,7 +110,7 @@ export class DatabasesRepository {
       include: OWNER_SLUG,
       orderBy: [{ owner: { slug: 'asc' } }, { name: 'asc' }],
     });
-    return rows.map(toRecord);
+    return rows.map((row) => this.toRecord(row));
   }
 
   async create(database: NewDatabase): Promise<DatabaseRecord> {
@@ -116,13 +120,11 @@ export class DatabasesRepository {
         name: database.name,
         physicalName: database.physicalName,
         writerRole: database.writer.role,
-        writerPassword: database.writer.password,
         readerRole: database.reader.role,
-        readerPassword: database.reader.password,
       },
       include: { owner: { select: { slug: true } } },
     });
-    return toRecord(row);
+    return this.toRecord(row);
   }
 
   async remove(id: string): Promise<void> {
@@ -136,20 +138,20 @@ export class DatabasesRepository {
   async markProvisioned(id: string): Promise<void> {
     await this.prisma.database.update({ where: { id }, data: { provisionedAt: new Date() } });
   }
-}
 
-function toRecord(row: DatabaseRow): DatabaseRecord {
-  return {
-    id: row.id,
-    ownerId: row.ownerId,
-    ownerSlug: row.owner.slug,
-    name: row.name,
-    physicalName: row.physicalName,
-    writer: { role: row.writerRole, password: row.writerPassword },
-    reader: { role: row.readerRole, password: row.readerPassword },
-    provisioned: row.provisionedAt !== null,
-    limits: databaseLimitsOf(row.limits),
-  };
+  private toRecord(row: DatabaseRow): DatabaseRecord {
+    return {
+      id: row.id,
+      ownerId: row.ownerId,
+      ownerSlug: row.owner.slug,
+      name: row.name,
+      physicalName: row.physicalName,
+      writer: { role: row.writerRole, password: this.passwords.of(row.writerRole) },
+      reader: { role: row.readerRole, password: this.passwords.of(row.readerRole) },
+      provisioned: row.provisionedAt !== null,
+      limits: databaseLimitsOf(row.limits),
+    };
+  }
 }
 
 /** Only known keys with non-negative integer values survive a read. */

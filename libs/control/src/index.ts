@@ -11,3 +11,4 @@ export * from './tokens.repository';
 export * from './errors';
 export * from './http-sessions.repository';
 export * from './login-queries';
+export * from './role-passwords';

@@ -3,6 +3,7 @@ import type { DatabaseRecord } from './databases.repository';
 import { databaseLimitsOf } from './databases.repository';
 import type { UserLogin } from './entities.repository';
 import { isGrantLevel } from './levels';
+import type { RolePasswords } from './role-passwords';
 import type { TokenRecord, TokenSecrets } from './tokens.repository';
 
 /**
@@ -13,7 +14,10 @@ import type { TokenRecord, TokenSecrets } from './tokens.repository';
  * repositories.
  */
 export class LoginQueries {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly rolePasswords: RolePasswords,
+  ) {}
 
   /**
    * A user that may log in (kind user, with a SCRAM salt), and its live API
@@ -62,7 +66,7 @@ export class LoginQueries {
   async databaseByName(ownerSlug: string, name: string): Promise<DatabaseRecord | null> {
     const { rows } = await this.pool.query<DatabaseRow>(
       `SELECT d.id, d.owner_id, o.slug AS owner_slug, d.name, d.physical_name,
-              d.writer_role, d.writer_password, d.reader_role, d.reader_password,
+              d.writer_role, d.reader_role,
               d.provisioned_at IS NOT NULL AS provisioned, d.limits
          FROM database d JOIN entity o ON o.id = d.owner_id
         WHERE o.slug = $1 AND d.name = $2`,
@@ -76,8 +80,8 @@ export class LoginQueries {
           ownerSlug: row.owner_slug,
           name: row.name,
           physicalName: row.physical_name,
-          writer: { role: row.writer_role, password: row.writer_password },
-          reader: { role: row.reader_role, password: row.reader_password },
+          writer: { role: row.writer_role, password: this.rolePasswords.of(row.writer_role) },
+          reader: { role: row.reader_role, password: this.rolePasswords.of(row.reader_role) },
           provisioned: row.provisioned,
           limits: databaseLimitsOf(row.limits),
         }
@@ -154,9 +158,7 @@ interface DatabaseRow {
   name: string;
   physical_name: string;
   writer_role: string;
-  writer_password: string;
   reader_role: string;
-  reader_password: string;
   provisioned: boolean;
   limits: unknown;
 }

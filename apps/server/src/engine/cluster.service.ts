@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
 import { Client } from 'pg';
-import { applyMigrations, ControlPlane } from '#control';
+import { applyMigrations, ControlPlane, RolePasswords } from '#control';
 import {
   CONTROL_DATABASE,
   externalCluster,
@@ -51,7 +51,16 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       await client.end();
     }
-    this.controlPlane = ControlPlane.connect(controlUrl);
+    this.controlPlane = ControlPlane.connect(controlUrl, await this.rolePasswords());
+  }
+
+  /**
+   * Upstream passwords of tenant roles come from this key (0600, next to the
+   * other secrets), not from the control plane, which stores none.
+   */
+  private async rolePasswords(): Promise<RolePasswords> {
+    const file = path.join(this.config.dataDir, 'secrets', 'role-password-key');
+    return new RolePasswords(Buffer.from((await readOrCreateSecret(file)).value, 'base64url'));
   }
 
   async onApplicationShutdown(): Promise<void> {

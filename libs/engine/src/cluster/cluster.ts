@@ -10,6 +10,14 @@ export interface ClusterEndpoint {
   readonly superuserPassword: string;
   /** TLS towards the cluster: off for the embedded one on loopback. */
   readonly ssl: false | { readonly rejectUnauthorized: boolean };
+  /**
+   * The Unix-domain socket tenant roles log in over: the embedded cluster's,
+   * in a directory only the gateway's and PostgreSQL's OS users can enter,
+   * while its pg_hba refuses every role but the superuser over TCP (HARD-05).
+   * Null for an external cluster: tenant roles use host:port, and the
+   * operator's pg_hba must admit them from the gateway only.
+   */
+  readonly tenantSocketPath: string | null;
 }
 
 export interface Cluster {

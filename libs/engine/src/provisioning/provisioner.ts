@@ -12,7 +12,12 @@ import {
   READER_SETTINGS,
 } from './invariants';
 import type { PhysicalDatabase } from './physical-database';
-import { ensureLoginRole, resetRoleSettings, revokeMemberships } from './roles';
+import {
+  ensureLoginRole,
+  resetDatabaseSettings,
+  resetRoleSettings,
+  revokeMemberships,
+} from './roles';
 import { quoteIdent } from './sql';
 
 export { CONTROL_DATABASE, newPhysicalDatabase, type PhysicalDatabase } from './physical-database';
@@ -54,14 +59,16 @@ export async function provisionDatabase(
 }
 
 /**
- * The quick repair for a failed upstream login of a tenant role: puts back
- * both roles' passwords, attributes, memberships and role-level settings,
- * without touching the database. PostgreSQL 15 lets any role change its own
- * password and settings (`ALTER ROLE CURRENT_USER PASSWORD ...`, `... SET
- * local_preload_libraries = ...`), and every read-only login of a database
- * shares the reader role, so one of them can lock the others out; the
- * gateway may call this when an upstream login as a tenant role fails and
- * then retry once.
+ * The quick repair for a failed or tainted upstream login of a tenant role:
+ * puts back both roles' passwords, attributes, memberships and role-level
+ * settings, and removes the database's own settings, without touching what
+ * is inside it. PostgreSQL 15 lets any role change its own password and
+ * settings (`ALTER ROLE CURRENT_USER PASSWORD ...`, `... SET
+ * statement_timeout = ...`) and the writer its database's (`ALTER DATABASE
+ * ... SET`), and every read-only login of a database shares the reader role,
+ * so one login could lock the others out or change their sessions; the
+ * upstream pool calls this when a new session is refused or shows planted
+ * settings, then retries once.
  */
 export async function repairRoleLogins(
   endpoint: ClusterEndpoint,
@@ -70,11 +77,14 @@ export async function repairRoleLogins(
   const { writer, reader } = db;
   await withSuperuser(endpoint, 'postgres', (cluster) =>
     withProvisioningLock(cluster, async () => {
+      // A database being deleted: its roles must not come back.
+      if (!(await databaseExists(cluster, db.physicalName))) return;
       await ensureLoginRole(cluster, writer.role, writer.password);
       await ensureLoginRole(cluster, reader.role, reader.password);
       await revokeMemberships(cluster, [writer.role, reader.role]);
       await resetRoleSettings(cluster, writer.role, {});
       await resetRoleSettings(cluster, reader.role, READER_SETTINGS);
+      await resetDatabaseSettings(cluster, db.physicalName);
     }),
   );
 }

@@ -133,6 +133,21 @@ export async function resetRoleSettings(
   }
 }
 
+/**
+ * Removes every database-level setting (`ALTER DATABASE ... SET`) of
+ * `database`. The writer owns its database and may set them; they reach
+ * every other login of it, read-only ones included (HARD-04), so none is
+ * kept.
+ */
+export async function resetDatabaseSettings(client: Client, database: string): Promise<void> {
+  const { rowCount } = await client.query(
+    `SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+      WHERE d.datname = $1 AND s.setrole = 0`,
+    [database],
+  );
+  if (rowCount) await client.query(`ALTER DATABASE ${quoteIdent(database)} RESET ALL`);
+}
+
 /** Takes every privileged attribute away from roles that have one (LOGIN is left alone). */
 export async function resetRoleAttributes(client: Client, roles: readonly string[]): Promise<void> {
   const { rows } = await client.query<{ rolname: string }>(

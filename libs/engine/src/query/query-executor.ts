@@ -3,6 +3,7 @@ import type { ClusterEndpoint } from '../cluster';
 import type { LogSink } from '../log';
 import type { PhysicalDatabase } from '../provisioning';
 import { PoolExhaustedError, type Lease } from '../upstream/pool';
+import { tenantTarget } from '../upstream/tenant-target';
 import { UpstreamConnectError, type UpstreamTarget } from '../upstream/upstream-connect';
 import type { Statement } from './parameters';
 import { QueryError } from './query-error';
@@ -127,17 +128,9 @@ export class QueryExecutor {
 
   private async acquire(target: QueryTarget): Promise<Lease> {
     const { endpoint, database, readOnly } = target;
-    const role = readOnly ? database.reader : database.writer;
     try {
       return await this.pool.acquire(
-        {
-          host: endpoint.host,
-          port: endpoint.port,
-          ssl: endpoint.ssl,
-          database: database.physicalName,
-          user: role.role,
-          password: role.password,
-        },
+        tenantTarget(endpoint, database, readOnly),
         HTTP_SESSION_SETTINGS,
       );
     } catch (err) {

@@ -8,6 +8,8 @@ import {
   type UpstreamSession,
   type UpstreamTarget,
 } from './upstream-connect';
+import { assertNoPlantedSettings, PlantedSettingsError } from './session-check';
+import { resetSession } from './session-reset';
 import { runSimpleQuery } from './simple-query';
 
 export interface PoolOptions {
@@ -64,6 +66,7 @@ interface KeyState {
  */
 export class UpstreamPool {
   private readonly keys = new Map<string, KeyState>();
+  private readonly repairs = new Map<string, Promise<void>>();
   private readonly reaper: NodeJS.Timeout;
   private closed = false;
 
@@ -114,12 +117,54 @@ export class UpstreamPool {
   }
 
   /**
+   * A new upstream session that carries no planted role or database
+   * setting. When the upstream refuses the role (a tenant changed its
+   * password) or the session shows settings nobody provisioned (HARD-04),
+   * the target's repair runs (once at a time per role) and the connect is
+   * tried once more.
+   */
+  private async connect(target: UpstreamTarget): Promise<UpstreamSession> {
+    try {
+      return await this.connectChecked(target);
+    } catch (err) {
+      if (!target.repair || !needsRepair(err)) throw err;
+      this.options.log.warn(
+        `upstream session as ${target.user} refused or not as provisioned (${(err as Error).message}); repairing the role`,
+      );
+    }
+    await this.repairOnce(target, target.repair);
+    return this.connectChecked(target);
+  }
+
+  private async connectChecked(target: UpstreamTarget): Promise<UpstreamSession> {
+    const session = await this.connectWithRetry(target);
+    try {
+      await assertNoPlantedSettings(session, target.provisionedSettings ?? []);
+    } catch (err) {
+      session.socket.destroy();
+      throw err;
+    }
+    return session;
+  }
+
+  /** Concurrent sessions that find the same role broken share one repair. */
+  private repairOnce(target: UpstreamTarget, repair: () => Promise<void>): Promise<void> {
+    const key = `${target.host}:${target.port}/${target.database}`;
+    let running = this.repairs.get(key);
+    if (!running) {
+      running = repair().finally(() => this.repairs.delete(key));
+      this.repairs.set(key, running);
+    }
+    return running;
+  }
+
+  /**
    * A new upstream session, retried with backoff while the upstream is
    * unreachable or starting up (57P03). Refusals that will not pass by
    * waiting (53300, bad credentials) fail at once; nothing of a client's is
    * ever replayed, only the connection setup (FAULT-01d).
    */
-  private async connect(target: UpstreamTarget): Promise<UpstreamSession> {
+  private async connectWithRetry(target: UpstreamTarget): Promise<UpstreamSession> {
     const deadline = Date.now() + this.options.connectRetryMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
@@ -190,12 +235,16 @@ export class UpstreamPool {
     };
   }
 
-  /** DISCARD ALL; null when the connection is not cleanly idle afterwards. */
+  /**
+   * DISCARD ALL and a fresh random seed (resetSession); null when the
+   * connection is not cleanly idle afterwards or would show something of
+   * the previous session.
+   */
   private async reset(session: UpstreamSession): Promise<ReadonlyMap<string, string> | null> {
     const framed = frame(session);
     try {
-      const result = await runSimpleQuery(framed, 'DISCARD ALL');
-      if (result.error || result.status !== 'I') return null;
+      const result = await resetSession(framed);
+      if (!result.clean) return null;
       const parameters = new Map(session.parameters);
       for (const [name, value] of result.parameters) parameters.set(name, value);
       return parameters;
@@ -258,7 +307,25 @@ export class UpstreamPool {
 function isTransient(err: unknown): boolean {
   if (!(err instanceof UpstreamConnectError)) return false;
   return (
-    err.sqlstate === '57P03' || (err.sqlstate === undefined && /ECONNREFUSED/.test(err.message))
+    err.sqlstate === '57P03' ||
+    // ENOENT: the Unix-domain socket is not there yet.
+    (err.sqlstate === undefined && /ECONNREFUSED|ENOENT/.test(err.message))
+  );
+}
+
+/**
+ * Repairing the role may help: planted settings, or PostgreSQL itself
+ * refused the session (a changed password, a planted setting that fails
+ * the startup); not a network failure, a full cluster (53xxx) or one
+ * starting up.
+ */
+function needsRepair(err: unknown): boolean {
+  if (err instanceof PlantedSettingsError) return true;
+  return (
+    err instanceof UpstreamConnectError &&
+    err.sqlstate !== undefined &&
+    !isTransient(err) &&
+    !err.sqlstate.startsWith('53')
   );
 }
 

@@ -1,19 +1,21 @@
 import { BackendType, parseErrorFields, parseParameterStatus, parseReadyForQuery } from '#wire';
 import type { TransactionStatus } from '#wire';
 import type { FramedSocket } from '../net/framed-socket';
+import { parseDataRow } from '../query/result-messages';
 
 /** The outcome of a query the gateway itself ran on an upstream session. */
 export interface SimpleQueryResult {
   /** ParameterStatus changes the query caused (SET of reported settings). */
   readonly parameters: ReadonlyMap<string, string>;
+  /** Rows of every statement, as text (the gateway's own small checks). */
+  readonly rows: ReadonlyArray<ReadonlyArray<string | null>>;
   readonly error: Readonly<Record<string, string>> | null;
   readonly status: TransactionStatus;
 }
 
 /**
  * Runs one simple-protocol Query on an idle upstream session and reads up
- * to ReadyForQuery (session resets and settings: nothing returns rows the
- * caller needs).
+ * to ReadyForQuery (session resets, settings and checks: small results).
  */
 export async function runSimpleQuery(
   framed: FramedSocket,
@@ -25,16 +27,19 @@ export async function runSimpleQuery(
   header.writeInt32BE(text.length + 4, 1);
   framed.write(Buffer.concat([header, text]));
   const parameters = new Map<string, string>();
+  const rows: Array<Array<string | null>> = [];
   let error: Record<string, string> | null = null;
   for (;;) {
     const { type, body } = await framed.nextMessage();
     if (type === BackendType.ParameterStatus) {
       const [name, value] = parseParameterStatus(body);
       parameters.set(name, value);
+    } else if (type === BackendType.DataRow) {
+      rows.push(parseDataRow(body));
     } else if (type === BackendType.ErrorResponse) {
       error ??= parseErrorFields(body);
     } else if (type === BackendType.ReadyForQuery) {
-      return { parameters, error, status: parseReadyForQuery(body) };
+      return { parameters, rows, error, status: parseReadyForQuery(body) };
     }
   }
 }

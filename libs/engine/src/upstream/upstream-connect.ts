@@ -16,6 +16,8 @@ import { FramedSocket } from '../net/framed-socket';
 export interface UpstreamTarget {
   readonly host: string;
   readonly port: number;
+  /** A Unix-domain socket to connect to instead of host:port (no TLS over it). */
+  readonly socketPath?: string | null;
   readonly ssl: false | { readonly rejectUnauthorized: boolean };
   readonly database: string;
   readonly user: string;
@@ -26,6 +28,18 @@ export interface UpstreamTarget {
    * ALTER ROLE, and DISCARD ALL resets to them.
    */
   readonly startupParameters?: Readonly<Record<string, string>>;
+  /**
+   * The settings the role and its database are provisioned with
+   * (`name=value`): a new session showing any other role- or database-level
+   * setting was planted by a tenant (HARD-04) and is not used.
+   */
+  readonly provisionedSettings?: readonly string[];
+  /**
+   * Puts the role's login (password, settings) and its database's settings
+   * back; the pool calls it when a new session is refused or shows planted
+   * settings, then tries once more.
+   */
+  readonly repair?: () => Promise<void>;
 }
 
 /** An authenticated upstream session, idle, ready for the client's first message. */
@@ -79,13 +93,15 @@ export async function connectUpstream(
   target: UpstreamTarget,
   timeoutMs: number,
 ): Promise<UpstreamSession> {
-  const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
-  raw.setKeepAlive(true, 30_000);
+  const raw = target.socketPath
+    ? net.connect({ path: target.socketPath })
+    : net.connect({ host: target.host, port: target.port, noDelay: true });
+  if (!target.socketPath) raw.setKeepAlive(true, 30_000);
   // Owners come and go (connect, relay, pool); an error must never go unhandled
   // in between: it is observed through 'close' by whoever holds the socket.
   raw.on('error', () => undefined);
   const timer = setTimeout(
-    () => raw.destroy(new Error(`no answer from ${target.host}:${target.port} in ${timeoutMs} ms`)),
+    () => raw.destroy(new Error(`no answer from ${describeTarget(target)} in ${timeoutMs} ms`)),
     timeoutMs,
   );
   try {
@@ -93,7 +109,7 @@ export async function connectUpstream(
       raw.once('connect', resolve);
       raw.once('error', reject);
     });
-    const socket = target.ssl ? await startTls(raw, target) : raw;
+    const socket = target.ssl && !target.socketPath ? await startTls(raw, target) : raw;
     const framed = new FramedSocket(socket, new FrameReader({ maxMessageLength: 1 << 30 }));
     framed.write(
       serialize.startup({
@@ -112,6 +128,10 @@ export async function connectUpstream(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function describeTarget(target: UpstreamTarget): string {
+  return target.socketPath ?? `${target.host}:${target.port}`;
 }
 
 async function startTls(raw: net.Socket, target: UpstreamTarget): Promise<tls.TLSSocket> {

@@ -5,7 +5,7 @@ import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import {
   ConnectionClosedError,
   PoolExhaustedError,
-  repairRoleLogins,
+  tenantTarget,
   UpstreamConnectError,
   UpstreamSettingError,
   type ClusterEndpoint,
@@ -34,14 +34,6 @@ import type { RelayLimits } from './relay-limits';
 import { SessionRelay } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
 import { negotiateStartup, type StartupResult } from './startup-phase';
-
-/**
- * Fixed per role for every upstream session (startup options outrank
- * settings a tenant role may set on itself): no preloaded libraries, and
- * read-only sessions start read-only before privileges are even consulted.
- */
-const WRITER_STARTUP = { local_preload_libraries: '' };
-const READER_STARTUP = { ...WRITER_STARTUP, default_transaction_read_only: 'on' };
 
 export interface SessionDependencies {
   readonly config: PosternConfig;
@@ -161,35 +153,19 @@ export class ClientSession {
     }
   }
 
+  /**
+   * A connection of the database's reader (read-only) or writer role. The
+   * pool checks new ones for planted settings and repairs the role when it
+   * is refused or tainted (a login sharing it may change its password or
+   * settings: PostgreSQL lets a role ALTER itself).
+   */
   private async acquireUpstream(
     granted: DatabaseAccess,
     settings: Record<string, string>,
   ): Promise<Lease> {
     const { database, level } = granted;
-    const readOnly = level === 'read-only';
-    const role = readOnly ? database.reader : database.writer;
-    const endpoint = this.deps.endpoint();
-    const target = {
-      host: endpoint.host,
-      port: endpoint.port,
-      ssl: endpoint.ssl,
-      database: database.physicalName,
-      user: role.role,
-      password: role.password,
-      startupParameters: readOnly ? READER_STARTUP : WRITER_STARTUP,
-    };
+    const target = tenantTarget(this.deps.endpoint(), database, level === 'read-only');
     try {
-      return await this.deps.pool.acquire(target, settings);
-    } catch (err) {
-      if (!(err instanceof UpstreamConnectError) || err.sqlstate !== SqlState.InvalidPassword) {
-        throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`);
-      }
-    }
-    // A login sharing this role changed its password or settings (PostgreSQL
-    // lets a role ALTER itself): restore them and try once more.
-    this.deps.log.warn(`upstream login as ${role.role} refused; repairing the role`);
-    try {
-      await repairRoleLogins(endpoint, database);
       return await this.deps.pool.acquire(target, settings);
     } catch (err) {
       throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`);
