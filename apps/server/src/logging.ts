@@ -42,8 +42,13 @@ export class EscapingConsoleLogger extends ConsoleLogger {
     return escapeLogText(String(super.stringifyMessage(message, logLevel)));
   }
 
-  protected override printStackTrace(stack: string): void {
-    super.printStackTrace(escapeLogText(stack));
+  protected override formatContext(context: string): string {
+    return super.formatContext(escapeLogText(context));
+  }
+
+  /** Nest calls this for every error line, with no stack most of the time. */
+  protected override printStackTrace(stack: string | undefined): void {
+    if (typeof stack === 'string') super.printStackTrace(escapeLogText(stack));
   }
 }
 
