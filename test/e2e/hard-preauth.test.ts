@@ -295,12 +295,28 @@ describe(
       }
 
       /** A session busy in pg_sleep, and what its query ends with. */
+      let sessions = 0;
+      /** Once the statement runs upstream: a cancel arriving earlier would find nothing to cancel. */
       const busySession = async () => {
         const client = await postern.connect();
-        const outcome = client.query('SELECT pg_sleep(30)').then(
+        const marker = `hard14_${++sessions}`;
+        const outcome = client.query(`SELECT pg_sleep(30), '${marker}'`).then(
           () => 'completed',
           (err: { code?: string }) => err.code ?? 'failed',
         );
+        const observer = await postern.connect();
+        try {
+          const runningQuery = async () =>
+            (
+              await observer.query(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
+                [marker],
+              )
+            ).rows[0].n as number;
+          while ((await runningQuery()) === 0) await new Promise((r) => setTimeout(r, 20));
+        } finally {
+          await observer.end();
+        }
         const key = Buffer.alloc(4);
         key.writeInt32BE((client as unknown as { secretKey: number }).secretKey);
         const processId = (client as unknown as { processID: number }).processID;
