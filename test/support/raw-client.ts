@@ -107,16 +107,31 @@ export function errorFields(body: Buffer): Record<string, string> {
   return fields;
 }
 
-export function connectRaw(port: number): Promise<net.Socket> {
+/** A CancelRequest packet; `secretKey` may have any length (malformed ones included). */
+export function cancelRequest(processId: number, secretKey: Buffer): Buffer {
+  return Buffer.concat([
+    int32(12 + secretKey.length),
+    int32(80877102),
+    int32(processId),
+    secretKey,
+  ]);
+}
+
+/** `localAddress` (e.g. 127.0.0.2) makes the connection come from another loopback source. */
+export function connectRaw(port: number, localAddress?: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
 
 /** SSLRequest, expect 'S', then a TLS handshake trusting `ca`. */
-export async function connectTls(port: number, ca: string): Promise<tls.TLSSocket> {
-  const raw = await connectRaw(port);
+export async function connectTls(
+  port: number,
+  ca: string,
+  localAddress?: string,
+): Promise<tls.TLSSocket> {
+  const raw = await connectRaw(port, localAddress);
   raw.write(SSL_REQUEST);
   const answer = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
   if (answer.toString() !== 'S') throw new Error(`SSLRequest answered ${answer.toString('hex')}`);

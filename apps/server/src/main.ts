@@ -9,7 +9,7 @@ import { AppModule } from './app.module';
 import { banner } from './banner';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { ConfigError, loadConfig, type PosternConfig } from './config/config';
-import { nestLogLevels } from './logging';
+import { consoleLogger } from './logging';
 import { WireServer } from './wire/wire.server';
 
 async function main(): Promise<void> {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
-    logger: nestLogLevels(config.logLevel),
+    logger: consoleLogger(config.logLevel),
     bodyParser: true,
   });
   // JSON bodies up to 1 MiB (the admin API); larger ones answer 413.

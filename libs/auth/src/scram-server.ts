@@ -187,6 +187,13 @@ function selectMechanism(mechanism: string, binding: ChannelBinding | null): boo
   throw new ScramError('08P01', 'client selected an invalid SASL authentication mechanism');
 }
 
+/**
+ * The client nonce is echoed in server-first-message and kept for the exchange, so it is
+ * bounded (HARD-01). Clients send 24 characters (libpq, pgJDBC, pgx, Npgsql: 18 random
+ * bytes in base64); RFC 5802 sets no limit, so the bound is generous.
+ */
+export const MAX_CLIENT_NONCE_LENGTH = 256;
+
 /*
  * RFC 5802 §7:
  *   gs2-cbind-flag  = ("p=" cb-name) / "n" / "y"
@@ -257,6 +264,9 @@ function parseClientFirst(
   const clientNonce = reader.expect('r');
   if (!isPrintable(clientNonce)) {
     throw new ScramError('08P01', 'non-printable characters in SCRAM nonce');
+  }
+  if (clientNonce.length > MAX_CLIENT_NONCE_LENGTH) {
+    throw malformed(`Client nonce is longer than ${MAX_CLIENT_NONCE_LENGTH} characters.`);
   }
   while (!reader.atEnd()) reader.any(); // optional extensions: none supported, ignored
   return { gs2Header, bare, clientNonce };

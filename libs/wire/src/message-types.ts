@@ -5,6 +5,15 @@ export const PROTOCOL_LATEST_MINOR = 0;
 /** PostgreSQL's MAX_STARTUP_PACKET_LENGTH (src/include/libpq/pqcomm.h). */
 export const MAX_STARTUP_PACKET_LENGTH = 10000;
 
+/**
+ * Largest length field of a typed message before authentication has completed (HARD-01),
+ * checked before the body is buffered. The longest legitimate one is a PasswordMessage with a
+ * password of at most 1024 characters (4 KiB in UTF-8) or an API token; SASL messages carry
+ * a nonce of at most 256 characters and a proof. PostgreSQL caps the same messages at 64 KiB
+ * (PG_MAX_AUTH_TOKEN_LENGTH, sized for GSSAPI tokens, which the gateway does not speak).
+ */
+export const MAX_AUTH_MESSAGE_LENGTH = 8192;
+
 /** Cancel keys are 4 bytes in protocol 3.0 and up to 256 bytes since 3.2 (PostgreSQL 18). */
 export const MIN_CANCEL_KEY_LENGTH = 4;
 export const MAX_CANCEL_KEY_LENGTH = 256;

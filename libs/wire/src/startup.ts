@@ -12,6 +12,8 @@ export type StartupPacket =
   | { kind: 'ssl' }
   | { kind: 'gssenc' }
   | { kind: 'cancel'; processId: number; secretKey: Buffer }
+  /** PostgreSQL answers nothing on a cancel connection, not even to a malformed request. */
+  | { kind: 'malformed-cancel'; reason: string }
   | { kind: 'startup'; majorVersion: number; minorVersion: number; params: Map<string, string> };
 
 const LAYOUT_ERROR = 'invalid startup packet layout: expected terminator as last byte';
@@ -42,10 +44,15 @@ export function parseStartupPacket(body: Buffer): StartupPacket {
 }
 
 function parseCancelRequest(body: Buffer): StartupPacket {
-  if (body.length < 8) throw PgErrors.protocolViolation('invalid length of cancel request packet');
+  if (body.length < 8) {
+    return { kind: 'malformed-cancel', reason: 'invalid length of cancel request packet' };
+  }
   const keyLength = body.length - 8;
   if (keyLength < MIN_CANCEL_KEY_LENGTH || keyLength > MAX_CANCEL_KEY_LENGTH) {
-    throw PgErrors.protocolViolation('invalid length of cancel key in cancel request packet');
+    return {
+      kind: 'malformed-cancel',
+      reason: 'invalid length of cancel key in cancel request packet',
+    };
   }
   // Copied so the key does not pin the (possibly much larger) receive buffer.
   return {

@@ -46,6 +46,12 @@ export interface PosternConfig {
   };
   readonly maxConnections: number;
   readonly maxConnectionsPerUser: number;
+  /**
+   * Connections that have not finished logging in (HARD-01), in total and per source
+   * address; one more is refused with 53300 before anything is read from it.
+   */
+  readonly maxUnauthenticated: number;
+  readonly maxUnauthenticatedPerAddress: number;
   readonly shutdownGraceMs: number;
 }
 
@@ -89,6 +95,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
       throw new ConfigError('POSTERN_UPSTREAM_URL must start with postgresql://');
     }
   }
+  const maxUnauthenticated = countSetting(env, 'POSTERN_MAX_UNAUTHENTICATED', 256);
+  const maxUnauthenticatedPerAddress = countSetting(
+    env,
+    'POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS',
+    Math.min(64, maxUnauthenticated),
+  );
+  if (maxUnauthenticatedPerAddress > maxUnauthenticated) {
+    throw new ConfigError(
+      'POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS must not exceed POSTERN_MAX_UNAUTHENTICATED',
+    );
+  }
   return Object.freeze({
     dataDir: path.resolve(cwd, nonEmpty(env, 'POSTERN_DATA_DIR') ?? '.postern'),
     host,
@@ -126,6 +143,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     },
     maxConnections: countSetting(env, 'POSTERN_MAX_CONNECTIONS', 1000),
     maxConnectionsPerUser: countSetting(env, 'POSTERN_MAX_CONNECTIONS_PER_USER', 100),
+    maxUnauthenticated,
+    maxUnauthenticatedPerAddress,
     shutdownGraceMs: durationSetting(env, 'POSTERN_SHUTDOWN_GRACE', 10_000, true),
   });
 }

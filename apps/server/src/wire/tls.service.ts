@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { CertificateStore, ensureDevCertificates } from '#tls';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
-import { logSink } from '../logging';
+import { logSink, rateLimited } from '../logging';
 
 /** The wire listener's certificate: loaded (or generated for dev) at start. */
 @Injectable()
@@ -10,6 +10,7 @@ export class TlsService implements OnModuleInit, OnModuleDestroy {
   private readonly log = logSink('TLS');
   private store: CertificateStore | undefined;
   private unwatch: (() => void) | undefined;
+  private readonly handshakeFailures = rateLimited((line) => this.log.info(line));
 
   constructor(@Inject(POSTERN_CONFIG) private readonly config: PosternConfig) {}
 
@@ -39,6 +40,18 @@ export class TlsService implements OnModuleInit, OnModuleDestroy {
   private reported(err?: Error): void {
     if (err) this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`);
     else this.log.info('certificate reloaded; new connections use it');
+  }
+
+  /**
+   * A client's failed handshake is the client's problem (scanners, wrong CA, plaintext after
+   * 'S'): one info line without a stack, rate-limited, as PostgreSQL logs it (HARD-17).
+   */
+  reportHandshakeFailure(source: string, err: Error): void {
+    const cause = err.cause instanceof Error ? err.cause : err;
+    const reason = (cause as { reason?: unknown }).reason;
+    this.handshakeFailures(
+      `TLS handshake failed from ${source}: ${typeof reason === 'string' ? reason : cause.message}`,
+    );
   }
 
   /** Null when TLS is off. */

@@ -10,13 +10,15 @@ import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
 import { DatabaseAccessService } from '../identity/database-access.service';
-import { logSink } from '../logging';
+import { errorResponse, PgErrors } from '#wire';
+import { logSink, rateLimited } from '../logging';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
 import { LiveSessions } from './live-sessions.service';
 import { PoolService } from '../engine/pool.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';
+import { UnauthenticatedConnections } from './unauthenticated-connections';
 
 /** The PostgreSQL wire listener (POSTERN_HOST:POSTERN_PORT). */
 @Injectable()
@@ -27,6 +29,8 @@ export class WireServer
   private readonly server = net.createServer({ pauseOnConnect: true });
   private readonly sessions = new Set<ClientSession>();
   private readonly dependencies: SessionDependencies;
+  private readonly unauthenticated: UnauthenticatedConnections;
+  private readonly reportRefusal = rateLimited((line) => this.log.warn(line));
   private listening = false;
 
   constructor(
@@ -49,6 +53,10 @@ export class WireServer
       endpoint: () => cluster.endpoint,
       log: this.log,
     };
+    this.unauthenticated = new UnauthenticatedConnections({
+      total: config.maxUnauthenticated,
+      perAddress: config.maxUnauthenticatedPerAddress,
+    });
     this.server.on('connection', (socket) => this.accept(socket));
     this.server.on('error', (err) => this.log.error(`listener error: ${err.message}`));
   }
@@ -100,9 +108,36 @@ export class WireServer
   private accept(socket: net.Socket): void {
     // A client's bytes can fail a session, never the process.
     socket.on('error', (err) => this.log.debug(`client socket error: ${err.message}`));
+    const address = socket.remoteAddress ?? 'unknown';
+    const release = this.unauthenticated.admit(address);
+    if (!release) {
+      this.refuse(socket, address);
+      return;
+    }
+    socket.once('close', release);
     const session = new ClientSession(socket, this.dependencies);
     this.sessions.add(session);
     socket.once('close', () => this.sessions.delete(session));
-    session.run().catch((err: Error) => this.log.error(`unexpected session error: ${err.stack}`));
+    session
+      .run()
+      .catch((err: Error) => this.log.error(`unexpected session error: ${err.stack}`))
+      .finally(release);
+  }
+
+  /**
+   * Over the unauthenticated-connection limits: ErrorResponse 53300 at once, before anything
+   * is read (as PostgreSQL answers when it cannot start a backend), so the refusal costs no
+   * TLS handshake. A client that sent SSLRequest reads it as an error during the SSL exchange.
+   * What the client sends meanwhile is discarded, not buffered.
+   */
+  private refuse(socket: net.Socket, address: string): void {
+    this.reportRefusal(
+      `refused a connection from ${address}: too many connections not yet logged in ` +
+        `(${this.unauthenticated.count} in total)`,
+    );
+    socket.on('data', () => undefined);
+    socket.resume();
+    socket.end(errorResponse(PgErrors.tooManyConnections('sorry, too many clients already')));
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 }

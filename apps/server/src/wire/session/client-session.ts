@@ -33,7 +33,7 @@ import type { AuthenticatedLogin, LoginService } from './login.service';
 import type { RelayLimits } from './relay-limits';
 import { SessionRelay } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
-import { negotiateStartup, type StartupResult } from './startup-phase';
+import { negotiateStartup, TlsHandshakeError, type StartupResult } from './startup-phase';
 
 export interface SessionDependencies {
   readonly config: PosternConfig;
@@ -99,11 +99,17 @@ export class ClientSession {
     const startup = await negotiateStartup(this.socket, {
       tlsMode: config.tls,
       secureContext: tls.certificates?.secureContext ?? null,
-      maxMessageLength: config.maxMessageLength,
+      secured: (secure) => (this.current = secure),
     });
+    // Nothing is ever written to a cancel connection, whatever came (HARD-14).
     if (startup.kind === 'cancel') {
-      cancels.cancel(startup.processId, startup.secretKey, this.socket.remoteAddress ?? '');
-      this.socket.destroy();
+      cancels.cancel(startup.processId, startup.secretKey);
+      this.terminate();
+      return;
+    }
+    if (startup.kind === 'malformed-cancel') {
+      this.deps.log.debug(`cancel request ignored: ${startup.reason}`);
+      this.terminate();
       return;
     }
     if (startup.kind === 'direct-tls-without-alpn') {
@@ -288,7 +294,13 @@ export class ClientSession {
   private fail(err: unknown): void {
     if (this.relay) return;
     if (err instanceof ConnectionClosedError) {
-      this.socket.destroy();
+      this.terminate();
+      return;
+    }
+    if (err instanceof TlsHandshakeError) {
+      // No TLS session to answer through, and plaintext would be garbage to the client.
+      this.deps.tls.reportHandshakeFailure(this.socket.remoteAddress ?? 'unknown', err);
+      this.terminate();
       return;
     }
     const error =

@@ -1,6 +1,7 @@
 import tls from 'node:tls';
 import {
   FrameReader,
+  MAX_AUTH_MESSAGE_LENGTH,
   negotiateProtocolVersion,
   parseStartupPacket,
   PgError,
@@ -27,6 +28,22 @@ export interface CancelRequest {
   readonly secretKey: Buffer;
 }
 
+/** A CancelRequest that cannot be one: closed without a word, as PostgreSQL does. */
+export interface MalformedCancel {
+  readonly kind: 'malformed-cancel';
+  readonly reason: string;
+}
+
+/**
+ * The client's TLS handshake failed (garbage after 'S', an unknown CA, no common cipher):
+ * something the client did, reported in one line below ERROR (HARD-17).
+ */
+export class TlsHandshakeError extends Error {
+  constructor(cause: Error) {
+    super(`TLS handshake failed: ${cause.message}`, { cause });
+  }
+}
+
 /** Direct TLS must negotiate ALPN `postgresql`; the caller closes silently. */
 export interface DirectTlsRefused {
   readonly kind: 'direct-tls-without-alpn';
@@ -39,7 +56,11 @@ const ALPN_POSTGRESQL = 'postgresql';
 export interface StartupOptions {
   readonly tlsMode: TlsMode;
   readonly secureContext: tls.SecureContext | null;
-  readonly maxMessageLength: number;
+  /**
+   * Told the TLS socket as soon as the handshake is done: from then on every answer,
+   * errors included, must go through it, never to the raw socket beneath (HARD-10).
+   */
+  readonly secured: (socket: tls.TLSSocket) => void;
 }
 
 /**
@@ -50,8 +71,8 @@ export interface StartupOptions {
 export async function negotiateStartup(
   socket: Socket,
   options: StartupOptions,
-): Promise<StartupResult | CancelRequest | DirectTlsRefused> {
-  let framed = new FramedSocket(socket, newReader(options));
+): Promise<StartupResult | CancelRequest | MalformedCancel | DirectTlsRefused> {
+  let framed = new FramedSocket(socket, newReader());
   let secure: tls.TLSSocket | null = null;
   let gssDone = false;
   if ((await framed.peekFirstByte()) === TLS_HANDSHAKE_RECORD && options.secureContext) {
@@ -59,16 +80,18 @@ export async function negotiateStartup(
     // to the socket for OpenSSL to read as ciphertext.
     socket.unshift(framed.detach());
     secure = await upgradeToTls(socket, options.secureContext);
+    options.secured(secure);
     if (secure.alpnProtocol !== ALPN_POSTGRESQL) {
       // PostgreSQL closes such connections without a message (TLS-05b).
       return { kind: 'direct-tls-without-alpn', socket: secure };
     }
-    framed = new FramedSocket(secure, newReader(options));
+    framed = new FramedSocket(secure, newReader());
   }
   for (;;) {
     const packet = parseStartupPacket(await framed.nextStartupFrame());
     switch (packet.kind) {
       case 'cancel':
+      case 'malformed-cancel':
         return packet;
       case 'gssenc':
         if (gssDone || secure) throw unsupportedRepeat();
@@ -86,7 +109,8 @@ export async function negotiateStartup(
         framed.detach();
         socket.write(sslResponse(true));
         secure = await upgradeToTls(socket, options.secureContext);
-        framed = new FramedSocket(secure, newReader(options));
+        options.secured(secure);
+        framed = new FramedSocket(secure, newReader());
         continue;
       }
       case 'startup': {
@@ -126,8 +150,13 @@ function refuseReadAhead(framed: FramedSocket, request: string): void {
   }
 }
 
-function newReader(options: StartupOptions): FrameReader {
-  return new FrameReader({ maxMessageLength: options.maxMessageLength });
+/**
+ * The typed messages read through this reader are the authentication messages, so their
+ * length is capped at MAX_AUTH_MESSAGE_LENGTH before any body is buffered (HARD-01); the
+ * relay frames what follows the login with the session's own limit.
+ */
+function newReader(): FrameReader {
+  return new FrameReader({ maxMessageLength: MAX_AUTH_MESSAGE_LENGTH });
 }
 
 /** After TLS (or GSS) was settled, a second request is a protocol error, as in PostgreSQL. */
@@ -160,10 +189,11 @@ function upgradeToTls(socket: Socket, secureContext: tls.SecureContext): Promise
     ALPNProtocols: [ALPN_POSTGRESQL],
   });
   return new Promise((resolve, reject) => {
+    const failed = (err: Error) => reject(new TlsHandshakeError(err));
     secure.once('secure', () => {
-      secure.off('error', reject);
+      secure.off('error', failed);
       resolve(secure);
     });
-    secure.once('error', reject);
+    secure.once('error', failed);
   });
 }
