@@ -35,25 +35,29 @@ describe('protocol fidelity: Go lib/pq', () => {
     assert.equal(out.wrong_password, '28P01');
   });
 
-  test('typed values round trip as parameters and through a table', LIMIT, async () => {
-    const out = await section('types');
-    const expected = {
-      int: -2147483648,
-      bigint: '9223372036854775807',
-      numeric: '12345678901234567890.1234567890',
-      text: 'héllo ✓ "quoted" \\ back',
-      bool: true,
-      date: '2024-02-29',
-      timestamptz_equal: true,
-      bytea_equal: true,
-      uuid: '0f8fad5b-d9cb-469f-a165-70867728950e',
-      jsonb: '{"a": [1, 2.5, null, true], "b": {"c": "é ✓"}}',
-      int_array: [1, -2, 2147483647],
-      text_array: ['a', 'b c', '"q"', 'é ✓', '', 'NULL'],
-      null: true,
-    };
-    assert.deepEqual(out, { param: expected, table: expected });
-  });
+  test(
+    'typed values round trip as parameters (text, and binary_parameters=yes) and through a table',
+    LIMIT,
+    async () => {
+      const out = await section('types');
+      const expected = {
+        int: -2147483648,
+        bigint: '9223372036854775807',
+        numeric: '12345678901234567890.1234567890',
+        text: 'héllo ✓ "quoted" \\ back',
+        bool: true,
+        date: '2024-02-29',
+        timestamptz_equal: true,
+        bytea_equal: true,
+        uuid: '0f8fad5b-d9cb-469f-a165-70867728950e',
+        jsonb: '{"a": [1, 2.5, null, true], "b": {"c": "é ✓"}}',
+        int_array: [1, -2, 2147483647],
+        text_array: ['a', 'b c', '"q"', 'é ✓', '', 'NULL'],
+        null: true,
+      };
+      assert.deepEqual(out, { param: expected, binary_param: expected, table: expected });
+    },
+  );
 
   test('a prepared statement is one named server-side statement, reused', LIMIT, async () => {
     const out = await section('prepared');

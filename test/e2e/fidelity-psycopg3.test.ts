@@ -114,6 +114,21 @@ describe('protocol fidelity: psycopg 3', () => {
   );
 
   test(
+    'pipeline mode: 1,000 inserts and 5 selects before one Sync; an error skips the rest of its batch only',
+    LIMIT,
+    async () => {
+      const out = await section('pipeline');
+      assert.deepEqual(out, {
+        duplicate: '23505',
+        doubled: [0, 2, 4, 6, 8],
+        count: 1001,
+        sum: (1000 * 1001) / 2 + 2000,
+        status: 'IDLE',
+      });
+    },
+  );
+
+  test(
     'conn.cancel() from another thread stops pg_sleep(30) with 57014; the connection goes on',
     LIMIT,
     async () => {
@@ -139,11 +154,11 @@ describe('protocol fidelity: psycopg 3', () => {
   });
 
   test(
-    '100,000 rows by cursor.stream() (single-row mode) and by a named server-side cursor',
+    '50,000 rows by cursor.stream() (single-row mode) and by a named server-side cursor',
     LIMIT,
     async () => {
       const out = await section('stream');
-      const whole = { rows: 100_000, in_order: true, hashes_ok: true };
+      const whole = { rows: 50_000, in_order: true, hashes_ok: true };
       assert.deepEqual(out, { stream: whole, named: whole, usable_after: 42 });
     },
   );

@@ -165,6 +165,30 @@ def copy():
             "same": received.hexdigest() == sent.hexdigest(), "rows": rows, "binary": list(binary)}
 
 
+def pipeline():
+    """libpq pipeline mode: many statements before one Sync; an error aborts the rest of its batch only."""
+    with connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE pg3_pipeline (id int PRIMARY KEY, label text)")
+        with conn.pipeline():
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO pg3_pipeline VALUES (%s, %s)", [(i, "row %d" % i) for i in range(1, 1001)])
+            results = [conn.execute("SELECT %s::int * 2", [n]) for n in range(5)]
+        doubled = [r.fetchone()[0] for r in results]
+        outcome = {}
+        try:
+            with conn.pipeline() as p:
+                conn.execute("INSERT INTO pg3_pipeline VALUES (2000, 'kept')")
+                p.sync()
+                conn.execute("INSERT INTO pg3_pipeline VALUES (1, 'duplicate')")
+                conn.execute("INSERT INTO pg3_pipeline VALUES (2001, 'skipped')")
+        except psycopg.errors.UniqueViolation as e:
+            outcome["duplicate"] = e.sqlstate
+        count, total = conn.execute("SELECT count(*), sum(id) FROM pg3_pipeline").fetchone()
+        outcome.update(doubled=doubled, count=count, sum=int(total),
+                       status=conn.info.transaction_status.name)
+    return outcome
+
+
 def cancel():
     """conn.cancel() from another thread while pg_sleep(30) runs."""
     conn = connect(application_name="fidelity-sleeper")
@@ -211,12 +235,12 @@ def notify():
 
 
 def stream():
-    """cursor.stream() (libpq single-row mode) and a named server-side cursor over 100,000 rows."""
+    """cursor.stream() (libpq single-row mode) and a named server-side cursor over 50,000 rows."""
     query = "SELECT g, md5(g::text) FROM generate_series(1, %s) AS g ORDER BY g"
     with connect() as conn:
         out = {}
         for kind, cursor in (("stream", conn.cursor()), ("named", conn.cursor(name="fidelity_named"))):
-            rows = cursor.stream(query, [100000]) if kind == "stream" else cursor.execute(query, [100000])
+            rows = cursor.stream(query, [50000]) if kind == "stream" else cursor.execute(query, [50000])
             count, in_order, hashes_ok = 0, True, True
             for g, h in rows:
                 count += 1

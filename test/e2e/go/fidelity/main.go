@@ -18,7 +18,7 @@ import (
 	"github.com/lib/pq"
 )
 
-var dsn, wrongPassword string
+var dsn, wrongPassword, binaryParameters string
 
 // connInfo is the lib/pq connection string (key=value: the database name has a slash).
 func connInfo(port, user, password, ca string) string {
@@ -33,6 +33,8 @@ func main() {
 	port, user, password, ca, section := os.Args[1], os.Args[2], os.Args[3], os.Args[4], os.Args[5]
 	dsn = connInfo(port, user, password, ca)
 	wrongPassword = connInfo(port, user, password+"x", ca)
+	// lib/pq then sends Parse, Bind and Execute in one go, parameters in binary where it can.
+	binaryParameters = dsn + " binary_parameters=yes"
 	sections := map[string]func(*sql.DB) map[string]any{
 		"login": login, "types": types, "prepared": prepared, "transaction": transaction,
 		"copy": copyIn, "cancel": cancel, "notify": notify, "stream": stream,
@@ -74,12 +76,18 @@ func types(db *sql.DB) map[string]any {
 		"0f8fad5b-d9cb-469f-a165-70867728950e", `{"a": [1, 2.5, null, true], "b": {"c": "é ✓"}}`,
 		pq.Array([]int64{1, -2, 2147483647}), pq.Array([]string{"a", "b c", `"q"`, "é ✓", "", "NULL"}), nil}
 	check(exec(db, `INSERT INTO fidelity_types VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, params...))
+	binary, err := sql.Open("postgres", binaryParameters)
+	check(err)
+	defer binary.Close()
 	results := map[string]any{}
-	for _, source := range []string{"param", "table"} {
+	for _, source := range []string{"param", "binary_param", "table"} {
 		query := `SELECT $1::int, $2::bigint, $3::numeric, $4::text, $5::boolean, $6::date, $7::timestamptz,
 			$8::bytea, $9::uuid, $10::jsonb, $11::int[], $12::text[], $13::text`
-		args := params
-		if source == "table" {
+		args, via := params, db
+		switch source {
+		case "binary_param":
+			via = binary
+		case "table":
 			query, args = "SELECT * FROM fidelity_types", nil
 		}
 		var i, big int64
@@ -90,7 +98,7 @@ func types(db *sql.DB) map[string]any {
 		var ints pq.Int64Array
 		var texts pq.StringArray
 		var missing sql.NullString
-		check(db.QueryRow(query, args...).Scan(&i, &big, &num, &txt, &ok, &day, &at, &raw, &id, &doc, &ints, &texts, &missing))
+		check(via.QueryRow(query, args...).Scan(&i, &big, &num, &txt, &ok, &day, &at, &raw, &id, &doc, &ints, &texts, &missing))
 		results[source] = map[string]any{
 			"int": i, "bigint": fmt.Sprint(big), "numeric": num, "text": txt, "bool": ok,
 			"date": day.Format("2006-01-02"), "timestamptz_equal": at.Equal(instant),
