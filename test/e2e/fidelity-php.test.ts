@@ -43,7 +43,7 @@ describe('protocol fidelity: PHP PDO pgsql', () => {
       const same = (value: unknown) => ({ param: value, table: value });
       assert.deepEqual(out, {
         int: same(-2147483648),
-        bigint: same(9223372036854775807),
+        bigint: same('int:9223372036854775807'),
         numeric: same('12345678901234567890.1234567890'),
         text: same('héllo ✓ "quoted" \\ back'),
         bool: same(true),

@@ -27,11 +27,11 @@ export async function startGatewayWithToken(): Promise<DriverGateway> {
  * <password> <CA file> <section>` and prints one JSON object as its last
  * line; the program must exit 0.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function runSection(
   program: DriverProgram,
   gateway: DriverGateway,
   section: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<any> {
   const { postern, token } = gateway;
   const result = await program([String(postern.wirePort), 'admin', token, postern.caFile, section]);

@@ -74,6 +74,8 @@ function section_types(): array
         $results[$name] = ['param' => readable($echo->fetchColumn()), 'table' => readable($row[$name])];
     }
     $results['bytea'] = array_map(fn ($got) => $got === $allBytes, $results['bytea']);
+    // JSON numbers lose int8 precision in JavaScript: the type and the exact digits as text.
+    $results['bigint'] = array_map(fn ($got) => get_debug_type($got) . ":$got", $results['bigint']);
     return $results;
 }
 
