@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  buildGo,
-  runSection,
-  startGatewayWithToken,
-  type DriverGateway,
-  type DriverProgram,
-} from '../support/drivers';
+import { buildGo, runSection, startGatewayWithToken, type DriverGateway } from '../support/drivers';
 
 /** Generous: only there so that a broken relay fails a test instead of hanging the run. */
 const LIMIT = { timeout: 90_000 };
@@ -19,14 +13,14 @@ const LIMIT = { timeout: 90_000 };
  */
 describe('protocol fidelity: Go lib/pq', () => {
   let gateway: DriverGateway;
-  let program: DriverProgram;
+  let built: Awaited<ReturnType<typeof buildGo>>;
 
   before(async () => {
-    [gateway, program] = await Promise.all([startGatewayWithToken(), buildGo('fidelity')]);
+    [gateway, built] = await Promise.all([startGatewayWithToken(), buildGo('fidelity')]);
   });
-  after(() => gateway.postern.dispose());
+  after(() => Promise.all([gateway.postern.dispose(), built.dispose()]));
 
-  const section = (name: string) => runSection(program, gateway, name);
+  const section = (name: string) => runSection(built.program, gateway, name);
 
   test('a token logs in over verify-full; a wrong one is 28P01', LIMIT, async () => {
     const out = await section('login');

@@ -29,12 +29,14 @@ describe('protocol fidelity: psycopg 3', () => {
     assert.equal(out.answer, 42);
     assert.match(out.current_user, /^pdb_[0-9a-f]{16}_writer$/);
     assert.equal(out.ssl_in_use, true);
+    assert.equal(out.server_major, 15);
+    assert.deepEqual(out.parameters, ['UTF8', 'ISO, MDY']);
     // libpq gives a failed login as text only: psycopg has no SQLSTATE for it.
     assert.match(out.wrong_password, /FATAL: {2}password authentication failed/);
   });
 
   test(
-    'typed values round trip as parameters and through a table, in text and binary results',
+    'typed values round trip as parameters and through a table, in text and in binary (parameters and results)',
     LIMIT,
     async () => {
       const out = await section('types');
@@ -76,13 +78,14 @@ describe('protocol fidelity: psycopg 3', () => {
   );
 
   test(
-    'conn.transaction(): 23505 then 25P02, rolled back; a nested savepoint survives its error',
+    'conn.transaction(): 23505 with its diagnostics, then 25P02, rolled back; a nested savepoint survives its error',
     LIMIT,
     async () => {
       const out = await section('transaction');
       assert.deepEqual(out, {
         in_transaction: 'INTRANS',
         duplicate: '23505',
+        diag: ['ERROR', 'ERROR', 'public', 'pg3_tx', 'pg3_tx_pkey', 'Key (id)=(1) already exists.'],
         after_error: 'INERROR',
         in_failed: '25P02',
         after_rollback: 'IDLE',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AdminHttp } from './admin-http';
@@ -64,9 +64,12 @@ const GO_CACHE = path.join(tmpdir(), 'postern-go-build-cache');
 /**
  * Builds the Go program in test/e2e/go/<name> against Debian's lib/pq,
  * offline (no module proxy: a module file pointing at the Debian source is
- * written next to a copy of the program), and returns a function that runs it.
+ * written next to a copy of the program), and returns the binary's runner;
+ * `dispose` deletes the build directory.
  */
-export async function buildGo(name: string): Promise<DriverProgram> {
+export async function buildGo(
+  name: string,
+): Promise<{ program: DriverProgram; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'postern-go-'));
   await copyFile(e2eSource('go', name, 'main.go'), path.join(dir, 'main.go'));
   await writeFile(
@@ -91,6 +94,10 @@ export async function buildGo(name: string): Promise<DriverProgram> {
     },
     timeoutMs: 300_000,
   });
-  if (built.code !== 0) throw new Error(`go build failed:\n${built.stderr}`);
-  return (args) => run(binary, args);
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  if (built.code !== 0) {
+    await dispose();
+    throw new Error(`go build failed:\n${built.stderr}`);
+  }
+  return { program: (args) => run(binary, args), dispose };
 }

@@ -27,12 +27,16 @@ def login():
     with connect() as conn:
         answer, user = conn.execute("SELECT 40 + 2, current_user").fetchone()
         ssl = conn.pgconn.ssl_in_use
+        major = conn.info.server_version // 10000
+        encoding, datestyle = conn.info.parameter_status("client_encoding"), conn.info.parameter_status("DateStyle")
     try:
         connect(password=PASSWORD + "x").close()
         wrong = "connected"
     except psycopg.OperationalError as e:
         wrong = str(e)  # libpq reports a failed login as text only
-    return {"answer": answer, "current_user": user, "ssl_in_use": ssl, "wrong_password": wrong}
+    return {"answer": answer, "current_user": user, "ssl_in_use": ssl, "server_major": major,
+            "parameters": [encoding, datestyle],
+            "wrong_password": wrong}
 
 
 TZ = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
@@ -64,7 +68,7 @@ def same(got, value):
 
 
 def types():
-    """Every value as a parameter and through a table, in text and in binary results."""
+    """Every value as a parameter and through a table: text, and binary parameters and results."""
     results = {}
     with connect() as conn:
         columns = ", ".join('"%s" %s' % (name, cast) for name, (_, cast) in VALUES.items())
@@ -75,7 +79,9 @@ def types():
             cur = conn.cursor(binary=binary)
             row = cur.execute("SELECT * FROM pg3_types").fetchone()
             for (name, (value, cast)), got in zip(VALUES.items(), row):
-                param = cur.execute("SELECT %%s::%s" % cast, [adapt(value)]).fetchone()[0]
+                # %b sends the parameter in binary, %s lets psycopg choose (text for most types)
+                placeholder = "%b" if binary else "%s"
+                param = cur.execute("SELECT %s::%s" % (placeholder, cast), [adapt(value)]).fetchone()[0]
                 outcome = results.setdefault(name, {})
                 outcome["binary" if binary else "text"] = same(param, value) and same(got, value)
         numeric, length, utc = conn.execute(
@@ -113,6 +119,8 @@ def transaction():
                     conn.execute("INSERT INTO pg3_tx VALUES (%s)", [1])
                 except psycopg.errors.UniqueViolation as e:
                     steps["duplicate"] = e.sqlstate
+                    steps["diag"] = [e.diag.severity, e.diag.severity_nonlocalized, e.diag.schema_name,
+                                     e.diag.table_name, e.diag.constraint_name, e.diag.message_detail]
                 steps["after_error"] = conn.info.transaction_status.name
                 conn.execute("SELECT 1")
         except psycopg.errors.InFailedSqlTransaction as e:
