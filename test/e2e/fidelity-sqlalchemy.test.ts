@@ -123,6 +123,23 @@ describe('protocol fidelity: SQLAlchemy over psycopg2', () => {
     },
   );
 
+  test(
+    'a pooled session whose backend is terminated: pre-ping reconnects; without it the error invalidates the pool',
+    LIMIT,
+    async () => {
+      const out = await section('pool_recovery');
+      assert.deepEqual(out, {
+        pre_ping: { terminated: true, after: 42, new_backend: true },
+        no_pre_ping: {
+          terminated: true,
+          stale: { invalidated: true },
+          after: 42,
+          new_backend: true,
+        },
+      });
+    },
+  );
+
   test('stream_results: 100,000 rows through one server-side cursor', LIMIT, async () => {
     const out = await section('stream');
     assert.deepEqual(out, {

@@ -199,6 +199,34 @@ def cancel():
     return result
 
 
+def pool_recovery():
+    """A pooled session whose backend is terminated: pre-ping reconnects; without it the error is seen as a disconnect."""
+    out = {}
+    killer = engine()
+    for pre_ping in (True, False):
+        eng = engine(pool_size=1, max_overflow=0) if pre_ping else sa.create_engine(
+            engine().url, future=True, pool_size=1, max_overflow=0)
+        with eng.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with killer.connect() as conn:
+            terminated = conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        outcome = {"terminated": terminated}
+        if not pre_ping:
+            try:
+                with eng.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+                outcome["stale"] = "worked"
+            except exc.DBAPIError as e:
+                # libpq words it "SSL connection has been closed unexpectedly" or "server closed the connection
+                # unexpectedly": either way the dialect must recognise a disconnect and invalidate the pool
+                outcome["stale"] = {"invalidated": e.connection_invalidated}
+        with eng.connect() as conn:
+            outcome["after"] = conn.execute(sa.text("SELECT 6 * 7")).scalar_one()
+            outcome["new_backend"] = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
+        out["pre_ping" if pre_ping else "no_pre_ping"] = outcome
+    return out
+
+
 def stream():
     """stream_results (a psycopg2 named cursor) and yield_per over 100,000 rows."""
     query = sa.text("SELECT g, md5(g::text) AS h FROM generate_series(1, 100000) AS g ORDER BY g")
