@@ -63,16 +63,21 @@ describe('protocol fidelity: Go lib/pq', () => {
     assert.deepEqual(out, { duplicate: '23505', in_failed: '25P02', count_after_commit: 1 });
   });
 
-  test('pq.CopyIn: COPY FROM STDIN of 50,000 rows', LIMIT, async () => {
-    const out = await section('copy');
-    assert.deepEqual(out, {
-      copied: 50_000,
-      count: 50_000,
-      sum: (50_000 * 50_001) / 2,
-      notes: 45_000,
-      tabs: 45_000,
-    });
-  });
+  test(
+    'pq.CopyIn: COPY FROM STDIN of 50,000 rows; a duplicate key fails a whole COPY with 23505',
+    LIMIT,
+    async () => {
+      const out = await section('copy');
+      assert.deepEqual(out, {
+        copied: 50_000,
+        count: 50_000,
+        sum: (50_000 * 50_001) / 2,
+        notes: 45_000,
+        tabs: 45_000,
+        failed_copy: '23505',
+      });
+    },
+  );
 
   test(
     'a cancelled context stops pg_sleep(30) with 57014 (CancelRequest over TLS)',

@@ -117,12 +117,14 @@ describe('protocol fidelity: psycopg 3', () => {
   );
 
   test(
-    'pipeline mode: 1,000 inserts and 5 selects before one Sync; an error skips the rest of its batch only',
+    'pipeline mode: 1,000 inserts and 5 selects before one Sync; an error skips the rest of its batch only; named statements parsed in a pipeline',
     LIMIT,
     async () => {
       const out = await section('pipeline');
       assert.deepEqual(out, {
         duplicate: '23505',
+        prepared: (50 * 51) / 2,
+        prepared_statements: 1,
         doubled: [0, 2, 4, 6, 8],
         count: 1001,
         sum: (1000 * 1001) / 2 + 2000,

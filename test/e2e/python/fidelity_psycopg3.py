@@ -191,6 +191,13 @@ def pipeline():
                 conn.execute("INSERT INTO pg3_pipeline VALUES (2001, 'skipped')")
         except psycopg.errors.UniqueViolation as e:
             outcome["duplicate"] = e.sqlstate
+        # prepare_threshold=0: every statement is a named one, parsed in the pipeline and bound again
+        conn.prepare_threshold = 0
+        with conn.pipeline():
+            prepared = [conn.execute("SELECT %s::int + 1", [i]) for i in range(50)]
+        outcome["prepared"] = sum(r.fetchone()[0] for r in prepared)
+        outcome["prepared_statements"] = conn.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1'").fetchone()[0]
         count, total = conn.execute("SELECT count(*), sum(id) FROM pg3_pipeline").fetchone()
         outcome.update(doubled=doubled, count=count, sum=int(total),
                        status=conn.info.transaction_status.name)

@@ -174,10 +174,31 @@ func copyIn(db *sql.DB) map[string]any {
 	check(err)
 	check(stmt.Close())
 	check(tx.Commit())
+	// A duplicate key fails the whole COPY (the server's error arrives while rows are still sent).
+	tx, err = db.Begin()
+	check(err)
+	stmt, err = tx.Prepare(pq.CopyIn("fidelity_copy", "id", "label"))
+	check(err)
+	for i := 50001; i <= 60000; i++ {
+		id := i
+		if i == 50500 {
+			id = 1
+		}
+		if _, err = stmt.Exec(id, "more"); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		_, err = stmt.Exec()
+	}
+	failed := sqlstate(err)
+	_ = stmt.Close()
+	_ = tx.Rollback()
 	var count, sum, notes, tabs int64
 	check(db.QueryRow(`SELECT count(*), sum(id), count(note), count(*) FILTER (WHERE note LIKE E'tab\there%')
 		FROM fidelity_copy`).Scan(&count, &sum, &notes, &tabs))
-	return map[string]any{"copied": copied, "count": count, "sum": sum, "notes": notes, "tabs": tabs}
+	return map[string]any{"copied": copied, "count": count, "sum": sum, "notes": notes, "tabs": tabs,
+		"failed_copy": failed}
 }
 
 // cancel: cancelling the context of a running pg_sleep(30) sends a CancelRequest
