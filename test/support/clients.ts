@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 
 export interface ProcessResult {
   readonly code: number | null;
@@ -10,11 +11,17 @@ export interface ProcessResult {
 export function run(
   command: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    timeoutMs?: number;
+    cwd?: string;
+  } = {},
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       env: { ...process.env, ...options.env },
+      cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     });
@@ -46,4 +53,12 @@ export const DEBIAN_PYTHON = '/usr/bin/python3';
 
 export function python(script: string, args: readonly string[]): Promise<ProcessResult> {
   return run(DEBIAN_PYTHON, ['-c', script, ...args]);
+}
+
+/**
+ * A file under test/e2e in the repository (client programs in other languages
+ * are not compiled into dist/, so tests read them from their source tree).
+ */
+export function e2eSource(...segments: string[]): string {
+  return path.resolve(__dirname, '..', '..', '..', 'test', 'e2e', ...segments);
 }

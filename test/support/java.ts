@@ -1,7 +1,7 @@
 import { mkdtemp, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run, type ProcessResult } from './clients';
+import { e2eSource, run, type ProcessResult } from './clients';
 
 /** Debian's libpostgresql-jdbc-java. */
 export const PGJDBC_JAR = '/usr/share/java/postgresql.jar';
@@ -13,16 +13,7 @@ export const PGJDBC_JAR = '/usr/share/java/postgresql.jar';
 export async function compileJava(
   className: string,
 ): Promise<(args: readonly string[]) => Promise<ProcessResult>> {
-  const source = path.resolve(
-    __dirname,
-    '..',
-    '..',
-    '..',
-    'test',
-    'e2e',
-    'java',
-    `${className}.java`,
-  );
+  const source = e2eSource('java', `${className}.java`);
   const dir = await mkdtemp(path.join(tmpdir(), 'postern-java-'));
   await copyFile(source, path.join(dir, `${className}.java`));
   const compiled = await run('javac', [
