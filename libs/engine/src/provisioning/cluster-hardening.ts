@@ -2,7 +2,13 @@ import type { ClusterEndpoint } from '../cluster';
 import { withSuperuser } from './admin-connection';
 import { databaseExists, withProvisioningLock } from './catalog';
 import { collectClusterViolations, ProvisioningInvariantError } from './invariants';
-import { CONTROL_DATABASE, SYSTEM_DATABASES, TENANT_ROLE_PATTERN } from './physical-database';
+import type { Client } from 'pg';
+import {
+  CONTROL_DATABASE,
+  SYSTEM_DATABASES,
+  TENANT_DATABASE_PATTERN,
+  TENANT_ROLE_PATTERN,
+} from './physical-database';
 import { resetRoleAttributes, revokeMemberships } from './roles';
 import { quoteIdent } from './sql';
 
@@ -17,10 +23,17 @@ import { quoteIdent } from './sql';
  * REVOKE ALL ON PARAMETER <p> FROM PUBLIC;                  -- PG 15 GRANT SET / ALTER SYSTEM (PRIV-18)
  * REVOKE <any role> FROM <tenant role>; REVOKE <tenant role> FROM <any role>;
  * ALTER ROLE <tenant role> NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
+ * REVOKE ALL ON DATABASE <tenant database> FROM PUBLIC;     -- when its owner granted something
  * ```
+ *
+ * Databases that are neither the cluster's own nor Postern's (an external
+ * cluster's other databases) are never touched: the answer lists one line
+ * for each that PUBLIC may still reach, naming what the operator should
+ * revoke. PostgreSQL grants CONNECT and TEMPORARY to PUBLIC on every new
+ * database, so such a cluster is ordinary and must start (HARD-07).
  */
-export async function prepareCluster(endpoint: ClusterEndpoint): Promise<void> {
-  await withSuperuser(endpoint, 'postgres', (client) =>
+export async function prepareCluster(endpoint: ClusterEndpoint): Promise<string[]> {
+  return withSuperuser(endpoint, 'postgres', (client) =>
     withProvisioningLock(client, async () => {
       if (!(await databaseExists(client, CONTROL_DATABASE))) {
         await client.query(`CREATE DATABASE ${quoteIdent(CONTROL_DATABASE)}`);
@@ -44,8 +57,48 @@ export async function prepareCluster(endpoint: ClusterEndpoint): Promise<void> {
       const roles = tenantRoles.rows.map((row) => row.rolname);
       await revokeMemberships(client, roles);
       await resetRoleAttributes(client, roles);
+      await closeTenantDatabasesToPublic(client);
       const violations = await collectClusterViolations(client);
       if (violations.length > 0) throw new ProvisioningInvariantError('the cluster', violations);
+      return foreignDatabaseNotes(client);
     }),
   );
+}
+
+/**
+ * Takes back whatever a tenant database's owner gave PUBLIC on it (`GRANT
+ * CONNECT ON DATABASE <own> TO PUBLIC` is the owner's right). Each
+ * database's provisioning repairs its own ACL too; this sweep runs with
+ * every provisioning, so another tenant's grant is undone instead of being
+ * held against the database being provisioned.
+ */
+export async function closeTenantDatabasesToPublic(client: Client): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>(
+    `SELECT DISTINCT d.datname FROM pg_database d,
+            aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+      WHERE d.datname ~ $1 AND a.grantee = 0`,
+    [TENANT_DATABASE_PATTERN],
+  );
+  for (const { datname } of rows) {
+    await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(datname)} FROM PUBLIC CASCADE`);
+  }
+}
+
+/** One line per database that is not Postern's and that PUBLIC may still reach. */
+async function foreignDatabaseNotes(client: Client): Promise<string[]> {
+  const { rows } = await client.query<{ datname: string; privileges: string[] }>(
+    `SELECT d.datname, array_agg(a.privilege_type::text ORDER BY a.privilege_type) AS privileges
+       FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+      WHERE a.grantee = 0 AND d.datname !~ $1 AND d.datname <> ALL ($2::name[])
+      GROUP BY d.datname ORDER BY d.datname`,
+    [TENANT_DATABASE_PATTERN, SYSTEM_DATABASES],
+  );
+  return rows.map(({ datname, privileges }) => {
+    const held = privileges.join(', ');
+    return (
+      `Postern will not touch database ${quoteIdent(datname)}, which is not its own: ` +
+      `PUBLIC holds ${held} on it, so Postern's tenant roles can reach it upstream; ` +
+      `tighten it with REVOKE ${held} ON DATABASE ${quoteIdent(datname)} FROM PUBLIC`
+    );
+  });
 }
