@@ -125,6 +125,36 @@ export class DatabasesRepository {
     return toRecord(row);
   }
 
+  /**
+   * Records a new database unless its owner already has `maxPerOwner`
+   * (records being provisioned included); null then. The owner's row is
+   * locked for the count and the insert, so concurrent creations cannot
+   * pass the quota together (HARD-06).
+   */
+  async createWithinQuota(
+    database: NewDatabase,
+    maxPerOwner: number,
+  ): Promise<DatabaseRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM entity WHERE id = ${database.ownerId}::uuid FOR UPDATE`;
+      const owned = await tx.database.count({ where: { ownerId: database.ownerId } });
+      if (owned >= maxPerOwner) return null;
+      const row = await tx.database.create({
+        data: {
+          ownerId: database.ownerId,
+          name: database.name,
+          physicalName: database.physicalName,
+          writerRole: database.writer.role,
+          writerPassword: database.writer.password,
+          readerRole: database.reader.role,
+          readerPassword: database.reader.password,
+        },
+        include: OWNER_SLUG,
+      });
+      return toRecord(row);
+    });
+  }
+
   async remove(id: string): Promise<void> {
     await this.prisma.database.deleteMany({ where: { id } });
   }

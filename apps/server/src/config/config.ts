@@ -43,6 +43,8 @@ export interface PosternConfig {
   };
   readonly maxConnections: number;
   readonly maxConnectionsPerUser: number;
+  /** Databases one owner (a user or an organisation) may have. */
+  readonly maxDatabasesPerOwner: number;
   readonly shutdownGraceMs: number;
 }
 
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     },
     maxConnections: countSetting(env, 'POSTERN_MAX_CONNECTIONS', 1000),
     maxConnectionsPerUser: countSetting(env, 'POSTERN_MAX_CONNECTIONS_PER_USER', 100),
+    maxDatabasesPerOwner: countSetting(env, 'POSTERN_MAX_DATABASES_PER_USER', 10),
     shutdownGraceMs: durationSetting(env, 'POSTERN_SHUTDOWN_GRACE', 10_000, true),
   });
 }
