@@ -80,7 +80,13 @@ describe('HARD-17 HTTP input', () => {
     );
     assert.equal(exact.status, 200, JSON.stringify(exact.body));
     assert.deepEqual(exact.body.rows, [
-      ['12345678901234567890', '9007199254740993', '1' + '0'.repeat(400), '12345678901234567890', '0.1000'],
+      [
+        '12345678901234567890',
+        '9007199254740993',
+        '1' + '0'.repeat(400),
+        '12345678901234567890',
+        '0.1000',
+      ],
     ]);
     // A float8 placeholder gets the same text; PostgreSQL itself refuses what is out of range.
     const outOfRange = await rawQuery('{"sql": "SELECT $1::float8", "params": [1e400]}');

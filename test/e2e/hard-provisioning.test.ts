@@ -103,9 +103,7 @@ describe('HARD-07 provisioning under tenant changes', () => {
       );
       assert.equal(acl.rowCount, 0, 'PUBLIC keeps nothing on the tenant database');
       const readerDefaults = await fx.superuser(physical, (c) =>
-        c.query(
-          `SELECT 1 FROM pg_default_acl WHERE pg_get_userbyid(defaclrole) ~ '_reader$'`,
-        ),
+        c.query(`SELECT 1 FROM pg_default_acl WHERE pg_get_userbyid(defaclrole) ~ '_reader$'`),
       );
       assert.equal(readerDefaults.rowCount, 0, 'the reader keeps no default privileges');
     } finally {

@@ -20,7 +20,9 @@ describe('HARD-17 JSON depth and exact numbers', () => {
   });
 
   test('lossless numbers bind with the text they were written with', () => {
-    const params = parse('[12345678901234567890, 1e400, 0.10, {"a": [9007199254740993]}]') as unknown[];
+    const params = parse(
+      '[12345678901234567890, 1e400, 0.10, {"a": [9007199254740993]}]',
+    ) as unknown[];
     assert.deepEqual(params.map(parameterText), [
       '12345678901234567890',
       '1e400',

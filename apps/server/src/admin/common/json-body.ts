@@ -72,9 +72,10 @@ export function verifyJsonBody(request: IncomingMessage, _response: unknown, raw
  * The body parsed again with lossless-json: numbers become `LosslessNumber`s
  * holding the text as written, so SQL parameters are bound exactly
  * (`12345678901234567890`, `1e400`) instead of as the nearest double.
+ * `parsed` (what the JSON parser made of it) when there was no body.
  */
-export function losslessJsonBody(request: JsonRequest): unknown {
-  if (!request.rawJson) return undefined;
+export function losslessJsonBody(request: JsonRequest, parsed: unknown): unknown {
+  if (!request.rawJson) return parsed;
   try {
     return parseLossless(request.rawJson.toString('utf8'));
   } catch (err) {

@@ -1,4 +1,5 @@
 import {
+  Body,
   Controller,
   Headers,
   HttpCode,
@@ -33,12 +34,13 @@ export class QueryController {
     @CurrentActor() actor: Actor,
     @Param('owner') owner: string,
     @Param('name') name: string,
+    @Body() body: unknown,
     @Req() request: JsonRequest,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) response: ServerResponse,
   ): Promise<QueryResultView | TransactionResultView | StreamableFile> {
     // Parsed again losslessly: numeric parameters are bound exactly as written.
-    const query = parseQueryRequest(losslessJsonBody(request));
+    const query = parseQueryRequest(losslessJsonBody(request, body));
     const hangUp = abortedOnHangUp(response);
     if (!wantsNdjson(accept)) return this.queries.execute(actor, owner, name, query, hangUp);
     const stream = await this.queries.stream(actor, owner, name, query, hangUp);
