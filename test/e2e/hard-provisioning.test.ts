@@ -3,7 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { silentLog, startEmbeddedCluster, superuserUrl, type Cluster } from '#engine';
+import {
+  checkDatabaseInvariants,
+  silentLog,
+  startEmbeddedCluster,
+  superuserUrl,
+  type Cluster,
+} from '#engine';
 import { AdminHttp, assertError, type AdminSession } from '../support/admin-http';
 import { ControlFixtures } from '../support/control-fixtures';
 import { PosternProcess } from '../support/postern-process';
@@ -37,6 +43,12 @@ describe('HARD-07 provisioning under tenant changes', () => {
     return http.call('POST', '/databases', { token, body: { owner, name } });
   }
 
+  /** A tenant's attempt: PostgreSQL may refuse it, which is fine here. */
+  async function tryAs(token: string, body: unknown): Promise<void> {
+    const answer = await http.call('POST', '/databases/alice/a/query', { token, body });
+    assert.ok(answer.status < 500, JSON.stringify(answer.body));
+  }
+
   async function sql(token: string, database: string, body: unknown) {
     const answer = await http.call('POST', `/databases/${database}/query`, { token, body });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -56,21 +68,64 @@ describe('HARD-07 provisioning under tenant changes', () => {
     );
     const physical = (await sql(alice, 'alice/a', { sql: 'SELECT current_database()' }))
       .rows[0]![0] as string;
+    const roles = (
+      await sql(alice, 'alice/a', {
+        sql: `SELECT current_user, replace(current_user::text, '_writer', '_reader')`,
+      })
+    ).rows[0] as [string, string];
+    const [writer, reader] = roles.map((role) => `"${role}"`);
+    const db = `"${physical}"`;
     // The writer (read-write login) opens its database to everyone, and more.
     await sql(alice, 'alice/a', {
       transaction: [
-        { sql: `GRANT CONNECT, TEMPORARY ON DATABASE "${physical}" TO PUBLIC` },
-        { sql: 'CREATE TABLE t (id int, note text)' },
+        { sql: `GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO PUBLIC` },
+        { sql: 'CREATE TABLE t (id serial, note text)' },
         { sql: 'ALTER DEFAULT PRIVILEGES GRANT INSERT ON TABLES TO PUBLIC' },
       ],
     });
-    // The reader (read-only login) leaves default privileges of its own behind.
-    await sql(bob, 'alice/a', {
-      transaction: [
-        { sql: 'SET TRANSACTION READ WRITE' },
-        { sql: 'ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC' },
-      ],
-    });
+    // The reader (read-only login) leaves default privileges and settings of its own behind.
+    const readerChanges = [
+      'ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC',
+      'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC',
+      'ALTER DEFAULT PRIVILEGES REVOKE ALL ON FUNCTIONS FROM PUBLIC',
+      'ALTER ROLE CURRENT_USER SET default_transaction_read_only = off',
+      `ALTER ROLE CURRENT_USER IN DATABASE ${db} SET work_mem = '1MB'`,
+    ];
+    for (const statement of readerChanges) {
+      await tryAs(bob, {
+        transaction: [{ sql: 'SET TRANSACTION READ WRITE' }, { sql: statement }],
+      });
+    }
+    // Everything else a writer may try on what the invariants check, one statement
+    // at a time (PostgreSQL refuses some); the ones that lock logins out come last.
+    const writerChanges = [
+      `GRANT CREATE ON DATABASE ${db} TO PUBLIC`,
+      `GRANT ALL ON DATABASE ${db} TO ${reader}`,
+      `ALTER DATABASE ${db} SET role = ${reader}`,
+      `ALTER DATABASE ${db} SET local_preload_libraries = 'nothing'`,
+      `ALTER ROLE CURRENT_USER SET work_mem = '1MB'`,
+      `ALTER ROLE CURRENT_USER IN DATABASE ${db} SET work_mem = '2MB'`,
+      `GRANT ${writer} TO ${reader}`,
+      'CREATE SCHEMA s',
+      'GRANT CREATE ON SCHEMA s, public TO PUBLIC',
+      `GRANT CREATE ON SCHEMA public TO ${reader}`,
+      `GRANT INSERT, UPDATE, DELETE, TRUNCATE ON t TO ${reader}`,
+      'GRANT UPDATE (note) ON t TO PUBLIC',
+      `GRANT USAGE, UPDATE ON SEQUENCE t_id_seq TO ${reader}`,
+      `CREATE FUNCTION s.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'`,
+      `GRANT EXECUTE ON FUNCTION s.f() TO ${reader}, PUBLIC`,
+      'GRANT EXECUTE ON FUNCTION pg_catalog.lo_creat(integer) TO PUBLIC',
+      'ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC',
+      `ALTER DEFAULT PRIVILEGES GRANT CREATE ON SCHEMAS TO ${reader}`,
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT INSERT ON TABLES TO ${reader}`,
+      'ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT UPDATE ON SEQUENCES TO PUBLIC',
+      `ALTER DATABASE ${db} IS_TEMPLATE true`,
+      `REVOKE CONNECT ON DATABASE ${db} FROM ${reader}`,
+      `REVOKE ALL ON DATABASE ${db} FROM ${writer}`,
+      `ALTER DATABASE ${db} CONNECTION LIMIT 0`,
+      `ALTER DATABASE ${db} ALLOW_CONNECTIONS false`,
+    ];
+    for (const statement of writerChanges) await tryAs(alice, { sql: statement });
 
     // Anyone's creation works, however many times.
     for (const name of ['b', 'c']) {
@@ -106,6 +161,7 @@ describe('HARD-07 provisioning under tenant changes', () => {
         c.query(`SELECT 1 FROM pg_default_acl WHERE pg_get_userbyid(defaclrole) ~ '_reader$'`),
       );
       assert.equal(readerDefaults.rowCount, 0, 'the reader keeps no default privileges');
+      await checkDatabaseInvariants(fx.endpoint, await fx.database('alice', 'a'));
     } finally {
       await fx.close();
     }
