@@ -109,22 +109,6 @@ export class DatabasesRepository {
     return rows.map(toRecord);
   }
 
-  async create(database: NewDatabase): Promise<DatabaseRecord> {
-    const row = await this.prisma.database.create({
-      data: {
-        ownerId: database.ownerId,
-        name: database.name,
-        physicalName: database.physicalName,
-        writerRole: database.writer.role,
-        writerPassword: database.writer.password,
-        readerRole: database.reader.role,
-        readerPassword: database.reader.password,
-      },
-      include: { owner: { select: { slug: true } } },
-    });
-    return toRecord(row);
-  }
-
   /**
    * Records a new database unless its owner already has `maxPerOwner`
    * (records being provisioned included); null then. The owner's row is

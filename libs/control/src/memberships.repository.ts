@@ -15,14 +15,6 @@ export type AdminSafeOutcome = 'done' | 'not-a-member' | 'last-admin';
 export class MembershipsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async put(organizationId: string, userId: string, role: MemberRole): Promise<void> {
-    await this.prisma.membership.upsert({
-      where: { organizationId_userId: { organizationId, userId } },
-      create: { organizationId, userId, role },
-      update: { role },
-    });
-  }
-
   /**
    * Sets a member's role (adding it when missing) or, with `null`, removes
    * it, refusing when that would leave the organisation without an admin.
@@ -58,13 +50,6 @@ export class MembershipsRepository {
     });
   }
 
-  async remove(organizationId: string, userId: string): Promise<boolean> {
-    const { count } = await this.prisma.membership.deleteMany({
-      where: { organizationId, userId },
-    });
-    return count === 1;
-  }
-
   async listMembers(organizationId: string): Promise<MembershipRecord[]> {
     const rows = await this.prisma.membership.findMany({
       where: { organizationId },
@@ -77,10 +62,6 @@ export class MembershipsRepository {
       userSlug: row.user.slug,
       role: row.role,
     }));
-  }
-
-  async countAdmins(organizationId: string): Promise<number> {
-    return this.prisma.membership.count({ where: { organizationId, role: 'admin' } });
   }
 
   async roleOf(organizationId: string, userId: string): Promise<MemberRole | null> {
