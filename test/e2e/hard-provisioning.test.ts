@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   checkDatabaseInvariants,
+  provisionDatabase,
   silentLog,
   startEmbeddedCluster,
   superuserUrl,
@@ -165,6 +166,49 @@ describe('HARD-07 provisioning under tenant changes', () => {
     } finally {
       await fx.close();
     }
+  });
+
+  test('HARD-07 what the reader passed on with a grant option is taken back with it', async () => {
+    assert.equal((await createDatabase(alice, 'alice', 'g')).status, 201);
+    assert.equal(
+      (
+        await http.call('PUT', '/databases/alice/g/grants/bob', {
+          token: alice,
+          body: { level: 'read-only' },
+        })
+      ).status,
+      200,
+    );
+    const [physical, reader] = (
+      await sql(alice, 'alice/g', {
+        sql: `SELECT current_database(), replace(current_user::text, '_writer', '_reader')`,
+      })
+    ).rows[0] as [string, string];
+    await sql(alice, 'alice/g', {
+      sql: `GRANT CONNECT ON DATABASE "${physical}" TO "${reader}" WITH GRANT OPTION`,
+    });
+    await sql(bob, 'alice/g', {
+      transaction: [
+        { sql: 'SET TRANSACTION READ WRITE' },
+        { sql: `GRANT CONNECT ON DATABASE "${physical}" TO PUBLIC` },
+      ],
+    });
+    const fx = await ControlFixtures.connect(postern);
+    try {
+      await provisionDatabase(fx.endpoint, await fx.database('alice', 'g'));
+      const publicHolds = await fx.superuser('postgres', (c) =>
+        c.query(
+          `SELECT 1 FROM pg_database d, aclexplode(d.datacl) a
+            WHERE d.datname = $1 AND (a.grantee = 0 OR a.is_grantable)`,
+          [physical],
+        ),
+      );
+      assert.equal(publicHolds.rowCount, 0);
+    } finally {
+      await fx.close();
+    }
+    // The read-only login still works.
+    await sql(bob, 'alice/g', { sql: 'SELECT 1' });
   });
 
   test('HARD-07 a creation that fails leaves no record, database or roles behind', async () => {

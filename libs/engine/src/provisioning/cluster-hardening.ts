@@ -20,10 +20,10 @@ import { quoteIdent } from './sql';
  * ```sql
  * CREATE DATABASE postern_control;                          -- when missing
  * REVOKE ALL ON DATABASE postgres, template0, template1, postern_control FROM PUBLIC;
+ * REVOKE ALL ON DATABASE <tenant database> FROM PUBLIC;     -- when its owner granted something
  * REVOKE ALL ON PARAMETER <p> FROM PUBLIC;                  -- PG 15 GRANT SET / ALTER SYSTEM (PRIV-18)
  * REVOKE <any role> FROM <tenant role>; REVOKE <tenant role> FROM <any role>;
  * ALTER ROLE <tenant role> NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
- * REVOKE ALL ON DATABASE <tenant database> FROM PUBLIC;     -- when its owner granted something
  * ```
  *
  * Databases that are neither the cluster's own nor Postern's (an external
@@ -37,11 +37,6 @@ export async function prepareCluster(endpoint: ClusterEndpoint): Promise<string[
     withProvisioningLock(client, async () => {
       if (!(await databaseExists(client, CONTROL_DATABASE))) {
         await client.query(`CREATE DATABASE ${quoteIdent(CONTROL_DATABASE)}`);
-      }
-      // Tenant roles reach only their own database. template0 does not accept
-      // connections anyway; closing it keeps "no PUBLIC CONNECT" true everywhere.
-      for (const db of SYSTEM_DATABASES) {
-        await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(db)} FROM PUBLIC`);
       }
       const parameters = await client.query<{ parname: string }>(
         `SELECT DISTINCT p.parname FROM pg_parameter_acl p, aclexplode(p.paracl) a
@@ -57,7 +52,7 @@ export async function prepareCluster(endpoint: ClusterEndpoint): Promise<string[
       const roles = tenantRoles.rows.map((row) => row.rolname);
       await revokeMemberships(client, roles);
       await resetRoleAttributes(client, roles);
-      await closeTenantDatabasesToPublic(client);
+      await closeDatabasesToPublic(client);
       const violations = await collectClusterViolations(client);
       if (violations.length > 0) throw new ProvisioningInvariantError('the cluster', violations);
       return foreignDatabaseNotes(client);
@@ -66,18 +61,21 @@ export async function prepareCluster(endpoint: ClusterEndpoint): Promise<string[
 }
 
 /**
- * Takes back whatever a tenant database's owner gave PUBLIC on it (`GRANT
- * CONNECT ON DATABASE <own> TO PUBLIC` is the owner's right). Each
- * database's provisioning repairs its own ACL too; this sweep runs with
- * every provisioning, so another tenant's grant is undone instead of being
- * held against the database being provisioned.
+ * Tenant roles reach only their own database: the system databases and
+ * every tenant database are closed to PUBLIC (template0 does not accept
+ * connections anyway; closing it keeps "no PUBLIC CONNECT" true
+ * everywhere). A tenant database's owner may `GRANT CONNECT ON DATABASE
+ * <own> TO PUBLIC`; each database's provisioning repairs its own ACL, and
+ * this sweep runs with every provisioning too, so another tenant's grant
+ * (or an operator's on a system database) is undone instead of being held
+ * against the database being provisioned (HARD-07).
  */
-export async function closeTenantDatabasesToPublic(client: Client): Promise<void> {
+export async function closeDatabasesToPublic(client: Client): Promise<void> {
   const { rows } = await client.query<{ datname: string }>(
     `SELECT DISTINCT d.datname FROM pg_database d,
             aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
-      WHERE d.datname ~ $1 AND a.grantee = 0`,
-    [TENANT_DATABASE_PATTERN],
+      WHERE (d.datname ~ $1 OR d.datname = ANY($2::name[])) AND a.grantee = 0`,
+    [TENANT_DATABASE_PATTERN, SYSTEM_DATABASES],
   );
   for (const { datname } of rows) {
     await client.query(`REVOKE ALL ON DATABASE ${quoteIdent(datname)} FROM PUBLIC CASCADE`);

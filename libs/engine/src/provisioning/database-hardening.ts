@@ -101,15 +101,20 @@ export async function hardenDatabaseEntry(client: Client, db: PhysicalDatabase):
     }
   }
 
-  const acl = await client.query<{ grantee: string | null; privileges: string[] }>(
+  const acl = await client.query<{
+    grantee: string | null;
+    privileges: string[];
+    grantable: boolean;
+  }>(
     `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee,
-            array_agg(a.privilege_type::text) AS privileges
+            array_agg(a.privilege_type::text) AS privileges, bool_or(a.is_grantable) AS grantable
        FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
       WHERE d.oid = $1
       GROUP BY a.grantee`,
     [oid],
   );
   const held = new Map(acl.rows.map((row) => [row.grantee, row.privileges]));
+  const readerGrantable = acl.rows.some((row) => row.grantee === db.reader.role && row.grantable);
   for (const [grantee] of held) {
     if (grantee !== db.writer.role && grantee !== db.reader.role) {
       await client.query(
@@ -117,9 +122,12 @@ export async function hardenDatabaseEntry(client: Client, db: PhysicalDatabase):
       );
     }
   }
-  const readerHolds = held.get(db.reader.role) ?? [];
-  if (readerHolds.some((privilege) => privilege !== 'CONNECT')) {
-    await client.query(`REVOKE CREATE, TEMPORARY ON DATABASE ${name} FROM ${reader} CASCADE`);
+  let readerHolds = held.get(db.reader.role) ?? [];
+  // A grant option lets the reader pass CONNECT on (to PUBLIC, say), and what it
+  // granted is out of the owner's reach: CASCADE takes it back with the option.
+  if (readerGrantable || readerHolds.some((privilege) => privilege !== 'CONNECT')) {
+    await client.query(`REVOKE ALL ON DATABASE ${name} FROM ${reader} CASCADE`);
+    readerHolds = [];
   }
   if (!readerHolds.includes('CONNECT')) {
     await client.query(`GRANT CONNECT ON DATABASE ${name} TO ${reader}`);

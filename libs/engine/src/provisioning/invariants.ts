@@ -137,7 +137,7 @@ function clusterChecks(db: PhysicalDatabase): Check[] {
     {
       // Each role is granted nothing on another database. What PUBLIC holds
       // on other databases is their own state, not this one's: another
-      // tenant's (closed again by closeTenantDatabasesToPublic) or, on an
+      // tenant's (closed again by closeDatabasesToPublic) or, on an
       // external cluster, the operator's (reported at start), so one
       // database's state never fails another's provisioning (HARD-07).
       sql: `SELECT format('role %s has %s on database %s', r.rolname, a.privilege_type, d.datname)

@@ -1,6 +1,6 @@
 import type { ClusterEndpoint } from '../cluster';
 import { withSuperuser } from './admin-connection';
-import { closeTenantDatabasesToPublic } from './cluster-hardening';
+import { closeDatabasesToPublic } from './cluster-hardening';
 import { databaseExists, databaseOid, roleExists, withProvisioningLock } from './catalog';
 import {
   hardenDatabaseContents,
@@ -46,7 +46,7 @@ export async function provisionDatabase(
       const ownOid = await databaseOid(cluster, physicalName);
       await revokeForeignPrivileges(endpoint, cluster, roles, ownOid);
       await hardenDatabaseEntry(cluster, db);
-      await closeTenantDatabasesToPublic(cluster);
+      await closeDatabasesToPublic(cluster);
       const violations = await withSuperuser(endpoint, physicalName, async (database) => {
         await hardenDatabaseContents(database, db);
         return collectDatabaseViolations(cluster, database, db);
