@@ -106,8 +106,6 @@ describe('HARD-07 provisioning under tenant changes', () => {
     const writerChanges = [
       `GRANT CREATE ON DATABASE ${db} TO PUBLIC`,
       `GRANT ALL ON DATABASE ${db} TO ${reader}`,
-      `ALTER DATABASE ${db} SET role = ${reader}`,
-      `ALTER DATABASE ${db} SET local_preload_libraries = 'nothing'`,
       `ALTER ROLE CURRENT_USER SET work_mem = '1MB'`,
       `ALTER ROLE CURRENT_USER IN DATABASE ${db} SET work_mem = '2MB'`,
       `GRANT ${writer} TO ${reader}`,
@@ -125,6 +123,8 @@ describe('HARD-07 provisioning under tenant changes', () => {
       `ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT INSERT ON TABLES TO ${reader}`,
       'ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT UPDATE ON SEQUENCES TO PUBLIC',
       `ALTER DATABASE ${db} IS_TEMPLATE true`,
+      `ALTER DATABASE ${db} SET role = ${reader}`,
+      `ALTER DATABASE ${db} SET local_preload_libraries = 'nothing'`,
       `REVOKE CONNECT ON DATABASE ${db} FROM ${reader}`,
       `REVOKE ALL ON DATABASE ${db} FROM ${writer}`,
       `ALTER DATABASE ${db} CONNECTION LIMIT 0`,
