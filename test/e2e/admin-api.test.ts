@@ -69,7 +69,7 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
       assert.deepEqual([...messages], ['invalid username or password']);
     });
 
-    test('login validates its body: 400 JSON for missing fields, non-JSON and malformed JSON', async () => {
+    test('login validates its body: 400 JSON for missing fields and malformed JSON, 415 for non-JSON', async () => {
       assertError(
         await http.call('POST', '/auth/login', { body: { username: 'admin' } }),
         400,
@@ -82,8 +82,8 @@ describe('admin HTTP API: auth, entities, memberships, tokens', () => {
       );
       assertError(
         await http.call('POST', '/auth/login', { rawBody: 'username=admin' }),
-        400,
-        /JSON object/,
+        415,
+        /JSON/,
       );
       assertError(
         await http.call('POST', '/auth/login', {

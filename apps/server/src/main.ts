@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
+import { rejectNonJsonBodies, verifyJsonBody } from './admin/common/json-body';
 import { mountOpenApi } from './admin/openapi';
 import { AppModule } from './app.module';
 import { banner } from './banner';
@@ -23,10 +24,12 @@ async function main(): Promise<void> {
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forConfig(config), {
     logger: consoleLogger(config.logLevel),
-    bodyParser: true,
+    // JSON only: Nest's default would also parse HTML forms.
+    bodyParser: false,
   });
-  // JSON bodies up to 1 MiB (the admin API); larger ones answer 413.
-  app.useBodyParser('json', { limit: '1mb' });
+  // Bodies are JSON (415 otherwise) up to 1 MiB (413 beyond), nested at most 512 deep (400).
+  app.use(rejectNonJsonBodies);
+  app.useBodyParser('json', { limit: '1mb', verify: verifyJsonBody });
   stopOnSignals(app);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   mountOpenApi(app);

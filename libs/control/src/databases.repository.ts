@@ -113,18 +113,32 @@ export class DatabasesRepository {
     return rows.map((row) => this.toRecord(row));
   }
 
-  async create(database: NewDatabase): Promise<DatabaseRecord> {
-    const row = await this.prisma.database.create({
-      data: {
-        ownerId: database.ownerId,
-        name: database.name,
-        physicalName: database.physicalName,
-        writerRole: database.writer.role,
-        readerRole: database.reader.role,
-      },
-      include: { owner: { select: { slug: true } } },
+  /**
+   * Records a new database unless its owner already has `maxPerOwner`
+   * (records being provisioned included); null then. The owner's row is
+   * locked for the count and the insert, so concurrent creations cannot
+   * pass the quota together (HARD-06).
+   */
+  async createWithinQuota(
+    database: NewDatabase,
+    maxPerOwner: number,
+  ): Promise<DatabaseRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM entity WHERE id = ${database.ownerId}::uuid FOR UPDATE`;
+      const owned = await tx.database.count({ where: { ownerId: database.ownerId } });
+      if (owned >= maxPerOwner) return null;
+      const row = await tx.database.create({
+        data: {
+          ownerId: database.ownerId,
+          name: database.name,
+          physicalName: database.physicalName,
+          writerRole: database.writer.role,
+          readerRole: database.reader.role,
+        },
+        include: OWNER_SLUG,
+      });
+      return this.toRecord(row);
     });
-    return this.toRecord(row);
   }
 
   async remove(id: string): Promise<void> {

@@ -52,6 +52,8 @@ export interface PosternConfig {
    */
   readonly maxUnauthenticated: number;
   readonly maxUnauthenticatedPerAddress: number;
+  /** Databases one owner (a user or an organisation) may have. */
+  readonly maxDatabasesPerOwner: number;
   readonly shutdownGraceMs: number;
 }
 
@@ -145,6 +147,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     maxConnectionsPerUser: countSetting(env, 'POSTERN_MAX_CONNECTIONS_PER_USER', 100),
     maxUnauthenticated,
     maxUnauthenticatedPerAddress,
+    maxDatabasesPerOwner: countSetting(env, 'POSTERN_MAX_DATABASES_PER_USER', 10),
     shutdownGraceMs: durationSetting(env, 'POSTERN_SHUTDOWN_GRACE', 10_000, true),
   });
 }

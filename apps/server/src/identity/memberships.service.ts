@@ -36,10 +36,7 @@ export class MembershipsService {
     await this.requireOrgAdmin(actor, org);
     const user = await this.entities.named(userSlug);
     if (user.kind !== 'user') throw new BadRequestException(`"${userSlug}" is not a user`);
-    const { memberships } = this.cluster.control;
-    const current = await memberships.roleOf(org.id, user.id);
-    if (current === 'admin' && role !== 'admin') await this.keepAnAdmin(org);
-    await memberships.put(org.id, user.id, role);
+    await this.change(org, user, userSlug, role);
     await this.changed(actor, 'membership.put', org, user, role);
     return { organization: org.slug, user: user.slug, role };
   }
@@ -49,13 +46,8 @@ export class MembershipsService {
     const org = await this.organization(actor, orgSlug);
     const user = await this.entities.named(userSlug).catch(() => null);
     if (user?.id !== actor.id) await this.requireOrgAdmin(actor, org);
-    const { memberships } = this.cluster.control;
-    const current = user && (await memberships.roleOf(org.id, user.id));
-    if (!user || !current) {
-      throw new NotFoundException(`"${userSlug}" is not a member of "${org.slug}"`);
-    }
-    if (current === 'admin') await this.keepAnAdmin(org);
-    await memberships.remove(org.id, user.id);
+    if (!user) throw new NotFoundException(`"${userSlug}" is not a member of "${org.slug}"`);
+    await this.change(org, user, userSlug, null);
     await this.changed(actor, 'membership.remove', org, user, null);
   }
 
@@ -75,10 +67,27 @@ export class MembershipsService {
     }
   }
 
-  /** An organisation without admins could never be managed again except by site admins. */
-  private async keepAnAdmin(org: EntityRecord): Promise<void> {
-    if ((await this.cluster.control.memberships.countAdmins(org.id)) <= 1) {
+  /**
+   * Sets (or, with null, removes) a membership in one locked transaction:
+   * an organisation without admins could never be managed again except by
+   * site admins, and concurrent changes must not both take the last but one.
+   */
+  private async change(
+    org: EntityRecord,
+    user: EntityRecord,
+    userSlug: string,
+    role: MemberRole | null,
+  ): Promise<void> {
+    const outcome = await this.cluster.control.memberships.changeKeepingAnAdmin(
+      org.id,
+      user.id,
+      role,
+    );
+    if (outcome === 'last-admin') {
       throw new ConflictException(`"${org.slug}" must keep at least one admin`);
+    }
+    if (outcome === 'not-a-member') {
+      throw new NotFoundException(`"${userSlug}" is not a member of "${org.slug}"`);
     }
   }
 

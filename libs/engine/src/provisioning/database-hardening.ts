@@ -101,15 +101,20 @@ export async function hardenDatabaseEntry(client: Client, db: PhysicalDatabase):
     }
   }
 
-  const acl = await client.query<{ grantee: string | null; privileges: string[] }>(
+  const acl = await client.query<{
+    grantee: string | null;
+    privileges: string[];
+    grantable: boolean;
+  }>(
     `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee,
-            array_agg(a.privilege_type::text) AS privileges
+            array_agg(a.privilege_type::text) AS privileges, bool_or(a.is_grantable) AS grantable
        FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
       WHERE d.oid = $1
       GROUP BY a.grantee`,
     [oid],
   );
   const held = new Map(acl.rows.map((row) => [row.grantee, row.privileges]));
+  const readerGrantable = acl.rows.some((row) => row.grantee === db.reader.role && row.grantable);
   for (const [grantee] of held) {
     if (grantee !== db.writer.role && grantee !== db.reader.role) {
       await client.query(
@@ -117,9 +122,12 @@ export async function hardenDatabaseEntry(client: Client, db: PhysicalDatabase):
       );
     }
   }
-  const readerHolds = held.get(db.reader.role) ?? [];
-  if (readerHolds.some((privilege) => privilege !== 'CONNECT')) {
-    await client.query(`REVOKE CREATE, TEMPORARY ON DATABASE ${name} FROM ${reader} CASCADE`);
+  let readerHolds = held.get(db.reader.role) ?? [];
+  // A grant option lets the reader pass CONNECT on (to PUBLIC, say), and what it
+  // granted is out of the owner's reach: CASCADE takes it back with the option.
+  if (readerGrantable || readerHolds.some((privilege) => privilege !== 'CONNECT')) {
+    await client.query(`REVOKE ALL ON DATABASE ${name} FROM ${reader} CASCADE`);
+    readerHolds = [];
   }
   if (!readerHolds.includes('CONNECT')) {
     await client.query(`GRANT CONNECT ON DATABASE ${name} TO ${reader}`);
@@ -226,6 +234,7 @@ export async function hardenDatabaseContents(client: Client, db: PhysicalDatabas
   const q = (sql: string) => client.query(sql);
 
   await q(`REASSIGN OWNED BY ${reader} TO ${writer}`);
+  await resetDefaultPrivilegesOf(client, db.reader.role);
 
   const schemas = await tenantSchemas(client);
   if (schemas.includes('public')) {
@@ -293,5 +302,51 @@ export async function hardenDatabaseContents(client: Client, db: PhysicalDatabas
     await q(`${prefix} REVOKE ${TABLE_WRITE_PRIVILEGES} ON TABLES FROM PUBLIC, ${reader}`);
     await q(`${prefix} REVOKE USAGE, UPDATE ON SEQUENCES FROM PUBLIC, ${reader}`);
     await q(`${prefix} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`);
+  }
+}
+
+/** ALTER DEFAULT PRIVILEGES keywords by pg_default_acl.defaclobjtype. */
+const DEFAULT_ACL_OBJECTS: Readonly<Record<string, string>> = {
+  r: 'TABLES',
+  S: 'SEQUENCES',
+  f: 'FUNCTIONS',
+  T: 'TYPES',
+  n: 'SCHEMAS',
+};
+
+/**
+ * Puts `role`'s own default privileges back to PostgreSQL's built-in ones,
+ * which removes its pg_default_acl entries. Any role may `ALTER DEFAULT
+ * PRIVILEGES` for itself, the reader included; REASSIGN OWNED leaves such
+ * entries alone, and the reader must own nothing (HARD-07).
+ */
+async function resetDefaultPrivilegesOf(client: Client, role: string): Promise<void> {
+  const { rows } = await client.query<{ schema: string | null; kind: string; grantees: string[] }>(
+    `SELECT CASE WHEN da.defaclnamespace = 0 THEN NULL
+                 ELSE quote_ident(da.defaclnamespace::regnamespace::text) END AS schema,
+            da.defaclobjtype::text AS kind,
+            array_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                    ELSE quote_ident(pg_get_userbyid(a.grantee)) END) AS grantees
+       FROM pg_default_acl da LEFT JOIN LATERAL aclexplode(da.defaclacl) a ON true
+      WHERE da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = $1::name)
+      GROUP BY da.defaclnamespace, da.defaclobjtype`,
+    [role],
+  );
+  const self = quoteIdent(role);
+  for (const { schema, kind, grantees } of rows) {
+    const objects = DEFAULT_ACL_OBJECTS[kind];
+    if (!objects) continue; // a kind this PostgreSQL version added; the invariant check reports it
+    const prefix = `ALTER DEFAULT PRIVILEGES FOR ROLE ${self}${schema ? ` IN SCHEMA ${schema}` : ''}`;
+    const named = grantees.filter((grantee) => grantee !== null);
+    if (named.length > 0) {
+      await client.query(`${prefix} REVOKE ALL ON ${objects} FROM ${named.join(', ')} CASCADE`);
+    }
+    if (schema === null) {
+      // A global entry disappears once it equals the built-in default.
+      await client.query(`${prefix} GRANT ALL ON ${objects} TO ${self}`);
+      if (objects === 'FUNCTIONS' || objects === 'TYPES') {
+        await client.query(`${prefix} GRANT ALL ON ${objects} TO PUBLIC`);
+      }
+    }
   }
 }

@@ -135,15 +135,26 @@ function clusterChecks(db: PhysicalDatabase): Check[] {
       params: [db.physicalName, roles],
     },
     {
-      // Each role reaches its own database only; the reader with CONNECT alone.
-      sql: `SELECT format('role %s has %s on database %s', r.rolname, p.privilege, d.datname) AS violation
+      // Each role is granted nothing on another database. What PUBLIC holds
+      // on other databases is their own state, not this one's: another
+      // tenant's (closed again by closeDatabasesToPublic) or, on an
+      // external cluster, the operator's (reported at start), so one
+      // database's state never fails another's provisioning (HARD-07).
+      sql: `SELECT format('role %s has %s on database %s', r.rolname, a.privilege_type, d.datname)
+                   AS violation
+              FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+              JOIN pg_roles r ON r.oid = a.grantee
+             WHERE r.rolname = ANY($2::name[]) AND d.datname <> $1::name`,
+      params: [db.physicalName, roles],
+    },
+    {
+      // On its own database the reader may CONNECT and nothing else.
+      sql: `SELECT format('role %s has %s on database %s', $2::name, p.privilege, d.datname) AS violation
               FROM pg_database d
-             CROSS JOIN pg_roles r
-             CROSS JOIN (VALUES ('CONNECT'), ('TEMPORARY'), ('CREATE')) AS p(privilege)
-             WHERE r.rolname = ANY($2::name[])
-               AND has_database_privilege(r.oid, d.oid, p.privilege)
-               AND NOT (d.datname = $1::name AND (r.rolname = $3::name OR p.privilege = 'CONNECT'))`,
-      params: [db.physicalName, roles, writer],
+             CROSS JOIN (VALUES ('TEMPORARY'), ('CREATE')) AS p(privilege)
+             WHERE d.datname = $1::name
+               AND has_database_privilege($2::name, d.oid, p.privilege)`,
+      params: [db.physicalName, reader],
     },
     {
       sql: `SELECT format('role %s lacks %s on its database %s', r.rolname, p.privilege, d.datname)

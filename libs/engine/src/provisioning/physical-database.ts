@@ -23,6 +23,9 @@ export const SYSTEM_DATABASES: readonly string[] = [
 /** Names `newPhysicalDatabase` hands out; cluster-wide hardening finds tenant roles by them. */
 export const TENANT_ROLE_PATTERN = '^pdb_[0-9a-f]{16}_(writer|reader)$';
 
+/** Names of tenant databases (`newPhysicalDatabase`); anything else on the cluster is not Postern's. */
+export const TENANT_DATABASE_PATTERN = '^pdb_[0-9a-f]{16}$';
+
 /** Fresh physical names for a new tenant database: opaque, never the tenant's words. */
 export function newPhysicalDatabase(): PhysicalDatabase {
   const id = randomBytes(8).toString('hex');

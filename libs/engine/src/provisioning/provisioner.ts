@@ -1,5 +1,6 @@
 import type { ClusterEndpoint } from '../cluster';
 import { withSuperuser } from './admin-connection';
+import { closeDatabasesToPublic } from './cluster-hardening';
 import { databaseExists, databaseOid, roleExists, withProvisioningLock } from './catalog';
 import {
   hardenDatabaseContents,
@@ -25,7 +26,10 @@ export { CONTROL_DATABASE, newPhysicalDatabase, type PhysicalDatabase } from './
 /**
  * Creates (or completes, or repairs) the physical database and its two
  * roles, hardens it, and checks the PRIV-T2/T3 invariants, throwing a
- * ProvisioningInvariantError when one does not hold. Every step checks or
+ * ProvisioningInvariantError when one does not hold. Everything a tenant
+ * role can change is repaired before the check, and the check looks at this
+ * database's roles and database only: another database's state never fails
+ * it (HARD-07). Every step checks or
  * is idempotent, so a run interrupted half-way converges on retry, and a
  * database provisioned by an older version converges when this runs again.
  * Runs are serialised cluster-wide by an advisory lock.
@@ -47,6 +51,7 @@ export async function provisionDatabase(
       const ownOid = await databaseOid(cluster, physicalName);
       await revokeForeignPrivileges(endpoint, cluster, roles, ownOid);
       await hardenDatabaseEntry(cluster, db);
+      await closeDatabasesToPublic(cluster);
       const violations = await withSuperuser(endpoint, physicalName, async (database) => {
         await hardenDatabaseContents(database, db);
         return collectDatabaseViolations(cluster, database, db);

@@ -1,4 +1,5 @@
 export * from './array-literal';
+export * from './json-depth';
 export * from './parameters';
 export * from './query-error';
 export * from './query-executor';

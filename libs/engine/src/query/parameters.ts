@@ -1,3 +1,5 @@
+import { isLosslessNumber, stringify } from 'lossless-json';
+
 /**
  * A statement and its parameters as JSON gives them. Parameters travel in a
  * Bind message, never inside the SQL text, as text whose type PostgreSQL
@@ -15,10 +17,14 @@ export const MAX_PARAMETERS = 65535;
 /**
  * null -> NULL; booleans, numbers and strings -> their text; arrays and
  * objects -> JSON text (for json/jsonb placeholders; an array parameter
- * wants a PostgreSQL array literal string such as `{1,2}`).
+ * wants a PostgreSQL array literal string such as `{1,2}`). Numbers parsed
+ * with lossless-json (`LosslessNumber`, as the HTTP query route parses its
+ * body) keep the text they were written with, so `12345678901234567890` and
+ * `1e400` reach PostgreSQL exactly, also inside arrays and objects (HARD-17).
  */
 export function parameterText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
+  if (isLosslessNumber(value)) return value.value;
   switch (typeof value) {
     case 'string':
       return value;
@@ -27,6 +33,6 @@ export function parameterText(value: unknown): string | null {
     case 'number':
       return String(value);
     default:
-      return JSON.stringify(value);
+      return stringify(value) ?? null;
   }
 }

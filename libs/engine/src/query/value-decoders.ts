@@ -1,4 +1,5 @@
 import { ArrayLiteralError, parseArrayLiteral } from './array-literal';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from './json-depth';
 import { ARRAY_ELEMENT_OIDS, TypeOid } from './type-oids';
 
 export type JsonValue =
@@ -42,8 +43,13 @@ const asFloat: ValueDecoder = (text) =>
 
 const asBoolean: ValueDecoder = (text) => text === 't';
 
-/** json keeps its input text, which PostgreSQL validated; a parse failure would be a bug, not data loss. */
+/**
+ * json keeps its input text, which PostgreSQL validated; a parse failure would be a bug, not data loss.
+ * A value nested deeper than MAX_JSON_DEPTH stays that text: printing it as
+ * JSON would overflow the stack (HARD-17).
+ */
 const asJson: ValueDecoder = (text) => {
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH) return text;
   try {
     return JSON.parse(text) as JsonValue;
   } catch {

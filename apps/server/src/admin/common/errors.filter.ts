@@ -80,5 +80,7 @@ function bodyParserError(exception: unknown): { statusCode: number; message: str
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return { statusCode: 415, message: 'the body must be UTF-8 JSON' };
   }
+  // verifyJsonBody's refusal; its message is ours, never internal.
+  if (type === 'entity.too.deep') return { statusCode: 400, message: (exception as Error).message };
   return null;
 }

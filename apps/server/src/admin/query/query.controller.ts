@@ -5,6 +5,7 @@ import {
   HttpCode,
   Param,
   Post,
+  Req,
   Res,
   StreamableFile,
 } from '@nestjs/common';
@@ -16,6 +17,7 @@ import type { QueryResultView, TransactionResultView } from '../../query/result-
 import { Authenticated } from '../auth/access.decorators';
 import { CurrentActor } from '../auth/current-actor.decorator';
 import { abortedOnHangUp } from '../common/http';
+import { losslessJsonBody, type JsonRequest } from '../common/json-body';
 import { NDJSON, QueryDocs } from './query.docs';
 import { parseQueryRequest, wantsNdjson } from './query.requests';
 
@@ -33,13 +35,15 @@ export class QueryController {
     @Param('owner') owner: string,
     @Param('name') name: string,
     @Body() body: unknown,
+    @Req() request: JsonRequest,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) response: ServerResponse,
   ): Promise<QueryResultView | TransactionResultView | StreamableFile> {
-    const request = parseQueryRequest(body);
+    // Parsed again losslessly: numeric parameters are bound exactly as written.
+    const query = parseQueryRequest(losslessJsonBody(request, body));
     const hangUp = abortedOnHangUp(response);
-    if (!wantsNdjson(accept)) return this.queries.execute(actor, owner, name, request, hangUp);
-    const stream = await this.queries.stream(actor, owner, name, request, hangUp);
+    if (!wantsNdjson(accept)) return this.queries.execute(actor, owner, name, query, hangUp);
+    const stream = await this.queries.stream(actor, owner, name, query, hangUp);
     return new StreamableFile(stream, { type: `${NDJSON}; charset=utf-8` });
   }
 }
