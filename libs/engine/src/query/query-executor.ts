@@ -86,6 +86,7 @@ export class QueryExecutor {
   ): Promise<void> {
     await this.withRunner(target, options, async (runner) => {
       await runner.run({ sql: 'BEGIN', params: [] }, DISCARD);
+      await runner.run(MARK_TRANSACTION, DISCARD);
       for (const [index, statement] of statements.entries()) {
         try {
           await runner.run(statement, sinkFor(index));
@@ -93,8 +94,10 @@ export class QueryExecutor {
           await runner.rollback();
           throw err instanceof QueryError ? err.withStatementIndex(index) : err;
         }
-        if (runner.transactionStatus !== 'T') {
-          // COMMIT, ROLLBACK or the like inside the list: what follows would run outside it.
+        if (runner.transactionStatus !== 'T' || (await endedTransaction(runner))) {
+          // COMMIT, ROLLBACK or the like inside the list: what follows would run outside it
+          // (or, after COMMIT AND CHAIN, in a transaction of its own: HARD-17).
+          await runner.rollback();
           throw new QueryError(
             SqlState.InvalidTransactionState,
             'a statement ended the transaction; leave BEGIN, COMMIT and ROLLBACK to {"transaction": [...]}',
@@ -155,4 +158,27 @@ export class QueryExecutor {
       throw new QueryError(state, 'could not connect to the database server');
     }
   }
+}
+
+/**
+ * A transaction-local marker set right after BEGIN: `COMMIT AND CHAIN` and
+ * `ROLLBACK AND CHAIN` leave the session in a new transaction (status `T`)
+ * without it, while `ROLLBACK TO SAVEPOINT` (also tagged ROLLBACK) keeps it.
+ */
+const MARKER = 'postern.transaction';
+// SET, not SELECT set_config(): a utility statement takes no snapshot, so SET TRANSACTION
+// (isolation level, READ WRITE) still works as the list's first statement.
+const MARK_TRANSACTION = { sql: `SET LOCAL ${MARKER} = 'open'`, params: [] } as const;
+
+/** Whether the statement just run ended the list's transaction though a transaction is open (HARD-17). */
+async function endedTransaction(runner: StatementRunner): Promise<boolean> {
+  const command = runner.lastCommand;
+  if (command === 'COMMIT') return true; // COMMIT AND CHAIN: nothing else is tagged COMMIT
+  if (command !== 'ROLLBACK') return false;
+  let marker: unknown = null;
+  await runner.run(
+    { sql: `SELECT pg_catalog.current_setting('${MARKER}', true)`, params: [] },
+    { fields() {}, row: ([value]) => void (marker = value), complete() {} },
+  );
+  return marker !== 'open';
 }
