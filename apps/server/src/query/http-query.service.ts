@@ -111,21 +111,17 @@ export class HttpQueryService {
   ): Promise<QueryResultView | TransactionResultView> {
     const prepared = await this.prepare(actor, owner, name);
     const options = { limits: this.limits('json', prepared.database), signal };
+    const executor = this.executorFor(actor, prepared.database);
     try {
       if (request.kind === 'statement') {
         const collector = new ResultCollector();
-        await this.executorFor(actor, prepared.database).statement(
-          prepared.target,
-          request.statement,
-          collector,
-          options,
-        );
+        await executor.statement(prepared.target, request.statement, collector, options);
         const view = collector.view();
         await this.audit(actor, prepared, request, 'json', null, view.rowCount);
         return view;
       }
       const collectors = request.statements.map(() => new ResultCollector());
-      await this.executorFor(actor, prepared.database).transaction(
+      await executor.transaction(
         prepared.target,
         request.statements,
         (i) => collectors[i]!,
