@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
 import { AdminHttp, assertError, type AdminSession } from '../support/admin-http';
 import { psql } from '../support/clients';
+import { ControlFixtures } from '../support/control-fixtures';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 import { connectTls, message, scramLogin } from '../support/raw-client';
 
@@ -377,6 +378,68 @@ describe('hardening: upstream connection budget (HARD-06)', () => {
         message: err.message,
       }),
     );
+
+  test('HARD-06 PostgreSQL refusing for lack of slots is reported as the cluster being full, and /readyz follows', async () => {
+    const held: pg.Client[] = [];
+    const fillers: pg.Client[] = [];
+    const fixtures = await ControlFixtures.connect(postern);
+    try {
+      // Warm the control plane's connections: with the cluster full, only superuser slots remain.
+      held.push(await as('alice', 'alice/a1')());
+
+      // A database's own CONNECTION LIMIT (its owner may set one) is about that database.
+      const a2 = await as('alice', 'alice/a2')();
+      held.push(a2);
+      const { rows } = await a2.query<{ db: string }>('select current_database() as db');
+      await a2.query(`ALTER DATABASE ${rows[0]!.db} CONNECTION LIMIT 1`);
+      const limited = await code(as('alice', 'alice/a2')());
+      await a2.query(`ALTER DATABASE ${rows[0]!.db} CONNECTION LIMIT -1`);
+      assert.equal(limited.code, '53300');
+      assert.match(limited.message, /too many connections for database "alice\/a2"/);
+      assert.equal((await http.call('GET', '/readyz')).status, 200);
+
+      // The cluster's non-superuser slots all taken (by the superuser, from outside the gateway).
+      const free = await fixtures.superuser('postgres', async (client) => {
+        const { rows } = await client.query<{ free: number }>(
+          `SELECT current_setting('max_connections')::int
+                  - current_setting('superuser_reserved_connections')::int
+                  - (SELECT count(*) FROM pg_stat_activity
+                     WHERE backend_type = 'client backend')::int AS free`,
+        );
+        // This client's own slot is free again once it closes.
+        return rows[0]!.free + 1;
+      });
+      for (let i = 0; i < free; i++) {
+        const filler = new pg.Client(fixtures.superuserConfig('postgres'));
+        filler.on('error', () => undefined);
+        await filler.connect();
+        fillers.push(filler);
+      }
+      const refused = await code(as('bob', 'bob/b1')());
+      assert.equal(refused.code, '53300');
+      assert.match(refused.message, /the database cluster has no connection slots left/);
+      assert.doesNotMatch(refused.message, /bob\/b1/);
+      assertError(await http.call('GET', '/readyz'), 503, /refuses connections/);
+      const overHttp = await http.call('POST', '/databases/bob/b1/query', {
+        token: tokens.bob,
+        body: { sql: 'select 1' },
+      });
+      assert.equal(overHttp.status, 503, JSON.stringify(overHttp.body));
+      assert.match(
+        (overHttp.body as { message: string }).message,
+        /the database cluster has no connection slots left/,
+      );
+
+      await endAll(fillers.splice(0));
+      const bob = await as('bob', 'bob/b1')();
+      await bob.end();
+      assert.equal((await http.call('GET', '/readyz')).status, 200);
+    } finally {
+      await endAll(fillers);
+      await endAll(held);
+      await fixtures.close();
+    }
+  });
 
   test('HARD-06 one user cannot take a whole pool or the cluster budget; refusals say which limit; /readyz follows', async () => {
     const held: pg.Client[] = [];

@@ -2,20 +2,22 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Client } from 'pg';
 import {
   CONTROL_DATABASE,
+  clusterOutOfSlots,
   superuserUrl,
-  UpstreamConnectError,
   UpstreamPool,
   type Lease,
   type UpstreamBudget,
   type UpstreamTarget,
 } from '#engine';
-import { SqlState } from '#wire';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { logSink } from '../logging';
 import { ClusterService } from './cluster.service';
 
-/** How long an upstream "too many connections" refusal keeps /readyz at 503. */
+/**
+ * How long PostgreSQL's refusal for lack of slots keeps /readyz at 503,
+ * unless a new upstream connection succeeds first.
+ */
 const REFUSAL_MEMORY_MS = 10_000;
 
 /**
@@ -54,11 +56,11 @@ export class PoolService implements OnApplicationShutdown {
   ): Promise<Lease> {
     await (this.budgetRead ??= this.readBudget());
     try {
-      return await this.pool.acquire(target, settings, user);
+      const lease = await this.pool.acquire(target, settings, user);
+      if (!lease.reused) this.lastRefusal = 0; // PostgreSQL has slots again
+      return lease;
     } catch (err) {
-      if (err instanceof UpstreamConnectError && err.sqlstate === SqlState.TooManyConnections) {
-        this.lastRefusal = Date.now();
-      }
+      if (clusterOutOfSlots(err)) this.lastRefusal = Date.now();
       throw err;
     }
   }

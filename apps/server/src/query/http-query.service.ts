@@ -10,10 +10,10 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AccessLevel, DatabaseRecord } from '#control';
 import {
+  clusterOutOfSlots,
   PoolExhaustedError,
   QueryError,
   QueryExecutor,
-  UpstreamConnectError,
   type LeaseSource,
   type QueryLimits,
   type QueryTarget,
@@ -87,8 +87,10 @@ export class HttpQueryService {
           if (err instanceof PoolExhaustedError) {
             throw new QueryError(SqlState.TooManyConnections, err.describe(name, actor.slug));
           }
-          if (err instanceof UpstreamConnectError && err.sqlstate === SqlState.TooManyConnections) {
-            this.log.warn(`upstream connection for an HTTP query failed: ${err.message}`);
+          if (clusterOutOfSlots(err)) {
+            this.log.warn(
+              `upstream connection for an HTTP query failed: ${(err as Error).message}`,
+            );
             throw new QueryError(
               SqlState.TooManyConnections,
               'too many connections: the database cluster has no connection slots left',

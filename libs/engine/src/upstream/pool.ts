@@ -69,6 +69,20 @@ export class PoolExhaustedError extends Error {
   }
 }
 
+/**
+ * PostgreSQL refused a connection because the cluster has no slot left
+ * ("sorry, too many clients already", "remaining connection slots are
+ * reserved ..."), as opposed to a database's or role's own CONNECTION
+ * LIMIT (same SQLSTATE 53300; a tenant may set one on its database).
+ */
+export function clusterOutOfSlots(err: unknown): boolean {
+  return (
+    err instanceof UpstreamConnectError &&
+    err.sqlstate === '53300' &&
+    !/^too many connections for (database|role) /.test(err.fields.M ?? '')
+  );
+}
+
 /** An upstream session lent to one client session. */
 export interface Lease {
   readonly session: UpstreamSession;

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import {
+  clusterOutOfSlots,
   ConnectionClosedError,
   PoolExhaustedError,
   repairRoleLogins,
@@ -315,11 +316,14 @@ export class ClientSession {
     }
     if (!(err instanceof UpstreamConnectError)) return err as PgError;
     this.deps.log.warn(`upstream connection failed: ${err.message}`);
-    if (err.sqlstate === SqlState.TooManyConnections) {
-      // PostgreSQL names the tenant's database, but it is the cluster that is full.
+    if (clusterOutOfSlots(err)) {
+      // The cluster is full: not something about the database the client asked for.
       return PgErrors.tooManyConnections(
         'too many connections: the database cluster has no connection slots left',
       );
+    }
+    if (err.sqlstate === SqlState.TooManyConnections) {
+      return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
     }
     if (err.sqlstate === SqlState.CannotConnectNow) {
       return new PgError(
