@@ -321,6 +321,27 @@ function relayedBytesUntilReady(socket: tls.TLSSocket, query: Buffer): Promise<n
   });
 }
 
+/** Waits until PostgreSQL shows `query` running (asked as the superuser, outside the gateway). */
+async function untilActive(postern: PosternProcess, query: string): Promise<void> {
+  const fixtures = await ControlFixtures.connect(postern);
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const running = await fixtures.superuser('postgres', async (client) => {
+        const { rows } = await client.query(
+          "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = $1",
+          [query],
+        );
+        return rows.length > 0;
+      });
+      if (running) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`${query} never ran`);
+  } finally {
+    await fixtures.close();
+  }
+}
+
 /** /readyz, asked until it answers `status` (the pool resets a returned connection first). */
 async function readyzWithin(http: AdminHttp, status: number): Promise<number> {
   let answer = 0;
@@ -341,7 +362,9 @@ describe('hardening: upstream connection budget (HARD-06)', () => {
     postern = await PosternProcess.start({
       env: {
         POSTERN_POOL_SIZE: '4',
-        POSTERN_UPSTREAM_MAX_CONNECTIONS: '6',
+        // 7 upstream connections, 6 of them for wire sessions, 1 kept for HTTP queries.
+        POSTERN_UPSTREAM_MAX_CONNECTIONS: '7',
+        POSTERN_UPSTREAM_HTTP_RESERVE: '1',
         POSTERN_POOL_TIMEOUT: '1s',
       },
     });
@@ -452,7 +475,7 @@ describe('hardening: upstream connection budget (HARD-06)', () => {
       // Another user of the same database still gets in.
       held.push(await as('bob', 'alice/a1')());
 
-      // Budget of 6 upstream connections: one user gets half of it.
+      // 6 upstream connections for sessions: one user gets half of them.
       held.push(await as('alice', 'alice/a2')());
       const fourth = await code(as('alice', 'alice/a2')());
       assert.equal(fourth.code, '53300', 'alice may not take more than half the budget');
@@ -466,15 +489,19 @@ describe('hardening: upstream connection budget (HARD-06)', () => {
       const admin = await code(postern.connect());
       assert.equal(admin.code, '53300');
       assert.match(admin.message, /upstream connection budget \(6\) is exhausted/);
-      const overHttp = await http.call('POST', '/databases/admin/main/query', {
-        token: api.token,
-        body: { sql: 'select 1' },
-      });
+      // HTTP queries still run on the budget's HTTP reserve, until that is taken too.
+      const httpQuery = (sql: string) =>
+        http.call('POST', '/databases/admin/main/query', { token: api.token, body: { sql } });
+      assert.equal((await httpQuery('select 1')).status, 200);
+      const slow = httpQuery('select pg_sleep(3)');
+      await untilActive(postern, 'select pg_sleep(3)');
+      const overHttp = await httpQuery('select 1');
       assert.equal(overHttp.status, 503, JSON.stringify(overHttp.body));
       assert.match(
         (overHttp.body as { message: string }).message,
-        /upstream connection budget \(6\) is exhausted/,
+        /upstream connection budget \(7\) is exhausted/,
       );
+      assert.equal((await slow).status, 200);
 
       // A session that ends frees budget: its idle connection is closed for another database.
       await held.pop()!.end();

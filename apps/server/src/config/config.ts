@@ -44,6 +44,8 @@ export interface PosternConfig {
     readonly maxConnections: number;
     /** Kept free of tenant connections for the gateway itself (control plane, provisioning). */
     readonly reserve: number;
+    /** Of the budget, kept for HTTP queries: wire sessions may hold the rest. */
+    readonly httpReserve: number;
     /** The budget's share one user may hold; 0: half the budget. */
     readonly maxConnectionsPerUser: number;
   };
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     upstream: {
       maxConnections: countSetting(env, 'POSTERN_UPSTREAM_MAX_CONNECTIONS', 0, true),
       reserve: countSetting(env, 'POSTERN_UPSTREAM_RESERVE', 20, true),
+      httpReserve: countSetting(env, 'POSTERN_UPSTREAM_HTTP_RESERVE', 5, true),
       maxConnectionsPerUser: countSetting(
         env,
         'POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER',

@@ -48,15 +48,19 @@ export class PoolService implements OnApplicationShutdown {
     });
   }
 
-  /** A connection for `user`, who counts against the per-user shares. */
+  /**
+   * A connection for `user`, who counts against the per-user shares; a
+   * `shortLived` one (HTTP query) may use the budget's HTTP reserve.
+   */
   async acquire(
     target: UpstreamTarget,
     settings: Readonly<Record<string, string>>,
     user?: string,
+    shortLived = false,
   ): Promise<Lease> {
     await (this.budgetRead ??= this.readBudget());
     try {
-      const lease = await this.pool.acquire(target, settings, user);
+      const lease = await this.pool.acquire(target, settings, user, shortLived);
       if (!lease.reused) this.lastRefusal = 0; // PostgreSQL has slots again
       return lease;
     } catch (err) {
@@ -73,7 +77,7 @@ export class PoolService implements OnApplicationShutdown {
   get unavailable(): string | null {
     const exhausted = this.pool.exhaustedBudget;
     if (exhausted) {
-      return `too many connections: the gateway's upstream connection budget (${exhausted.total}) is exhausted`;
+      return `too many connections: the gateway's upstream connection budget (${exhausted.forSessions}) is exhausted`;
     }
     if (Date.now() - this.lastRefusal < REFUSAL_MEMORY_MS) {
       return 'the upstream PostgreSQL refuses connections: it has no connection slots left';
@@ -114,11 +118,13 @@ export class PoolService implements OnApplicationShutdown {
           ? Math.min(upstream.maxConnections, clusterShare)
           : clusterShare,
       );
+      // HTTP queries keep their part unless the budget is too small to split.
+      const forSessions = Math.max(1, total - upstream.httpReserve);
       const perUser =
         upstream.maxConnectionsPerUser > 0
           ? Math.min(upstream.maxConnectionsPerUser, total)
-          : Math.ceil(total / 2);
-      const budget: UpstreamBudget = { total, perUser };
+          : Math.ceil(forSessions / 2);
+      const budget: UpstreamBudget = { total, forSessions, perUser };
       this.pool.setBudget(budget);
       if (clusterShare < 1) {
         this.log.warn(
@@ -126,7 +132,10 @@ export class PoolService implements OnApplicationShutdown {
             `${upstream.reserve}: tenant connections are limited to 1`,
         );
       }
-      this.log.info(`upstream connection budget: ${total} (a user may hold ${perUser})`);
+      this.log.info(
+        `upstream connection budget: ${total}, ${forSessions} of them for wire sessions ` +
+          `(a user may hold ${perUser})`,
+      );
     } catch (err) {
       this.budgetRead = null;
       this.log.warn(`could not read the cluster's connection limits: ${(err as Error).message}`);

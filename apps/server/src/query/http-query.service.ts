@@ -82,7 +82,7 @@ export class HttpQueryService {
     const leases: LeaseSource = {
       acquire: async (target, settings) => {
         try {
-          return await this.pool.acquire(target, settings, actor.id);
+          return await this.pool.acquire(target, settings, actor.id, true);
         } catch (err) {
           if (err instanceof PoolExhaustedError) {
             throw new QueryError(SqlState.TooManyConnections, err.describe(name, actor.slug));

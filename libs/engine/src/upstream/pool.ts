@@ -37,6 +37,12 @@ export interface PoolOptions {
  */
 export interface UpstreamBudget {
   readonly total: number;
+  /**
+   * What session-long leases (wire sessions) may hold: the rest of `total`
+   * stays for short-lived ones (HTTP queries), so that sessions filling the
+   * budget do not stop them.
+   */
+  readonly forSessions: number;
   readonly perUser: number;
 }
 
@@ -140,16 +146,18 @@ export class UpstreamPool {
 
   /**
    * A connection for `user` (who counts against the per-user shares; none
-   * given: only the pool and budget limits apply).
+   * given: only the pool and budget limits apply). A `shortLived` lease (an
+   * HTTP query) may use the part of the budget sessions may not.
    */
   async acquire(
     target: UpstreamTarget,
     settings: Readonly<Record<string, string>>,
     user?: string,
+    shortLived = false,
   ): Promise<Lease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
     const state = this.stateOf(key);
-    const releaseUser = await this.takeSlot(state, user);
+    const releaseUser = await this.takeSlot(state, user, shortLived);
     let lease: Lease;
     try {
       lease = await this.lendSlot(key, state, target, settings);
@@ -238,9 +246,9 @@ export class UpstreamPool {
     }
   }
 
-  /** The budget, when set and every connection in it is busy (idle ones could be closed). */
+  /** The budget, when set and sessions have every connection of their part busy (idle ones could be closed). */
   get exhaustedBudget(): UpstreamBudget | null {
-    return this.budget && this.stats.busy >= this.budget.total ? this.budget : null;
+    return this.budget && this.stats.busy >= this.budget.forSessions ? this.budget : null;
   }
 
   get stats(): { busy: number; idle: number } {
@@ -322,9 +330,14 @@ export class UpstreamPool {
    * checked and the slot taken in one synchronous step. Resolves with the
    * release of the user's share.
    */
-  private async takeSlot(state: KeyState, user: string | undefined): Promise<() => void> {
+  private async takeSlot(
+    state: KeyState,
+    user: string | undefined,
+    shortLived: boolean,
+  ): Promise<() => void> {
     const deadline = Date.now() + this.options.acquireTimeoutMs;
-    for (let full = this.fullLimit(state, user); full; full = this.fullLimit(state, user)) {
+    const fullLimit = () => this.fullLimit(state, user, shortLived);
+    for (let full = fullLimit(); full; full = fullLimit()) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw full;
       await new Promise<void>((resolve) => {
@@ -352,7 +365,11 @@ export class UpstreamPool {
   }
 
   /** The limit that keeps `user` from a slot of `state` now, or null. */
-  private fullLimit(state: KeyState, user: string | undefined): PoolExhaustedError | null {
+  private fullLimit(
+    state: KeyState,
+    user: string | undefined,
+    shortLived: boolean,
+  ): PoolExhaustedError | null {
     const { maxPerKey, maxPerUserPerKey = 0 } = this.options;
     const budget = this.budget;
     if (user !== undefined) {
@@ -367,8 +384,9 @@ export class UpstreamPool {
     if (state.busy >= maxPerKey) return new PoolExhaustedError('pool', maxPerKey, maxPerKey);
     if (budget) {
       const { busy, idle } = this.stats;
-      if (busy + idle >= budget.total && !this.closeOldestIdle()) {
-        return new PoolExhaustedError('budget', budget.total, budget.total);
+      const limit = shortLived ? budget.total : budget.forSessions;
+      if (busy + idle >= limit && !this.closeOldestIdle()) {
+        return new PoolExhaustedError('budget', limit, budget.total);
       }
     }
     return null;
