@@ -27,6 +27,8 @@ describe('relay guardrails and pooling (issue 5)', () => {
         POSTERN_IDLE_IN_TRANSACTION_TIMEOUT: '1s',
         POSTERN_IDLE_SESSION_TIMEOUT: '4s',
         POSTERN_POOL_SIZE: '3',
+        // One user fills the whole pool here (the per-user share is HARD-06's subject).
+        POSTERN_POOL_SIZE_PER_USER: '3',
         POSTERN_POOL_TIMEOUT: '1s',
       },
     });

@@ -218,4 +218,30 @@ describe('StatementRunner', () => {
     assert.ok(upstream.destroyed);
     assert.equal(runner.finish(), false);
   });
+
+  test('HARD-08 a DataRow longer than maxRowBytes is refused from its header, before its body arrives', async () => {
+    const { upstream, runner, resultSink, cancels } = setup({ ...NO_LIMITS, maxRowBytes: 1000 });
+    const run = runner.run({ sql: 'select repeat($1, 300000000)', params: ['x'] }, resultSink);
+    const header = Buffer.alloc(5);
+    header.write('D', 0, 'latin1');
+    header.writeInt32BE(300_000_010, 1);
+    upstream.send(preamble, rowDescription(['repeat', 25]), header);
+    await assert.rejects(run, (err: QueryError) => {
+      assert.equal(err.sqlstate, '54000');
+      assert.match(err.message, /a row exceeds the limit of 1000 bytes per row over HTTP/);
+      return true;
+    });
+    assert.equal(cancels(), 1);
+    assert.ok(upstream.destroyed, 'the session is closed, not read to the end');
+    assert.equal(runner.finish(), false);
+  });
+
+  test('HARD-17 the last command tag is kept: COMMIT AND CHAIN leaves status T but says COMMIT', async () => {
+    const { upstream, runner, resultSink } = setup();
+    const run = runner.run({ sql: 'COMMIT AND CHAIN', params: [] }, resultSink);
+    upstream.send(preamble, message('n'), complete('COMMIT'), ready('T'));
+    await run;
+    assert.equal(runner.transactionStatus, 'T');
+    assert.equal(runner.lastCommand, 'COMMIT');
+  });
 });

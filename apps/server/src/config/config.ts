@@ -35,7 +35,25 @@ export interface PosternConfig {
     readonly idleTimeoutMs: number;
     /** How long a login waits for a pooled connection before 53300. */
     readonly acquireTimeoutMs: number;
+    /** Connections of one (database, role) pool one user may hold at once. */
+    readonly sizePerUser: number;
   };
+  /**
+   * The upstream connection budget: at most this many tenant connections
+   * (pooled, busy or idle) at once, within what the cluster allows.
+   */
+  readonly upstream: {
+    /** A cap of our own below the cluster's; 0: the cluster's limit alone. */
+    readonly maxConnections: number;
+    /** Kept free of tenant connections for the gateway itself (control plane, provisioning). */
+    readonly reserve: number;
+    /** Of the budget, kept for HTTP queries: wire sessions may hold the rest. */
+    readonly httpReserve: number;
+    /** The budget's share one user may hold; 0: half the budget. */
+    readonly maxConnectionsPerUser: number;
+  };
+  /** Largest single row (or COPY message) an HTTP query reads, checked before buffering. */
+  readonly httpMaxRowBytes: number;
   /** Guardrails for every session; 0 turns one off. */
   readonly guardrails: {
     readonly statementTimeoutMs: number;
@@ -108,6 +126,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
       'POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS must not exceed POSTERN_MAX_UNAUTHENTICATED',
     );
   }
+  const poolSize = countSetting(env, 'POSTERN_POOL_SIZE', 20);
+  const poolSizePerUser = countSetting(env, 'POSTERN_POOL_SIZE_PER_USER', Math.ceil(poolSize / 2));
   return Object.freeze({
     dataDir: path.resolve(cwd, nonEmpty(env, 'POSTERN_DATA_DIR') ?? '.postern'),
     host,
@@ -127,10 +147,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Postern
     loginBlockMs: durationSetting(env, 'POSTERN_LOGIN_BLOCK_DURATION', 15 * 60_000),
     maxMessageLength: 1024 * 1024 * 1024 - 1,
     pool: {
-      size: countSetting(env, 'POSTERN_POOL_SIZE', 20),
+      size: poolSize,
       idleTimeoutMs: durationSetting(env, 'POSTERN_POOL_IDLE_TIMEOUT', 60_000),
       acquireTimeoutMs: durationSetting(env, 'POSTERN_POOL_TIMEOUT', 5_000),
+      sizePerUser: Math.min(poolSize, poolSizePerUser),
     },
+    upstream: {
+      maxConnections: countSetting(env, 'POSTERN_UPSTREAM_MAX_CONNECTIONS', 0, true),
+      reserve: countSetting(env, 'POSTERN_UPSTREAM_RESERVE', 20, true),
+      httpReserve: countSetting(env, 'POSTERN_UPSTREAM_HTTP_RESERVE', 5, true),
+      maxConnectionsPerUser: countSetting(
+        env,
+        'POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER',
+        0,
+        true,
+      ),
+    },
+    httpMaxRowBytes: countSetting(env, 'POSTERN_HTTP_MAX_ROW_BYTES', 16 * 1024 * 1024),
     guardrails: {
       statementTimeoutMs: durationSetting(env, 'POSTERN_STATEMENT_TIMEOUT', 0, true),
       idleInTransactionTimeoutMs: durationSetting(

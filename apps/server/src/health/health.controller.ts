@@ -8,6 +8,7 @@ import {
 import { Public } from '../admin/auth/access.decorators';
 import { ErrorDto } from '../admin/common/api-docs';
 import { ClusterService } from '../engine/cluster.service';
+import { PoolService } from '../engine/pool.service';
 import { WireServer } from '../wire/wire.server';
 
 /** Liveness and readiness, outside the API prefix (CONTRACT.md); probes carry no credentials. */
@@ -18,6 +19,7 @@ export class HealthController {
   constructor(
     private readonly cluster: ClusterService,
     private readonly wire: WireServer,
+    private readonly pool: PoolService,
   ) {}
 
   @Get('healthz')
@@ -33,13 +35,15 @@ export class HealthController {
   /** Ready once the wire listener, this HTTP listener and the upstream all are. */
   @Get('readyz')
   @ApiOperation({
-    summary: 'Readiness: 200 once the wire listener, HTTP and the upstream are ready',
+    summary:
+      'Readiness: 200 once the wire listener, HTTP and the upstream are ready and the upstream has connections to give',
   })
   @ApiOkResponse({
     schema: { type: 'object', properties: { status: { type: 'string', enum: ['ready'] } } },
   })
   @ApiServiceUnavailableResponse({
-    description: 'Still starting, or the upstream PostgreSQL does not answer',
+    description:
+      'Still starting, the upstream PostgreSQL does not answer, the upstream connection budget is exhausted, or PostgreSQL refuses connections (too many)',
     type: ErrorDto,
   })
   async readyz(): Promise<{ status: 'ready' }> {
@@ -50,6 +54,10 @@ export class HealthController {
     if (!(await this.cluster.control.logins.ping(2_000))) {
       throw new ServiceUnavailableException('the upstream PostgreSQL does not answer');
     }
+    // New sessions would be refused (HARD-06): every budgeted connection is busy, or
+    // PostgreSQL itself just refused one.
+    const unavailable = this.pool.unavailable;
+    if (unavailable) throw new ServiceUnavailableException(unavailable);
     return { status: 'ready' };
   }
 }

@@ -10,12 +10,16 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AccessLevel, DatabaseRecord } from '#control';
 import {
+  clusterOutOfSlots,
+  PoolExhaustedError,
   QueryError,
   QueryExecutor,
+  type LeaseSource,
   type QueryLimits,
   type QueryTarget,
   type Statement,
 } from '#engine';
+import { SqlState } from '#wire';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
@@ -61,15 +65,42 @@ interface Prepared {
 @Injectable()
 export class HttpQueryService {
   private readonly log = logSink('Query');
-  private readonly executor: QueryExecutor;
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
     private readonly cluster: ClusterService,
     private readonly catalog: DatabaseCatalogService,
-    pool: PoolService,
-  ) {
-    this.executor = new QueryExecutor(pool, sendCancelRequest, this.log);
+    private readonly pool: PoolService,
+  ) {}
+
+  /**
+   * An executor whose sessions count against the actor's share of the
+   * pools and of the upstream budget, refused with the limit's name (HARD-06).
+   */
+  private executorFor(actor: Actor, database: DatabaseRecord): QueryExecutor {
+    const name = `${database.ownerSlug}/${database.name}`;
+    const leases: LeaseSource = {
+      acquire: async (target, settings) => {
+        try {
+          return await this.pool.acquire(target, settings, actor.id, true);
+        } catch (err) {
+          if (err instanceof PoolExhaustedError) {
+            throw new QueryError(SqlState.TooManyConnections, err.describe(name, actor.slug));
+          }
+          if (clusterOutOfSlots(err)) {
+            this.log.warn(
+              `upstream connection for an HTTP query failed: ${(err as Error).message}`,
+            );
+            throw new QueryError(
+              SqlState.TooManyConnections,
+              'too many connections: the database cluster has no connection slots left',
+            );
+          }
+          throw err;
+        }
+      },
+    };
+    return new QueryExecutor(leases, sendCancelRequest, this.log);
   }
 
   /** Runs the request and answers the whole result as JSON. */
@@ -82,16 +113,17 @@ export class HttpQueryService {
   ): Promise<QueryResultView | TransactionResultView> {
     const prepared = await this.prepare(actor, owner, name);
     const options = { limits: this.limits('json', prepared.database), signal };
+    const executor = this.executorFor(actor, prepared.database);
     try {
       if (request.kind === 'statement') {
         const collector = new ResultCollector();
-        await this.executor.statement(prepared.target, request.statement, collector, options);
+        await executor.statement(prepared.target, request.statement, collector, options);
         const view = collector.view();
         await this.audit(actor, prepared, request, 'json', null, view.rowCount);
         return view;
       }
       const collectors = request.statements.map(() => new ResultCollector());
-      await this.executor.transaction(
+      await executor.transaction(
         prepared.target,
         request.statements,
         (i) => collectors[i]!,
@@ -127,17 +159,19 @@ export class HttpQueryService {
     signal.addEventListener('abort', () => stop.abort(), { once: true });
     const stream = new NdjsonResultStream(() => stop.abort());
     const options = { limits: this.limits('ndjson', prepared.database), signal: stop.signal };
-    void this.executor.statement(prepared.target, request.statement, stream, options).then(
-      () => {
-        stream.succeed();
-        return this.audit(actor, prepared, request, 'ndjson', null, null);
-      },
-      (err: unknown) => {
-        const error = this.httpError(err);
-        stream.fail(error, errorBody(error));
-        return this.audit(actor, prepared, request, 'ndjson', error, null);
-      },
-    );
+    void this.executorFor(actor, prepared.database)
+      .statement(prepared.target, request.statement, stream, options)
+      .then(
+        () => {
+          stream.succeed();
+          return this.audit(actor, prepared, request, 'ndjson', null, null);
+        },
+        (err: unknown) => {
+          const error = this.httpError(err);
+          stream.fail(error, errorBody(error));
+          return this.audit(actor, prepared, request, 'ndjson', error, null);
+        },
+      );
     await stream.ready;
     return stream;
   }
@@ -159,13 +193,16 @@ export class HttpQueryService {
     const maxResultRows = own.maxResultRows ?? global.maxResultRows;
     const maxResultBytes = own.maxResultBytes ?? global.maxResultBytes;
     const statementTimeoutMs = own.statementTimeoutMs ?? global.statementTimeoutMs;
+    // One row is held whole while it is decoded and written, whatever the mode (HARD-08).
+    const maxRowBytes = this.config.httpMaxRowBytes;
     if (mode === 'ndjson') {
-      return { maxRows: maxResultRows, maxBytes: maxResultBytes, statementTimeoutMs };
+      return { maxRows: maxResultRows, maxBytes: maxResultBytes, statementTimeoutMs, maxRowBytes };
     }
     return {
       maxRows: maxResultRows || HTTP_JSON_DEFAULT_LIMITS.maxRows,
       maxBytes: maxResultBytes || HTTP_JSON_DEFAULT_LIMITS.maxBytes,
       statementTimeoutMs,
+      maxRowBytes,
     };
   }
 

@@ -46,6 +46,19 @@ interface LiveSession {
   readonly close: () => void;
 }
 
+/** A login admitted under the connection caps that has not become a session yet. */
+interface Reservation {
+  readonly userId: string;
+  readonly databaseId: string;
+}
+
+/** The connection caps of a login: global, per user, and the database's own (0: none). */
+export interface ConnectionCaps {
+  readonly total: number;
+  readonly perUser: number;
+  readonly perDatabase: number;
+}
+
 /** How long a terminated session may take to end on its own before it is cut. */
 const TERMINATE_GRACE_MS = 1000;
 
@@ -57,8 +70,38 @@ const TERMINATE_GRACE_MS = 1000;
 export class LiveSessions {
   private readonly log = logSink('Sessions');
   private readonly sessions = new Map<number, LiveSession>();
+  private readonly reservations = new Set<Reservation>();
 
   constructor(private readonly cluster: ClusterService) {}
+
+  /**
+   * Counts established sessions and pending reservations against the caps
+   * and, when one is free, reserves it in the same synchronous step, so
+   * logins that race through their upstream connect cannot overshoot a cap
+   * (HARD-13). Returns the cap that is full, or the release of the slot
+   * (called once the session is registered, or when the login fails).
+   */
+  reserve(
+    userId: string,
+    databaseId: string,
+    caps: ConnectionCaps,
+  ): { full: 'total' | 'user' | 'database' } | { release: () => void } {
+    const holders = [
+      ...[...this.sessions.values()].map((session) => session.info),
+      ...this.reservations,
+    ];
+    if (holders.length >= caps.total) return { full: 'total' };
+    if (holders.filter((h) => h.userId === userId).length >= caps.perUser) return { full: 'user' };
+    if (
+      caps.perDatabase > 0 &&
+      holders.filter((h) => h.databaseId === databaseId).length >= caps.perDatabase
+    ) {
+      return { full: 'database' };
+    }
+    const reservation: Reservation = { userId, databaseId };
+    this.reservations.add(reservation);
+    return { release: () => this.reservations.delete(reservation) };
+  }
 
   add(info: LiveSessionInfo, close: () => void): () => void {
     const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };

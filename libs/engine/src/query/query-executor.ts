@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { SqlState } from '#wire';
 import type { ClusterEndpoint } from '../cluster';
 import type { LogSink } from '../log';
@@ -87,6 +88,8 @@ export class QueryExecutor {
   ): Promise<void> {
     await this.withRunner(target, options, async (runner) => {
       await runner.run({ sql: 'BEGIN', params: [] }, DISCARD);
+      const marker = randomBytes(16).toString('hex');
+      await runner.run(markTransaction(marker), DISCARD);
       for (const [index, statement] of statements.entries()) {
         try {
           await runner.run(statement, sinkFor(index));
@@ -94,8 +97,10 @@ export class QueryExecutor {
           await runner.rollback();
           throw err instanceof QueryError ? err.withStatementIndex(index) : err;
         }
-        if (runner.transactionStatus !== 'T') {
-          // COMMIT, ROLLBACK or the like inside the list: what follows would run outside it.
+        if (runner.transactionStatus !== 'T' || (await endedTransaction(runner, marker))) {
+          // COMMIT, ROLLBACK or the like inside the list: what follows would run outside it
+          // (or, after COMMIT AND CHAIN, in a transaction of its own: HARD-17).
+          await runner.rollback();
           throw new QueryError(
             SqlState.InvalidTransactionState,
             'a statement ended the transaction; leave BEGIN, COMMIT and ROLLBACK to {"transaction": [...]}',
@@ -148,4 +153,35 @@ export class QueryExecutor {
       throw new QueryError(state, 'could not connect to the database server');
     }
   }
+}
+
+/**
+ * A transaction-local marker set right after BEGIN: `COMMIT AND CHAIN` and
+ * `ROLLBACK AND CHAIN` leave the session in a new transaction (status `T`)
+ * without it, while `ROLLBACK TO SAVEPOINT` (also tagged ROLLBACK) keeps it.
+ * The value is random per request, so no default a tenant sets (ALTER
+ * DATABASE ... SET) can stand in for it.
+ */
+const MARKER = 'postern.transaction';
+
+/**
+ * SET, not SELECT set_config(): a utility statement takes no snapshot, so SET
+ * TRANSACTION (isolation level, READ WRITE) still works as the list's first
+ * statement. SET takes no parameters; the value is hex.
+ */
+function markTransaction(value: string): Statement {
+  return { sql: `SET LOCAL ${MARKER} = '${value}'`, params: [] };
+}
+
+/** Whether the statement just run ended the list's transaction though a transaction is open (HARD-17). */
+async function endedTransaction(runner: StatementRunner, marker: string): Promise<boolean> {
+  const command = runner.lastCommand;
+  if (command === 'COMMIT') return true; // COMMIT AND CHAIN: nothing else is tagged COMMIT
+  if (command !== 'ROLLBACK') return false;
+  let current: unknown = null;
+  await runner.run(
+    { sql: `SELECT pg_catalog.current_setting('${MARKER}', true)`, params: [] },
+    { fields() {}, row: ([value]) => void (current = value), complete() {} },
+  );
+  return current !== marker;
 }

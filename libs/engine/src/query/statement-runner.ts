@@ -27,6 +27,11 @@ export interface QueryLimits {
   readonly maxRows: number;
   readonly maxBytes: number;
   readonly statementTimeoutMs: number;
+  /**
+   * Largest single DataRow (or CopyData) accepted, checked from the message
+   * length before anything is buffered (HARD-08); 0 or absent: none.
+   */
+  readonly maxRowBytes?: number;
 }
 
 /**
@@ -75,7 +80,11 @@ export const DISCARD: ResultSink = { fields() {}, row() {}, complete() {} };
  */
 export class StatementRunner {
   private readonly framed: FramedSocket;
+  /** The frame reader's length cap, and which guardrail it stands for. */
+  private readonly frameCap: FrameCap;
   private status: TransactionStatus = 'I';
+  /** The command tag of the last statement that completed (COMMIT, INSERT, ...). */
+  private command: string | null = null;
   private rows = 0;
   private bytes = 0;
   private cancelled = false;
@@ -89,16 +98,25 @@ export class StatementRunner {
     private readonly socket: Duplex,
     private readonly options: RunnerOptions,
   ) {
-    const { maxBytes } = options.limits;
-    const maxMessageLength =
-      maxBytes > 0 ? Math.min(MAX_FRAME, Math.max(maxBytes + 64, 1 << 20)) : MAX_FRAME;
-    this.framed = new FramedSocket(socket, new FrameReader({ maxMessageLength }));
+    this.frameCap = frameCapOf(options.limits);
+    this.framed = new FramedSocket(
+      socket,
+      new FrameReader({ maxMessageLength: this.frameCap.length }),
+    );
     if (options.signal?.aborted) this.abort();
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get transactionStatus(): TransactionStatus {
     return this.status;
+  }
+
+  /**
+   * The last statement's command tag: `COMMIT AND CHAIN` leaves the session
+   * in a (new) transaction, so only the tag tells that it ended one.
+   */
+  get lastCommand(): string | null {
+    return this.command;
   }
 
   /** Runs one statement; throws a QueryError after ReadyForQuery (or when the session is gone). */
@@ -122,6 +140,7 @@ export class StatementRunner {
       ]),
     );
     const execution = new Execution();
+    this.command = null;
     const { statementTimeoutMs } = this.options.limits;
     const timer =
       statementTimeoutMs > 0
@@ -174,9 +193,12 @@ export class StatementRunner {
           if (pending) await pending;
           break;
         }
-        case BackendType.CommandComplete:
-          if (!execution.truncated) sink.complete(parseCommandComplete(body));
+        case BackendType.CommandComplete: {
+          const summary = parseCommandComplete(body);
+          this.command = summary.command;
+          if (!execution.truncated) sink.complete(summary);
           break;
+        }
         case EmptyQueryResponse:
           sink.complete({ command: null, rowCount: null });
           break;
@@ -228,10 +250,10 @@ export class StatementRunner {
       this.broken = true;
       this.socket.destroy();
       if (this.aborted) throw this.stoppedError();
-      if (err instanceof PgError && this.options.limits.maxBytes > 0) {
+      if (err instanceof PgError && this.frameCap.kind) {
         // A single message above the frame cap: only a row (or COPY data) gets that large.
         this.cancel();
-        throw execution.limitError('bytes', this.options.limits);
+        throw execution.limitError(this.frameCap.kind, this.options.limits);
       }
       throw execution.error ?? this.stoppedError();
     }
@@ -309,12 +331,41 @@ class Execution {
     this.error ??= new QueryError(SqlState.FeatureNotSupported, message);
   }
 
-  limitError(kind: 'rows' | 'bytes', limits: QueryLimits): QueryError {
+  limitError(kind: 'rows' | 'bytes' | 'row', limits: QueryLimits): QueryError {
+    if (kind === 'row') {
+      return new QueryError(
+        SqlState.ProgramLimitExceeded,
+        `a row exceeds the limit of ${limits.maxRowBytes} bytes per row over HTTP`,
+        { hint: 'Select less of the value (e.g. substring), or read it over the wire protocol.' },
+      );
+    }
     const limit = kind === 'rows' ? `${limits.maxRows} rows` : `${limits.maxBytes} bytes`;
     return new QueryError(SqlState.ProgramLimitExceeded, `result exceeds the limit of ${limit}`, {
       hint: 'Add a LIMIT, or fetch the result in parts.',
     });
   }
+}
+
+interface FrameCap {
+  readonly length: number;
+  /** The guardrail a longer message breaks; null: only the protocol's own maximum. */
+  readonly kind: 'row' | 'bytes' | null;
+}
+
+/**
+ * The frame reader refuses a message longer than this before buffering it:
+ * the per-row cap, or the byte limit (one DataRow may not exceed it either),
+ * whichever is smaller.
+ */
+function frameCapOf({ maxBytes, maxRowBytes = 0 }: QueryLimits): FrameCap {
+  const row: FrameCap | null =
+    maxRowBytes > 0 ? { length: Math.min(MAX_FRAME, maxRowBytes + 4), kind: 'row' } : null;
+  const bytes: FrameCap | null =
+    maxBytes > 0
+      ? { length: Math.min(MAX_FRAME, Math.max(maxBytes + 64, 1 << 20)), kind: 'bytes' }
+      : null;
+  if (row && (!bytes || row.length <= bytes.length)) return row;
+  return bytes ?? { length: MAX_FRAME, kind: null };
 }
 
 function decodeRow(values: Array<string | null>, decoders: readonly ValueDecoder[]): JsonValue[] {

@@ -15,6 +15,11 @@ import { runSimpleQuery } from './simple-query';
 export interface PoolOptions {
   /** Upstream connections per (cluster, database, role), busy and idle together. */
   readonly maxPerKey: number;
+  /**
+   * Of those, how many one user may hold at once (a fair share, so that one
+   * user's idle sessions cannot starve the others: HARD-06); 0 or absent: no cap.
+   */
+  readonly maxPerUserPerKey?: number;
   /** An idle connection older than this is closed. */
   readonly idleTimeoutMs: number;
   /** How long acquire() waits for a free slot before PoolExhaustedError. */
@@ -28,8 +33,63 @@ export interface PoolOptions {
   readonly log: LogSink;
 }
 
-/** No slot freed up within acquireTimeoutMs (the client gets 53300). */
-export class PoolExhaustedError extends Error {}
+/**
+ * The cluster-wide budget of upstream connections (pooled ones, busy or
+ * idle, of every key), and the part of it one user may hold.
+ */
+export interface UpstreamBudget {
+  readonly total: number;
+  /**
+   * What session-long leases (wire sessions) may hold: the rest of `total`
+   * stays for short-lived ones (HTTP queries), so that sessions filling the
+   * budget do not stop them.
+   */
+  readonly forSessions: number;
+  readonly perUser: number;
+}
+
+/** Which limit kept a connection from being lent. */
+export type PoolLimit = 'pool' | 'user-pool' | 'budget' | 'user-budget';
+
+/** No slot freed up within acquireTimeoutMs (the client gets 53300, naming the limit). */
+export class PoolExhaustedError extends Error {
+  constructor(
+    readonly limit: PoolLimit,
+    /** The limit's size, and for a user's share, the whole it is a share of. */
+    readonly size: number,
+    readonly of: number,
+  ) {
+    super(`no upstream connection available (${limit})`);
+  }
+
+  /** What a refused client is told: which limit is full, never who else holds it. */
+  describe(database: string, user: string): string {
+    switch (this.limit) {
+      case 'pool':
+        return `too many connections for database "${database}": all ${this.size} of its pooled upstream connections are in use`;
+      case 'user-pool':
+        return `too many connections for user "${user}" on database "${database}": one user may hold ${this.size} of its ${this.of} pooled upstream connections`;
+      case 'budget':
+        return `too many connections: the gateway's upstream connection budget (${this.size}) is exhausted`;
+      case 'user-budget':
+        return `too many connections for user "${user}": one user may hold ${this.size} of the gateway's upstream connections (${this.of})`;
+    }
+  }
+}
+
+/**
+ * PostgreSQL refused a connection because the cluster has no slot left
+ * ("sorry, too many clients already", "remaining connection slots are
+ * reserved ..."), as opposed to a database's or role's own CONNECTION
+ * LIMIT (same SQLSTATE 53300; a tenant may set one on its database).
+ */
+export function clusterOutOfSlots(err: unknown): boolean {
+  return (
+    err instanceof UpstreamConnectError &&
+    err.sqlstate === '53300' &&
+    !/^too many connections for (database|role) /.test(err.fields.M ?? '')
+  );
+}
 
 /** An upstream session lent to one client session. */
 export interface Lease {
@@ -55,7 +115,8 @@ interface KeyState {
   busy: number;
   /** Connections being opened or reset count as busy. */
   readonly idle: Idle[];
-  readonly waiters: Array<() => void>;
+  /** Busy slots per user (acquire's `user`). */
+  readonly users: Map<string, number>;
 }
 
 /**
@@ -67,6 +128,11 @@ interface KeyState {
 export class UpstreamPool {
   private readonly keys = new Map<string, KeyState>();
   private readonly repairs = new Map<string, Promise<void>>();
+  /** Acquires waiting for any slot to free up; each re-checks every limit when woken. */
+  private readonly waiters = new Set<() => void>();
+  /** Busy slots per user over every key. */
+  private readonly userSlots = new Map<string, number>();
+  private budget: UpstreamBudget | null = null;
   private readonly reaper: NodeJS.Timeout;
   private closed = false;
 
@@ -75,13 +141,52 @@ export class UpstreamPool {
     this.reaper.unref();
   }
 
+  /** Sets (or lifts, with null) the cluster-wide budget; applies to acquires from now on. */
+  setBudget(budget: UpstreamBudget | null): void {
+    this.budget = budget;
+    this.wakeWaiters();
+  }
+
+  /**
+   * A connection for `user` (who counts against the per-user shares; none
+   * given: only the pool and budget limits apply). A `shortLived` lease (an
+   * HTTP query) may use the part of the budget sessions may not.
+   */
   async acquire(
     target: UpstreamTarget,
     settings: Readonly<Record<string, string>>,
+    user?: string,
+    shortLived = false,
   ): Promise<Lease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
     const state = this.stateOf(key);
-    await this.takeSlot(state);
+    const releaseUser = await this.takeSlot(state, user, shortLived);
+    let lease: Lease;
+    try {
+      lease = await this.lendSlot(key, state, target, settings);
+    } catch (err) {
+      releaseUser();
+      throw err;
+    }
+    const { session, parameters, reused } = lease;
+    return {
+      session,
+      parameters,
+      reused,
+      release: (reusable) => {
+        releaseUser();
+        lease.release(reusable);
+      },
+    };
+  }
+
+  /** A connection for a slot already taken; the slot is freed when this fails. */
+  private async lendSlot(
+    key: string,
+    state: KeyState,
+    target: UpstreamTarget,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<Lease> {
     try {
       for (let idle = state.idle.pop(); idle; idle = state.idle.pop()) {
         if (idle.session.socket.destroyed) continue;
@@ -186,6 +291,11 @@ export class UpstreamPool {
     }
   }
 
+  /** The budget, when set and sessions have every connection of their part busy (idle ones could be closed). */
+  get exhaustedBudget(): UpstreamBudget | null {
+    return this.budget && this.stats.busy >= this.budget.forSessions ? this.budget : null;
+  }
+
   get stats(): { busy: number; idle: number } {
     let busy = 0;
     let idle = 0;
@@ -256,7 +366,7 @@ export class UpstreamPool {
   private stateOf(key: string): KeyState {
     let state = this.keys.get(key);
     if (!state) {
-      state = { busy: 0, idle: [], waiters: [] };
+      state = { busy: 0, idle: [], users: new Map() };
       this.keys.set(key, state);
     }
     return state;
@@ -264,31 +374,96 @@ export class UpstreamPool {
 
   /**
    * A slot is a busy connection (lent, being opened or being reset); busy
-   * plus idle stays within maxPerKey. Taking an idle one needs no new slot.
+   * plus idle stays within maxPerKey, and busy plus idle of every key within
+   * the budget. Taking an idle one needs no new connection. Every limit is
+   * checked and the slot taken in one synchronous step. Resolves with the
+   * release of the user's share.
    */
-  private async takeSlot(state: KeyState): Promise<void> {
+  private async takeSlot(
+    state: KeyState,
+    user: string | undefined,
+    shortLived: boolean,
+  ): Promise<() => void> {
     const deadline = Date.now() + this.options.acquireTimeoutMs;
-    while (state.idle.length === 0 && state.busy >= this.options.maxPerKey) {
+    const fullLimit = () => this.fullLimit(state, user, shortLived);
+    for (let full = fullLimit(); full; full = fullLimit()) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new PoolExhaustedError('no upstream connection available');
+      if (remaining <= 0) throw full;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
+          this.waiters.delete(wake);
           resolve();
         };
-        const timer = setTimeout(() => {
-          state.waiters.splice(state.waiters.indexOf(wake), 1);
-          resolve();
-        }, remaining);
-        state.waiters.push(wake);
+        const timer = setTimeout(wake, remaining);
+        this.waiters.add(wake);
       });
     }
     state.busy++;
+    if (user === undefined) return () => undefined;
+    count(state.users, user, +1);
+    count(this.userSlots, user, +1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      count(state.users, user, -1);
+      count(this.userSlots, user, -1);
+      this.wakeWaiters();
+    };
+  }
+
+  /** The limit that keeps `user` from a slot of `state` now, or null. */
+  private fullLimit(
+    state: KeyState,
+    user: string | undefined,
+    shortLived: boolean,
+  ): PoolExhaustedError | null {
+    const { maxPerKey, maxPerUserPerKey = 0 } = this.options;
+    const budget = this.budget;
+    if (user !== undefined) {
+      if (maxPerUserPerKey > 0 && (state.users.get(user) ?? 0) >= maxPerUserPerKey) {
+        return new PoolExhaustedError('user-pool', maxPerUserPerKey, maxPerKey);
+      }
+      if (budget && (this.userSlots.get(user) ?? 0) >= budget.perUser) {
+        return new PoolExhaustedError('user-budget', budget.perUser, budget.total);
+      }
+    }
+    if (state.idle.length > 0) return null;
+    if (state.busy >= maxPerKey) return new PoolExhaustedError('pool', maxPerKey, maxPerKey);
+    if (budget) {
+      const { busy, idle } = this.stats;
+      const limit = shortLived ? budget.total : budget.forSessions;
+      if (busy + idle >= limit && !this.closeOldestIdle()) {
+        return new PoolExhaustedError('budget', limit, budget.total);
+      }
+    }
+    return null;
+  }
+
+  /** Makes room in the budget: the connection idle the longest, of any key, is closed. */
+  private closeOldestIdle(): boolean {
+    let oldest: { state: KeyState; index: number } | null = null;
+    for (const state of this.keys.values()) {
+      state.idle.forEach((idle, index) => {
+        if (!oldest || idle.since < oldest.state.idle[oldest.index]!.since) {
+          oldest = { state, index };
+        }
+      });
+    }
+    if (!oldest) return false;
+    const { state, index } = oldest as { state: KeyState; index: number };
+    state.idle.splice(index, 1)[0]!.session.socket.destroy();
+    return true;
   }
 
   private freeSlot(state: KeyState): void {
     state.busy--;
-    state.waiters.shift()?.();
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
   }
 
   private closeIdle(): void {
@@ -370,4 +545,10 @@ export class UpstreamSettingError extends Error {
   ) {
     super(message);
   }
+}
+
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const value = (counts.get(key) ?? 0) + delta;
+  if (value > 0) counts.set(key, value);
+  else counts.delete(key);
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import {
+  clusterOutOfSlots,
   ConnectionClosedError,
   PoolExhaustedError,
   tenantTarget,
@@ -135,27 +136,43 @@ export class ClientSession {
       login.token,
     );
     if (!granted) throw PgErrors.databaseNotFound(databaseName);
-    this.checkConnectionLimits(login, granted);
-    const lease = await this.acquireUpstream(granted, settings);
-    clearTimeout(deadline);
-    this.startRelay(startup, login, granted, lease, settings, sourceAddress);
+    const releaseReservation = this.checkConnectionLimits(login, granted);
+    try {
+      const lease = await this.acquireUpstream(granted, settings, login);
+      clearTimeout(deadline);
+      this.startRelay(startup, login, granted, lease, settings, sourceAddress);
+    } finally {
+      // The session is registered by now (or the login failed): the reservation has served.
+      releaseReservation();
+    }
   }
 
-  /** Counted over established sessions: unauthenticated sockets never use up the caps (FAULT-05d). */
-  private checkConnectionLimits(login: AuthenticatedLogin, { database }: DatabaseAccess): void {
+  /**
+   * Reserves a place under the connection caps before the first await, so
+   * concurrent logins cannot all pass the check (HARD-13). Only
+   * authenticated logins count: unauthenticated sockets never use up the
+   * caps (FAULT-05d).
+   */
+  private checkConnectionLimits(
+    login: AuthenticatedLogin,
+    { database }: DatabaseAccess,
+  ): () => void {
     const { config, sessions } = this.deps;
-    const live = sessions.list();
-    if (live.length >= config.maxConnections) {
-      throw PgErrors.tooManyConnections('sorry, too many clients already');
-    }
-    if (live.filter((s) => s.userId === login.userId).length >= config.maxConnectionsPerUser) {
-      throw PgErrors.tooManyConnections(`too many connections for user "${login.slug}"`);
-    }
-    const perDatabase = database.limits.maxConnections;
-    if (perDatabase && live.filter((s) => s.databaseId === database.id).length >= perDatabase) {
-      throw PgErrors.tooManyConnections(
-        `too many connections for database "${database.ownerSlug}/${database.name}"`,
-      );
+    const reserved = sessions.reserve(login.userId, database.id, {
+      total: config.maxConnections,
+      perUser: config.maxConnectionsPerUser,
+      perDatabase: database.limits.maxConnections ?? 0,
+    });
+    if ('release' in reserved) return reserved.release;
+    switch (reserved.full) {
+      case 'total':
+        throw PgErrors.tooManyConnections('sorry, too many clients already');
+      case 'user':
+        throw PgErrors.tooManyConnections(`too many connections for user "${login.slug}"`);
+      case 'database':
+        throw PgErrors.tooManyConnections(
+          `too many connections for database "${database.ownerSlug}/${database.name}"`,
+        );
     }
   }
 
@@ -168,13 +185,14 @@ export class ClientSession {
   private async acquireUpstream(
     granted: DatabaseAccess,
     settings: Record<string, string>,
+    login: AuthenticatedLogin,
   ): Promise<Lease> {
     const { database, level } = granted;
     const target = tenantTarget(this.deps.endpoint(), database, level === 'read-only');
     try {
-      return await this.deps.pool.acquire(target, settings);
+      return await this.deps.pool.acquire(target, settings, login.userId);
     } catch (err) {
-      throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`);
+      throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`, login.slug);
     }
   }
 
@@ -269,9 +287,10 @@ export class ClientSession {
     return timer;
   }
 
-  private upstreamFailure(err: unknown, database: string): PgError {
+  /** The client is told which limit refused it: pool, per-user share, or the cluster (HARD-06). */
+  private upstreamFailure(err: unknown, database: string, user: string): PgError {
     if (err instanceof PoolExhaustedError) {
-      return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
+      return PgErrors.tooManyConnections(err.describe(database, user));
     }
     if (err instanceof UpstreamSettingError) {
       // The client's own startup setting, refused by PostgreSQL after login.
@@ -279,6 +298,12 @@ export class ClientSession {
     }
     if (!(err instanceof UpstreamConnectError)) return err as PgError;
     this.deps.log.warn(`upstream connection failed: ${err.message}`);
+    if (clusterOutOfSlots(err)) {
+      // The cluster is full: not something about the database the client asked for.
+      return PgErrors.tooManyConnections(
+        'too many connections: the database cluster has no connection slots left',
+      );
+    }
     if (err.sqlstate === SqlState.TooManyConnections) {
       return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
     }

@@ -24,6 +24,7 @@ const FE = {
 const BE = {
   Notification: t('A'),
   DataRow: t('D'),
+  CopyData: t('d'),
   CommandComplete: t('C'),
   Error: t('E'),
   Ready: t('Z'),
@@ -60,8 +61,8 @@ const IDLE_STATES: Record<TransactionStatus, SessionState> = {
 /**
  * Relays one authenticated session message by message. Bytes pass through
  * unchanged except where a guardrail acts; what it watches: ReadyForQuery
- * (transaction state, statement end), DataRow (row and byte limits), COPY
- * state, ErrorResponse (guardrail errors, FATAL), Terminate (pool return).
+ * (transaction state, statement end), DataRow and COPY OUT's CopyData (row
+ * and byte limits), COPY state, ErrorResponse (guardrail errors, FATAL), Terminate (pool return).
  * Backpressure both ways: a side that cannot keep up pauses the other.
  */
 export class SessionRelay {
@@ -247,6 +248,9 @@ export class SessionRelay {
     switch (type) {
       case BE.DataRow:
         return this.countRow(frame.length);
+      case BE.CopyData:
+        // COPY TO STDOUT is a result too: each CopyData counts as a row (HARD-12).
+        return this.copyOut ? this.countRow(frame.length) : 'forward';
       case BE.CommandComplete:
         return this.statementResult(null);
       case BE.Error:
@@ -290,7 +294,7 @@ export class SessionRelay {
   }
 
   private upstreamLarge(type: number, length: number): 'forward' | 'drop' {
-    if (type !== BE.DataRow) return 'forward';
+    if (type !== BE.DataRow && !(type === BE.CopyData && this.copyOut)) return 'forward';
     return this.countRow(length + 1) === 'drop' ? 'drop' : 'forward';
   }
 

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ClusterService } from '../src/engine/cluster.service';
+import { LiveSessions, type LiveSessionInfo } from '../src/wire/live-sessions.service';
+
+const caps = { total: 3, perUser: 2, perDatabase: 0 };
+
+function session(id: number, userId: string, databaseId: string): LiveSessionInfo {
+  return {
+    id,
+    userId,
+    user: userId,
+    databaseId,
+    database: databaseId,
+    level: 'owner',
+    tokenId: null,
+    clientAddress: '127.0.0.1',
+    applicationName: '',
+    tlsVersion: null,
+    authMethod: 'SCRAM-SHA-256',
+    startedAt: new Date(),
+    upstreamProcessId: id,
+  };
+}
+
+describe('LiveSessions.reserve (HARD-13)', () => {
+  const sessions = () => new LiveSessions({} as ClusterService);
+
+  test('reservations count like sessions, so back-to-back logins cannot overshoot a cap', () => {
+    const live = sessions();
+    const first = live.reserve('u1', 'd1', caps);
+    const second = live.reserve('u1', 'd1', caps);
+    assert.ok('release' in first && 'release' in second);
+    assert.deepEqual(live.reserve('u1', 'd1', caps), { full: 'user' });
+    assert.ok('release' in live.reserve('u2', 'd1', caps));
+    assert.deepEqual(live.reserve('u3', 'd1', caps), { full: 'total' });
+  });
+
+  test('a released reservation frees its place; a registered session keeps it', () => {
+    const live = sessions();
+    const reserved = live.reserve('u1', 'd1', { ...caps, perDatabase: 1 });
+    assert.ok('release' in reserved);
+    assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
+    live.add(session(1, 'u1', 'd1'), () => undefined);
+    reserved.release();
+    assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
+    assert.ok('release' in live.reserve('u2', 'd2', { ...caps, perDatabase: 1 }));
+  });
+});
