@@ -132,18 +132,24 @@ describe('entity lifecycle: disable, enable, delete', () => {
     assert.equal((await auditKinds('entity.enable')).length, 1);
   });
 
-  test('LIFE-03 a disabled organisation suspends its databases: members are ended and refused, until it is enabled', async () => {
+  test('LIFE-03 a disabled organisation suspends its databases and its grants: members are ended and refused, until it is enabled', async () => {
     await created('POST', '/entities', sessions.bob, { kind: 'organization', slug: 'acme' });
     await created('PUT', '/entities/acme/members/carol', sessions.bob, { role: 'member' });
     await created('POST', '/databases', sessions.bob, { owner: 'acme', name: 'books' });
+    await created('POST', '/databases', admin, { owner: 'admin', name: 'shared' });
+    await created('PUT', '/databases/admin/shared/grants/acme', admin, { level: 'read-only' });
     const carol = await wireClient('carol', 'carol-password', 'acme/books');
     const ended = terminationOf(carol);
+    const viaGrant = await wireClient('carol', 'carol-password', 'admin/shared');
+    const grantEnded = terminationOf(viaGrant);
 
     assertError(await call('PATCH', '/entities/acme', sessions.bob, { disabled: true }), 403);
     const disabled = await call('PATCH', '/entities/acme', admin, { disabled: true });
     assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
     assert.equal(await ended, '57P01');
+    assert.equal(await grantEnded, '57P01');
     assert.equal((await wireLoginError('carol', 'carol-password', 'acme/books')).code, '3D000');
+    assert.equal((await wireLoginError('carol', 'carol-password', 'admin/shared')).code, '3D000');
     assert.equal((await wireLoginError('bob', 'bob-password', 'acme/books')).code, '3D000');
     // Over HTTP the suspended database is as invisible as on the wire.
     assertError(
@@ -152,9 +158,11 @@ describe('entity lifecycle: disable, enable, delete', () => {
     );
 
     await created('PATCH', '/entities/acme', admin, { disabled: false });
-    const back = await wireClient('carol', 'carol-password', 'acme/books');
-    assert.equal((await back.query('SELECT 2 AS n')).rows[0].n, 2);
-    await back.end();
+    for (const database of ['acme/books', 'admin/shared']) {
+      const back = await wireClient('carol', 'carol-password', database);
+      assert.equal((await back.query('SELECT 2 AS n')).rows[0].n, 2);
+      await back.end();
+    }
   });
 
   test('LIFE-04 deleting refuses while the entity owns databases; with reassignTo the heir owns them and the rest goes', async () => {
