@@ -120,6 +120,8 @@ describe('entity lifecycle: disable, enable, delete', () => {
     assert.equal(tokens.body.length, 1);
     assert.equal(tokens.body[0].revokedAt, null);
 
+    // Console sessions ended for good; a new login is needed.
+    assertError(await call('GET', '/entities/alice', sessions.alice), 401);
     sessions.alice = await http.login('alice', 'alice-password');
     const client = await wireClient('alice', 'alice-password', 'alice/notes');
     assert.equal((await client.query('SELECT 1 AS ok')).rows[0].ok, 1);

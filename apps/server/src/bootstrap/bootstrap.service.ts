@@ -13,7 +13,11 @@ import { ClusterService } from '../engine/cluster.service';
 import { DatabasesService } from '../identity/databases.service';
 import { UsersService } from '../identity/users.service';
 import { logSink } from '../logging';
-import { initialAdminPassword, initialAdminPasswordFile } from './initial-admin-password';
+import {
+  forgetInitialAdminPassword,
+  initialAdminPassword,
+  initialAdminPasswordFile,
+} from './initial-admin-password';
 
 export const ADMIN_SLUG = 'admin';
 export const ADMIN_DATABASE = 'main';
@@ -55,22 +59,23 @@ export class BootstrapService
     let admin = await entities.findBySlug(ADMIN_SLUG);
     const passwordFile = initialAdminPasswordFile(this.config.dataDir);
     if (!admin) {
-      // Written to disk before the admin exists: a start that fails after this
-      // point, or a banner nobody read, cannot lose the password.
-      const generated =
-        this.config.adminPassword === undefined
-          ? await initialAdminPassword(this.config.dataDir)
-          : undefined;
-      admin = await this.users.createUser(
-        ADMIN_SLUG,
-        this.config.adminPassword ?? generated!,
-        true,
-      );
-      this.outcome = { ...this.outcome, createdAdmin: true, generatedAdminPassword: generated };
+      const configured = this.config.adminPassword;
+      // A generated password is written to disk before the admin exists: a start
+      // that fails after this point, or a banner nobody read, cannot lose it.
+      const password = configured ?? (await initialAdminPassword(this.config.dataDir));
+      admin = await this.users.createUser(ADMIN_SLUG, password, true);
+      // One an earlier, failed start generated is void once the configured one is used.
+      if (configured !== undefined) await forgetInitialAdminPassword(this.config.dataDir);
+      this.outcome = {
+        ...this.outcome,
+        createdAdmin: true,
+        generatedAdminPassword: configured === undefined ? password : undefined,
+      };
       this.log.info(`created site admin "${ADMIN_SLUG}"`);
     }
-    if (existsSync(passwordFile))
+    if (existsSync(passwordFile)) {
       this.outcome = { ...this.outcome, initialPasswordFile: passwordFile };
+    }
     const main = await databases.findByName(ADMIN_SLUG, ADMIN_DATABASE);
     if (!main) {
       await this.databases.createDatabase(admin.id, ADMIN_DATABASE);

@@ -96,8 +96,12 @@ export class EntityLifecycleService {
     await this.endSessionsOf(entity, 'entity deleted');
   }
 
-  /** Its own sessions, then every session whose access went with it. */
+  /**
+   * Its console sessions (gone for good: enabling does not bring them back),
+   * its wire sessions, then every wire session whose access went with it.
+   */
   private async endSessionsOf(entity: EntityRecord, reason: string): Promise<void> {
+    await this.cluster.control.httpSessions.removeForEntity(entity.id);
     await this.sessions.terminate((session) => session.userId === entity.id, reason);
     await this.review.endLoweredSessions(() => true, reason);
   }
