@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { findFreePort } from '#engine';
 import { AdminHttp, assertError } from '../support/admin-http';
+import { CLI } from '../support/cli';
 import { run, type ProcessResult } from '../support/clients';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
-
-const CLI = path.resolve(__dirname, '..', '..', 'apps', 'cli', 'src', 'main.js');
 
 /**
  * The `postern` command line (dist/apps/cli/src/main.js) as a child
@@ -450,86 +449,6 @@ describe('the postern CLI', () => {
         ['admin', 'offline'],
       ],
     );
-  });
-});
-
-/**
- * First start: the generated admin password is on disk (0600) before the
- * admin exists, survives whatever happens to the output, is what `postern
- * start` created the admin with, and goes when the admin changes it.
- */
-describe('the generated admin password of the first start', () => {
-  test('FIRST-01 a password left by a start that failed before creating the admin is the one the admin gets; the file goes on a password change', async () => {
-    const workDir = await mkdtemp(path.join(tmpdir(), 'postern-first-'));
-    const file = path.join(workDir, 'data', 'secrets', 'initial-admin-password');
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(file, 'left-by-a-failed-start\n', { mode: 0o600 });
-    let postern = await PosternProcess.start({
-      workDir,
-      env: { POSTERN_ADMIN_PASSWORD: undefined },
-      args: [CLI, 'start'],
-    });
-    try {
-      assert.match(
-        postern.log,
-        /Site admin "admin" was created with this password:\n {4}left-by-a-failed-start\n/,
-      );
-      assert.ok(postern.log.includes(`kept in ${file}`), postern.log);
-      assert.equal((await stat(file)).mode & 0o777, 0o600);
-      await AdminHttp.of(postern).login('admin', 'left-by-a-failed-start');
-
-      // The output is gone; a later start names the file, which still works.
-      assert.equal(await postern.stop(), 0);
-      postern = await PosternProcess.start({ workDir, env: { POSTERN_ADMIN_PASSWORD: undefined } });
-      assert.doesNotMatch(postern.log, /created with this password/);
-      assert.ok(postern.log.includes(`kept in ${file}`), postern.log);
-      const http = AdminHttp.of(postern);
-      const admin = await http.login('admin', (await readFile(file, 'utf8')).trim());
-
-      const changed = await http.call('PUT', '/entities/admin/password', {
-        token: admin,
-        body: { password: 'a-password-of-my-own' },
-      });
-      assert.equal(changed.status, 204);
-      assert.equal(existsSync(file), false);
-    } finally {
-      await postern.dispose();
-    }
-  });
-});
-
-/** The README's CLI examples, run with bash as written; only `npx postern` becomes the built CLI. */
-describe('README: the postern command line examples', () => {
-  test('CLI-11 every example does what its comment says', async () => {
-    const readme = await readFile(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-    const start = readme.indexOf('<!-- tested by test/e2e/cli.test.ts -->');
-    assert.ok(start >= 0, 'the README marks its tested CLI block');
-    const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start))![1]!;
-    const postern = await PosternProcess.start();
-    try {
-      const admin = await AdminHttp.of(postern).login();
-      const prelude = `npx() { shift; node ${JSON.stringify(CLI)} "$@"; echo "exit $?"; }\n`;
-      const result = await run('bash', ['-c', prelude + block], {
-        env: { POSTERN_URL: `http://127.0.0.1:${postern.httpPort}`, POSTERN_TOKEN: admin },
-      });
-      assert.equal(result.code, 0, result.stderr);
-      const exits = [...result.stdout.matchAll(/^exit (\d+)$/gm)].map((m) => Number(m[1]));
-      // Every command succeeds but the refused delete (the tenth).
-      assert.deepEqual(exits, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
-      assert.match(
-        result.stderr,
-        /^postern: "acme" owns 1 database\(s\) \(books\); .* \(HTTP 409\)$/m,
-      );
-      assert.match(
-        result.stdout,
-        /\d+\s+\S+\s+entity\.delete\s+success\s+admin\s+-\s+\{"entity":"acme".*"reassignedTo":"alice"/,
-      );
-      const http = AdminHttp.of(postern);
-      const books = await http.call('GET', '/databases/alice/books', { token: admin });
-      assert.equal(books.status, 200, JSON.stringify(books.body));
-    } finally {
-      await postern.dispose();
-    }
   });
 });
 

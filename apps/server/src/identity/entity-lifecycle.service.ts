@@ -58,7 +58,7 @@ export class EntityLifecycleService {
     const entity = await this.manageable(actor, slug);
     if (entity.slug === ADMIN_SLUG) {
       throw new ConflictException(
-        `"${ADMIN_SLUG}" cannot be deleted (every start would create it again); disable it instead`,
+        `"${ADMIN_SLUG}" cannot be deleted: every start would create it again`,
       );
     }
     await this.assertNotLastSiteAdmin(entity, 'deleted');
