@@ -348,6 +348,14 @@ describe('the postern CLI', () => {
         body: { kind: 'organization', slug: 'followed' },
       });
       await sawNew;
+      // NDJSON: one event a line, the first page included.
+      const followed = printed
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.ok(followed.length >= 2);
+      assert.ok(followed.every((e: { kind: string }) => e.kind === 'entity.create'));
+      assert.equal(followed.at(-1).detail.entity, 'followed');
     } finally {
       follow.kill();
     }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AuditQuery } from '../api-client';
+import type { AuditEvents, AuditQuery } from '../api-client';
 import { api, out, positiveInteger, program, run } from '../context';
 
 /** Live sessions and the audit log. */
@@ -61,8 +61,14 @@ export function registerActivityCommands(): void {
       run(async (options: AuditOptions) => {
         const client = await api();
         const { follow, ...filter } = options;
+        // Following in JSON is NDJSON, one event a line, from the first one on.
+        const show = (events: AuditEvents['events']) => {
+          if (follow && program.opts().json) {
+            for (const e of events) process.stdout.write(JSON.stringify(e) + '\n');
+          } else out().table(events, auditColumns);
+        };
         let events = [...(await client.audit(filter)).events].reverse();
-        out().table(events, auditColumns);
+        show(events);
         let last = events.at(-1)?.id ?? '0';
         while (follow) {
           await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -70,9 +76,7 @@ export function registerActivityCommands(): void {
             .filter((e) => BigInt(e.id) > BigInt(last))
             .reverse();
           if (events.length === 0) continue;
-          if (program.opts().json)
-            for (const e of events) process.stdout.write(JSON.stringify(e) + '\n');
-          else out().table(events, auditColumns);
+          show(events);
           last = events.at(-1)!.id;
         }
       }),
