@@ -33,6 +33,7 @@ export function banner(
     );
   }
   if (outcome.initialPasswordFile) {
+    if (!outcome.generatedAdminPassword) lines.push('');
     lines.push(
       `  The generated password of "${ADMIN_SLUG}" is kept in ${outcome.initialPasswordFile}`,
       '  (mode 0600) until it is changed; change it, and the file goes.',
