@@ -67,6 +67,10 @@ describe('the postern CLI', () => {
   test('CLI-01 --help lists every command group', async () => {
     const help = await cli(['--help']);
     assert.equal(help.code, 0);
+    // The bin runs on its own (shebang, executable), as npx postern and npm's bin links run it.
+    const direct = await run(CLI, ['--help']);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(direct.stdout, help.stdout);
     for (const command of ['start', 'config', 'login', 'logout', 'users', 'orgs', 'members']) {
       assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
     }
