@@ -13,6 +13,8 @@ export interface PosternOptions {
   readonly workDir?: string;
   /** Environment overrides; `undefined` removes a variable. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Arguments to node instead of the server's main.js (e.g. the CLI's `start`). */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -51,7 +53,7 @@ export class PosternProcess {
       ...options.env,
     };
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, options.args ?? [MAIN], {
       cwd: workDir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

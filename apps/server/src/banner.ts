@@ -2,7 +2,10 @@ import path from 'node:path';
 import type { PosternConfig } from './config/config';
 import { ADMIN_DATABASE, ADMIN_SLUG, type BootstrapOutcome } from './bootstrap/bootstrap.service';
 
-/** The ready-to-paste greeting of `npm start`. The admin password appears here once, ever. */
+/**
+ * The ready-to-paste greeting of `npm start`. A generated admin password is
+ * printed on the start that created it; its file is named until it is changed.
+ */
 export function banner(
   config: PosternConfig,
   ports: { wire: number; http: number },
@@ -25,8 +28,15 @@ export function banner(
   if (outcome.generatedAdminPassword) {
     lines.push(
       '',
-      `  Site admin "${ADMIN_SLUG}" was created with this password (shown only now, keep it):`,
+      `  Site admin "${ADMIN_SLUG}" was created with this password:`,
       `    ${outcome.generatedAdminPassword}`,
+    );
+  }
+  if (outcome.initialPasswordFile) {
+    if (!outcome.generatedAdminPassword) lines.push('');
+    lines.push(
+      `  The generated password of "${ADMIN_SLUG}" is kept in ${outcome.initialPasswordFile}`,
+      '  (mode 0600) until it is changed; change it, and the file goes.',
     );
   }
   lines.push(

@@ -119,6 +119,59 @@ export class EntitiesRepository {
     });
   }
 
+  /** Disables or enables an entity; false when it does not exist. */
+  async setDisabled(id: string, disabled: boolean): Promise<boolean> {
+    const { count } = await this.prisma.entity.updateMany({ where: { id }, data: { disabled } });
+    return count === 1;
+  }
+
+  /** Enabled site admins other than `exceptId`: the last one may not go. */
+  async countOtherActiveSiteAdmins(exceptId: string): Promise<number> {
+    return this.prisma.entity.count({
+      where: { isSiteAdmin: true, disabled: false, id: { not: exceptId } },
+    });
+  }
+
+  /** The databases an entity owns, by name. */
+  async ownedDatabases(id: string): Promise<{ id: string; name: string }[]> {
+    return this.prisma.database.findMany({
+      where: { ownerId: id },
+      select: { id: true, name: true },
+      orderBy: { name: 'asc' },
+    });
+  }
+
+  /** Organisations whose only admin is this user (deleting it would leave them without one). */
+  async organizationsOnlyAdministeredBy(userId: string): Promise<string[]> {
+    const rows = await this.prisma.membership.findMany({
+      where: { userId, role: 'admin' },
+      select: { organization: { select: { slug: true, members: { where: { role: 'admin' } } } } },
+    });
+    return rows
+      .filter((row) => row.organization.members.length === 1)
+      .map((row) => row.organization.slug)
+      .sort();
+  }
+
+  /**
+   * Removes an entity with its password, tokens, memberships, grants and
+   * console sessions (foreign keys cascade), after handing the databases it
+   * owns to `reassignToId`, in one transaction. Databases never cascade: with
+   * owned databases and no one to hand them to, the delete fails.
+   */
+  async delete(id: string, reassignToId: string | null): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      if (reassignToId !== null) {
+        const owned = await tx.database.findMany({ where: { ownerId: id }, select: { id: true } });
+        const ids = owned.map((d) => d.id);
+        // The new owner's own grants on them would only be noise below ownership.
+        await tx.grant.deleteMany({ where: { entityId: reassignToId, databaseId: { in: ids } } });
+        await tx.database.updateMany({ where: { ownerId: id }, data: { ownerId: reassignToId } });
+      }
+      await tx.entity.delete({ where: { id } });
+    });
+  }
+
   /** A user with its salt (organisations have none), with its password secrets. */
   private async findUserRow(slug: string) {
     const row = await this.prisma.entity.findUnique({

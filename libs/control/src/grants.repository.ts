@@ -47,7 +47,8 @@ export class GrantsRepository {
     const rows = await this.prisma.grant.findMany({
       where: {
         databaseId,
-        OR: [{ entityId: userId }, { entity: { members: { some: { userId } } } }],
+        // A disabled organisation's grants confer nothing while it is disabled.
+        OR: [{ entityId: userId }, { entity: { disabled: false, members: { some: { userId } } } }],
       },
       select: { level: true },
     });

@@ -6,21 +6,29 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { hardenExistingDatabases } from '#engine';
-import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
 import { DatabasesService } from '../identity/databases.service';
 import { UsersService } from '../identity/users.service';
 import { logSink } from '../logging';
+import {
+  forgetInitialAdminPassword,
+  initialAdminPassword,
+  initialAdminPasswordFile,
+} from './initial-admin-password';
 
 export const ADMIN_SLUG = 'admin';
 export const ADMIN_DATABASE = 'main';
 
-/** What the first start created, for the banner (the password is shown once). */
+/** What the first start created, for the banner. */
 export interface BootstrapOutcome {
+  /** Set on the start that created `admin` with a generated password. */
   readonly generatedAdminPassword: string | undefined;
   readonly createdAdmin: boolean;
+  /** Where the generated password is kept until the admin changes it, while it is. */
+  readonly initialPasswordFile: string | undefined;
 }
 
 /**
@@ -32,7 +40,11 @@ export class BootstrapService
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly log = logSink('Bootstrap');
-  outcome: BootstrapOutcome = { generatedAdminPassword: undefined, createdAdmin: false };
+  outcome: BootstrapOutcome = {
+    generatedAdminPassword: undefined,
+    createdAdmin: false,
+    initialPasswordFile: undefined,
+  };
   private hardening: Promise<void> = Promise.resolve();
 
   constructor(
@@ -45,14 +57,24 @@ export class BootstrapService
   async onModuleInit(): Promise<void> {
     const { entities, databases } = this.cluster.control;
     let admin = await entities.findBySlug(ADMIN_SLUG);
+    const passwordFile = initialAdminPasswordFile(this.config.dataDir);
     if (!admin) {
-      const password = this.config.adminPassword ?? randomBytes(18).toString('base64url');
+      const configured = this.config.adminPassword;
+      // A generated password is written to disk before the admin exists: a start
+      // that fails after this point, or a banner nobody read, cannot lose it.
+      const password = configured ?? (await initialAdminPassword(this.config.dataDir));
       admin = await this.users.createUser(ADMIN_SLUG, password, true);
+      // One an earlier, failed start generated is void once the configured one is used.
+      if (configured !== undefined) await forgetInitialAdminPassword(this.config.dataDir);
       this.outcome = {
+        ...this.outcome,
         createdAdmin: true,
-        generatedAdminPassword: this.config.adminPassword ? undefined : password,
+        generatedAdminPassword: configured === undefined ? password : undefined,
       };
       this.log.info(`created site admin "${ADMIN_SLUG}"`);
+    }
+    if (existsSync(passwordFile)) {
+      this.outcome = { ...this.outcome, initialPasswordFile: passwordFile };
     }
     const main = await databases.findByName(ADMIN_SLUG, ADMIN_DATABASE);
     if (!main) {

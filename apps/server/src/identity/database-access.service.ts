@@ -76,11 +76,14 @@ export class DatabaseAccessService {
   /**
    * Highest of: ownership; for a database owned by an organisation, `owner`
    * for its admins and `read-write` for its members; direct grants; grants to
-   * the user's organisations.
+   * the user's organisations. Nothing while the owner is disabled: a
+   * disabled user's or organisation's databases are suspended. (A login as
+   * the owner itself never gets here: disabled users cannot log in.)
    */
   async effectiveLevel(userId: string, database: DatabaseRecord): Promise<AccessLevel | null> {
     if (database.ownerId === userId) return 'owner';
-    const { grants, memberships } = this.cluster.control;
+    const { grants, memberships, entities } = this.cluster.control;
+    if ((await entities.findById(database.ownerId))?.disabled !== false) return null;
     const levels: AccessLevel[] = await grants.levelsForUser(database.id, userId);
     const role = await memberships.roleOf(database.ownerId, userId);
     if (role === 'admin') levels.push('owner');

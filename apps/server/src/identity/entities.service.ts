@@ -1,10 +1,15 @@
 import {
   BadRequestException,
   ForbiddenException,
+  Inject,
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
 import { assertValidName, isValidName, type EntityRecord, type MemberRole } from '#control';
+import { ADMIN_SLUG } from '../bootstrap/bootstrap.service';
+import { forgetInitialAdminPassword } from '../bootstrap/initial-admin-password';
+import type { PosternConfig } from '../config/config';
+import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
 import { auditActor, requireUnscoped, type Actor } from './actor';
 import { unlessTaken } from './conflicts';
@@ -38,6 +43,7 @@ export interface NewEntityRequest {
 @Injectable()
 export class EntitiesService {
   constructor(
+    @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
     private readonly cluster: ClusterService,
     private readonly users: UsersService,
   ) {}
@@ -102,6 +108,8 @@ export class EntitiesService {
       throw new ForbiddenException("only site admins change another user's password");
     }
     await this.users.setPassword(entity.slug, password);
+    // The generated first-start password is void now; it should not linger on disk.
+    if (entity.slug === ADMIN_SLUG) await forgetInitialAdminPassword(this.config.dataDir);
     // Whoever knew the old password loses the console sessions it opened.
     const keep = entity.id === actor.id ? actor.sessionId : null;
     await this.cluster.control.httpSessions.removeForEntity(entity.id, keep);

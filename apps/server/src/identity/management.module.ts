@@ -5,6 +5,7 @@ import { AccessReviewService } from './access-review.service';
 import { AuditLogService } from './audit-log.service';
 import { DatabaseCatalogService } from './database-catalog.service';
 import { EntitiesService } from './entities.service';
+import { EntityLifecycleService } from './entity-lifecycle.service';
 import { GrantsService } from './grants.service';
 import { IdentityModule } from './identity.module';
 import { MembershipsService } from './memberships.service';
@@ -23,6 +24,7 @@ import { TokensService } from './tokens.service';
     AuditLogService,
     DatabaseCatalogService,
     EntitiesService,
+    EntityLifecycleService,
     GrantsService,
     MembershipsService,
     SessionsService,
@@ -32,6 +34,7 @@ import { TokensService } from './tokens.service';
     AuditLogService,
     DatabaseCatalogService,
     EntitiesService,
+    EntityLifecycleService,
     GrantsService,
     MembershipsService,
     SessionsService,

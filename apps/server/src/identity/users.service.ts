@@ -1,6 +1,11 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { DEFAULT_SCRAM_ITERATIONS, deriveScramVerifier, newScramSalt, safeEqual } from '#auth';
-import { assertValidName, type EntityRecord, type PasswordRecord } from '#control';
+import {
+  assertValidName,
+  type ControlPlane,
+  type EntityRecord,
+  type PasswordRecord,
+} from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { compareSecret, hashSecret } from './secret-hashing';
 
@@ -48,11 +53,7 @@ export class UsersService {
 
   /** New password secrets under the user's existing salt, which never changes. */
   async setPassword(slug: string, password: string): Promise<void> {
-    assertAcceptablePassword(password);
-    const user = await this.cluster.control.entities.findUserLogin(slug);
-    if (!user) throw new BadRequestException(`"${slug}" is not a user`);
-    const record = await passwordRecord(password, user.salt, user.iterations);
-    await this.cluster.control.entities.setPassword(user.id, record);
+    await setUserPassword(this.cluster.control, slug, password);
   }
 
   /**
@@ -84,6 +85,23 @@ export class UsersService {
     const derived = deriveScramVerifier(password, user.salt, user.iterations);
     return user.password !== null && safeEqual(derived.storedKey, user.password.storedKey);
   }
+}
+
+/**
+ * The one way a password changes, for the API and for the offline
+ * `postern admin reset-password` alike: new SCRAM verifier and bcrypt hash
+ * under the user's lifelong salt; the cleartext goes nowhere else.
+ */
+export async function setUserPassword(
+  control: ControlPlane,
+  slug: string,
+  password: string,
+): Promise<void> {
+  assertAcceptablePassword(password);
+  const user = await control.entities.findUserLogin(slug);
+  if (!user) throw new BadRequestException(`"${slug}" is not a user`);
+  const record = await passwordRecord(password, user.salt, user.iterations);
+  await control.entities.setPassword(user.id, record);
 }
 
 export function assertAcceptablePassword(password: string): void {

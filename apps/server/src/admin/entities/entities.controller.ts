@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import type { Actor } from '../../identity/actor';
 import {
   EntitiesService,
@@ -7,23 +18,39 @@ import {
 } from '../../identity/entities.service';
 import { Authenticated } from '../auth/access.decorators';
 import { CurrentActor } from '../auth/current-actor.decorator';
-import { parseNewEntity, parsePassword } from './entities.requests';
+import { EntityLifecycleService } from '../../identity/entity-lifecycle.service';
+import {
+  parseEntityDelete,
+  parseEntityPatch,
+  parseNewEntity,
+  parsePassword,
+} from './entities.requests';
 import {
   ApiBody,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-docs';
-import { EntityDetailDto, EntityDto, NewEntityDto, PasswordDto } from './entities.dto';
+import {
+  EntityDetailDto,
+  EntityDto,
+  EntityPatchDto,
+  NewEntityDto,
+  PasswordDto,
+} from './entities.dto';
 
 @ApiTags('entities')
 @Authenticated()
 @Controller('entities')
 export class EntitiesController {
-  constructor(private readonly entities: EntitiesService) {}
+  constructor(
+    private readonly entities: EntitiesService,
+    private readonly lifecycle: EntityLifecycleService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -69,5 +96,48 @@ export class EntitiesController {
     @Body() body: unknown,
   ): Promise<void> {
     return this.entities.setPassword(actor, slug, parsePassword(body));
+  }
+
+  @Patch(':slug')
+  @ApiOperation({
+    summary: 'Disable or enable a user or an organization (site admins)',
+    description:
+      'Disabling ends its wire and console sessions, stops its API tokens and suspends the ' +
+      'databases it owns; the last enabled site admin cannot be disabled.',
+  })
+  @ApiBody({ type: EntityPatchDto })
+  @ApiOkResponse({ type: EntityDto })
+  @ApiErrors(400, 403, 404, 409, 413)
+  update(
+    @CurrentActor() actor: Actor,
+    @Param('slug') slug: string,
+    @Body() body: unknown,
+  ): Promise<EntityView> {
+    return this.lifecycle.setDisabled(actor, slug, parseEntityPatch(body).disabled);
+  }
+
+  @Delete(':slug')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete a user or an organization (site admins)',
+    description:
+      'Its tokens, memberships, grants and sessions go with it. Refused (409) while it owns ' +
+      'databases unless reassignTo names who takes them over, while it is the only admin of an ' +
+      'organization, for the last enabled site admin, and for "admin".',
+  })
+  @ApiQuery({
+    name: 'reassignTo',
+    required: false,
+    description: 'user or organization that becomes the owner of its databases',
+    example: 'acme',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 403, 404, 409)
+  delete(
+    @CurrentActor() actor: Actor,
+    @Param('slug') slug: string,
+    @Query() query: unknown,
+  ): Promise<void> {
+    return this.lifecycle.delete(actor, slug, parseEntityDelete(query).reassignTo);
   }
 }

@@ -68,3 +68,12 @@ export class MembershipDto {
   @ApiProperty({ enum: ['member', 'admin'] })
   role!: string;
 }
+
+export class EntityPatchDto {
+  @ApiProperty({
+    example: true,
+    description:
+      'true: no logins, tokens stop working, open sessions end, its databases are suspended; false: enabled again',
+  })
+  disabled!: boolean;
+}

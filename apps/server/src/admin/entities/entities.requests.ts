@@ -1,6 +1,13 @@
+import { BadRequestException } from '@nestjs/common';
 import type { MemberRole } from '#control';
 import type { NewEntityRequest } from '../../identity/entities.service';
-import { enumField, jsonObject, optionalStringField, stringField } from '../common/validation';
+import {
+  enumField,
+  jsonObject,
+  optionalStringField,
+  queryParams,
+  stringField,
+} from '../common/validation';
 
 // Lengths are checked loosely here; the services apply the real rules
 // (slug syntax, password length) with their own messages.
@@ -20,4 +27,18 @@ export function parsePassword(body: unknown): string {
 
 export function parseMemberRole(body: unknown): MemberRole {
   return enumField(jsonObject(body, ['role']), 'role', ['member', 'admin'] as const);
+}
+
+/** PATCH /entities/:slug: `{"disabled": true}` or `false`, the one thing that changes. */
+export function parseEntityPatch(body: unknown): { disabled: boolean } {
+  const { disabled } = jsonObject(body, ['disabled']);
+  if (typeof disabled !== 'boolean')
+    throw new BadRequestException('"disabled" must be true or false');
+  return { disabled };
+}
+
+/** DELETE /entities/:slug?reassignTo=<slug>: who takes over its databases, if anyone. */
+export function parseEntityDelete(query: unknown): { reassignTo: string | null } {
+  const { reassignTo } = queryParams(query, ['reassignTo']) as { reassignTo?: string };
+  return { reassignTo: reassignTo ?? null };
 }

@@ -1,0 +1,117 @@
+import { type GrantLevel } from '../api-client';
+import { api, collect, expiry, level, LEVELS, out, program, run } from '../context';
+
+/** Databases, grants and API tokens. */
+export function registerDatabaseCommands(): void {
+  const databaseColumns = {
+    database: (d: { owner: string; name: string }) => `${d.owner}/${d.name}`,
+    level: (d: { level: string | null }) => d.level,
+    limits: (d: { limits: object }) => (Object.keys(d.limits).length ? d.limits : null),
+  };
+  const databases = program.command('databases').description('databases (owner/name)');
+  databases
+    .command('list')
+    .action(run(async () => out().table(await (await api()).listDatabases(), databaseColumns)));
+  databases
+    .command('show <database>')
+    .action(run(async (db: string) => out().record(await (await api()).getDatabase(db))));
+  databases
+    .command('create <database>')
+    .description(
+      'create owner/name (for yourself, an organization you administer, or anyone as a site admin)',
+    )
+    .action(
+      run(async (db: string) => {
+        const [owner, name] = db.includes('/') ? db.split('/', 2) : [null, db];
+        if (!owner) throw new Error('give the database as owner/name');
+        out().record(await (await api()).createDatabase(owner, name!));
+      }),
+    );
+  databases
+    .command('delete <database>')
+    .description('drop it; its sessions end and its name is free again')
+    .action(
+      run(async (db: string) => {
+        await (await api()).deleteDatabase(db);
+        out().done(`deleted ${db}`, { deleted: db });
+      }),
+    );
+
+  const grants = program.command('grants').description('who may use a database, at which level');
+  grants.command('list <database>').action(
+    run(async (db: string) =>
+      out().table(await (await api()).listGrants(db), {
+        entity: (g) => g.entity,
+        level: (g) => g.level,
+      }),
+    ),
+  );
+  grants
+    .command('set <database> <entity> <level>')
+    .description(`grant ${LEVELS.join(', ')}`)
+    .action(
+      run(async (db: string, entity: string, value: string) => {
+        out().record(await (await api()).putGrant(db, entity, level(value)));
+      }),
+    );
+  grants.command('remove <database> <entity>').action(
+    run(async (db: string, entity: string) => {
+      await (await api()).removeGrant(db, entity);
+      out().done(`grant of ${entity} on ${db} removed`);
+    }),
+  );
+
+  const tokens = program.command('tokens').description('API tokens (also wire passwords)');
+  tokens
+    .command('create <user>')
+    .description('create a token; its secret is printed this once')
+    .requiredOption('--name <name>', 'what the token is for')
+    .option(
+      '--database <owner/name>',
+      'limit to this database (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option('--max-level <level>', `at most ${LEVELS.join(', ')}`, level)
+    .option('--expires <when>', 'expiry: ISO 8601 time, or 90m, 12h, 30d from now', expiry)
+    .action(
+      run(
+        async (
+          user: string,
+          options: { name: string; database: string[]; maxLevel?: GrantLevel; expires?: string },
+        ) => {
+          const created = await (
+            await api()
+          ).createToken(user, {
+            name: options.name,
+            databases: options.database,
+            maxLevel: options.maxLevel ?? null,
+            expiresAt: options.expires ?? null,
+          });
+          out().record(created);
+        },
+      ),
+    );
+  tokens.command('list <user>').action(
+    run(async (user: string) => {
+      out().table(await (await api()).listTokens(user), {
+        id: (t) => t.id,
+        name: (t) => t.name,
+        databases: (t) => t.databases,
+        maxLevel: (t) => t.maxLevel,
+        expires: (t) => t.expiresAt,
+        lastUsed: (t) => t.lastUsedAt,
+        revoked: (t) => t.revokedAt,
+      });
+    }),
+  );
+  tokens
+    .command('revoke <id>')
+    .description('revoke a token; its open wire sessions end')
+    .action(
+      run(async (id: string) => {
+        await (await api()).revokeToken(id);
+        out().done(`revoked ${id}`, { revoked: id });
+      }),
+    );
+}

