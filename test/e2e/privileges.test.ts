@@ -626,7 +626,6 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
       'other/vault',
       'vault',
       vault.physicalName,
-      main.physicalName,
       'postgres',
       'template0',
       'template1',
@@ -640,6 +639,14 @@ describe('privileges: PRIV-* and LEAK-* through Postern', () => {
         );
       assert.equal(outcome, '3D000', database);
     }
+    // Its own database, by the physical name current_database() shows, is reachable.
+    const own = client('writer1', main.physicalName);
+    await own.connect();
+    assert.equal(
+      (await own.query('SELECT current_database() AS db')).rows[0].db,
+      main.physicalName,
+    );
+    await own.end();
   });
 
   test('PRIV-T3 upstream, the roles have CONNECT on their own database only', async () => {

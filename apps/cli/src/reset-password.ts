@@ -13,6 +13,7 @@ import {
 } from '#engine';
 import { ADMIN_SLUG } from '../../server/src/bootstrap/bootstrap.service';
 import { forgetInitialAdminPassword } from '../../server/src/bootstrap/initial-admin-password';
+import { loadRolePasswords } from '../../server/src/engine/role-passwords';
 import { setUserPassword } from '../../server/src/identity/users.service';
 
 export interface ResetRequest {
@@ -41,7 +42,10 @@ export async function resetPassword(request: ResetRequest, log: LogSink): Promis
     ? externalCluster(request.upstreamUrl)
     : await startEmbeddedCluster(request.dataDir, log);
   try {
-    const control = ControlPlane.connect(superuserUrl(cluster.endpoint, CONTROL_DATABASE));
+    const control = ControlPlane.connect(
+      superuserUrl(cluster.endpoint, CONTROL_DATABASE),
+      await loadRolePasswords(request.dataDir),
+    );
     try {
       const user = await control.entities.findBySlug(request.user);
       if (!user || user.kind !== 'user') throw new ResetRefused(`"${request.user}" is not a user`);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import path from 'node:path';
 import { Client } from 'pg';
-import { applyMigrations, ControlPlane, RolePasswords } from '#control';
+import { applyMigrations, ControlPlane } from '#control';
 import {
   CONTROL_DATABASE,
   externalCluster,
@@ -16,6 +16,7 @@ import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { logSink } from '../logging';
 import { PROJECT_ROOT } from '../project-root';
+import { loadRolePasswords } from './role-passwords';
 
 /**
  * Owns the upstream PostgreSQL (embedded or external) and the control plane
@@ -52,16 +53,10 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       await client.end();
     }
-    this.controlPlane = ControlPlane.connect(controlUrl, await this.rolePasswords());
-  }
-
-  /**
-   * Upstream passwords of tenant roles come from this key (0600, next to the
-   * other secrets), not from the control plane, which stores none.
-   */
-  private async rolePasswords(): Promise<RolePasswords> {
-    const file = path.join(this.config.dataDir, 'secrets', 'role-password-key');
-    return new RolePasswords(Buffer.from((await readOrCreateSecret(file)).value, 'base64url'));
+    this.controlPlane = ControlPlane.connect(
+      controlUrl,
+      await loadRolePasswords(this.config.dataDir),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
