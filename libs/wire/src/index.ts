@@ -4,6 +4,7 @@ export {
   AuthCode,
   BackendType,
   FrontendType,
+  MAX_AUTH_MESSAGE_LENGTH,
   MAX_CANCEL_KEY_LENGTH,
   MAX_STARTUP_PACKET_LENGTH,
   MIN_CANCEL_KEY_LENGTH,

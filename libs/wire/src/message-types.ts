@@ -5,6 +5,13 @@ export const PROTOCOL_LATEST_MINOR = 0;
 /** PostgreSQL's MAX_STARTUP_PACKET_LENGTH (src/include/libpq/pqcomm.h). */
 export const MAX_STARTUP_PACKET_LENGTH = 10000;
 
+/**
+ * PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH (src/include/libpq/auth.h): the
+ * largest body of a password or SASL message read before authentication, so
+ * that an unauthenticated peer cannot make the server buffer more (FUZZ-01).
+ */
+export const MAX_AUTH_MESSAGE_LENGTH = 65535;
+
 /** Cancel keys are 4 bytes in protocol 3.0 and up to 256 bytes since 3.2 (PostgreSQL 18). */
 export const MIN_CANCEL_KEY_LENGTH = 4;
 export const MAX_CANCEL_KEY_LENGTH = 256;

@@ -15,6 +15,7 @@ import {
 import {
   backendKeyData,
   errorResponse,
+  MAX_AUTH_MESSAGE_LENGTH,
   parameterStatus,
   PgError,
   PgErrors,
@@ -107,7 +108,9 @@ export class ClientSession {
     const startup = await negotiateStartup(this.socket, {
       tlsMode: config.tls,
       secureContext: tls.certificates?.secureContext ?? null,
-      maxMessageLength: config.maxMessageLength,
+      // Only startup and authentication read through this reader (the
+      // relay has its own limits); the length field counts itself.
+      maxMessageLength: MAX_AUTH_MESSAGE_LENGTH + 4,
     });
     if (startup.kind === 'cancel') {
       cancels.cancel(startup.processId, startup.secretKey, this.socket.remoteAddress ?? '');
