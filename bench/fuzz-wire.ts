@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     gateway: () => ({
       port: postern.wirePort,
       pid: postern.pid,
+      caFile: postern.caFile,
       running: postern.running,
       log: postern.log,
     }),
@@ -98,6 +99,10 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}.`,
     `How connections ended: ${verdicts} (\`closed\`: the gateway closed after answering or refusing; \`destroyed\`: the fuzzer dropped the connection itself).`,
+    `SQLSTATEs the fuzz connections received: ${Object.entries(result.sqlstates)
+      .sort(([, a], [, b]) => b - a)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(', ')}.`,
     'A hang is a connection the gateway neither closed nor answered within 10 s of the last write (the auth timeout is 2 s). Peak RSS is VmHWM of the gateway process (the embedded PostgreSQL excluded).',
     `Fuzzer CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s.`,
     ...(result.findings.length ? result.findings.map(formatFinding) : ['No findings.']),

@@ -57,6 +57,7 @@ describe('wire protocol fuzzer', () => {
       gateway: () => ({
         port: postern.wirePort,
         pid: postern.pid,
+        caFile: postern.caFile,
         running: postern.running,
         log: postern.log,
       }),
@@ -95,10 +96,11 @@ describe('wire protocol fuzzer', () => {
   );
 
   describe('regressions found by the fuzzer', () => {
-    const target = () => ({
+    const target = async () => ({
       port: postern.wirePort,
       password: ADMIN_PASSWORD,
       hangBudgetMs: HANG_BUDGET_MS,
+      ca: await postern.ca(),
     });
 
     test('FUZZ-01: a SASL message over 65535 bytes before login is refused from its header (08P01), not buffered', async () => {
@@ -128,7 +130,7 @@ describe('wire protocol fuzzer', () => {
     test('FUZZ-01 as the fuzzer found it: seed 2, case 79 (a 25 MiB SASLResponse after a real startup)', async () => {
       const found = generateCase(corpus, splicePool(corpus), 2, 79);
       assert.ok(found.flood, 'case generation changed: seed 2 case 79 is no longer the flood');
-      const outcome = await replayCase(target(), found);
+      const outcome = await replayCase(await target(), found);
       assert.equal(outcome.verdict, 'closed', outcome.detail);
       assert.deepEqual(outcome.sqlstates, ['08P01']);
     });

@@ -26,12 +26,15 @@ export const HANG_BUDGET_MS = FUZZ_AUTH_TIMEOUT_MS + 8_000;
 export interface FuzzedGateway {
   readonly port: number;
   readonly pid: number;
+  /** Its CA certificate file, for cases over TLS. */
+  readonly caFile: string;
   readonly running: boolean;
   readonly log: string;
 }
 
 export interface Finding {
-  readonly kind: 'crash' | 'hang' | 'bad-error' | 'login-failed' | 'health' | 'unbounded';
+  readonly kind:
+    'crash' | 'hang' | 'bad-error' | 'login-failed' | 'health' | 'unbounded' | 'state-leak';
   readonly seed: number;
   /** The cases that may have caused it (a crash: the whole batch in flight). */
   readonly cases: readonly number[];
@@ -58,6 +61,8 @@ export interface CampaignResult {
   readonly casesRun: number;
   readonly findings: readonly Finding[];
   readonly verdicts: Readonly<Record<string, number>>;
+  /** How often each SQLSTATE came back (how far the cases got). */
+  readonly sqlstates: Readonly<Record<string, number>>;
   readonly healthChecks: number;
   /** Largest VmHWM (peak resident set) of the gateway process(es), bytes. */
   readonly peakRssBytes: number;
@@ -83,10 +88,13 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const pool = splicePool(options.corpus);
   const findings: Finding[] = [];
   const verdicts: Record<string, number> = {};
+  const sqlstates: Record<string, number> = {};
   const first = options.firstCase ?? 0;
   let peakRssBytes = 0;
   let healthChecks = 0;
   let casesRun = 0;
+  /** What the first health check saw of its session: every later one must see the same. */
+  let baselineState: string | null = null;
   for (
     let batchStart = first;
     batchStart < first + options.cases;
@@ -97,10 +105,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (let index = batchStart; index < batchEnd; index++) {
       batch.push(generateCase(options.corpus, pool, options.seed, index));
     }
+    const current = options.gateway();
     const target = {
-      port: options.gateway().port,
+      port: current.port,
       password: options.password,
       hangBudgetMs: HANG_BUDGET_MS,
+      ca: await readFile(current.caFile, 'utf8'),
     };
     const outcomes = await runConcurrently(batch, options.concurrency, (c) =>
       replayCase(target, c),
@@ -109,6 +119,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     batch.forEach((fuzzCase, n) => {
       const outcome = outcomes[n]!;
       verdicts[outcome.verdict] = (verdicts[outcome.verdict] ?? 0) + 1;
+      for (const code of outcome.sqlstates) sqlstates[code] = (sqlstates[code] ?? 0) + 1;
       const kind = findingKind(outcome);
       if (kind)
         findings.push({
@@ -121,14 +132,24 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     const gateway = options.gateway();
     if (gateway.running) {
       peakRssBytes = Math.max(peakRssBytes, (await memoryOf(gateway.pid)).peak);
-      const unhealthy = await healthCheck(gateway.port, options.password);
+      const health = await healthCheck(gateway.port, options.password);
       healthChecks++;
-      if (unhealthy) {
+      const suspects = batch.map((c) => c.index);
+      if (health.problem) {
         findings.push({
           kind: 'health',
           seed: options.seed,
-          cases: batch.map((c) => c.index),
-          detail: unhealthy,
+          cases: suspects,
+          detail: health.problem,
+        });
+      } else if (baselineState === null) {
+        baselineState = health.sessionState;
+      } else if (health.sessionState !== baselineState) {
+        findings.push({
+          kind: 'state-leak',
+          seed: options.seed,
+          cases: suspects,
+          detail: `a fresh session saw ${health.sessionState}, the first one ${baselineState}`,
         });
       }
     }
@@ -147,6 +168,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     casesRun,
     findings,
     verdicts,
+    sqlstates,
     healthChecks,
     peakRssBytes,
     durationMs: Date.now() - started,

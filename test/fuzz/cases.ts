@@ -28,6 +28,21 @@ export interface ReplayableCase {
   readonly rawAnswers: boolean;
   /** After the writes, one message longer than PostgreSQL allows there, body streamed. */
   readonly flood?: Flood;
+  /** Over TLS (SSLRequest first) instead of plaintext. */
+  readonly tls?: boolean;
+  /** Relay cases: a CancelRequest for this session, on its own connection, after a write. */
+  readonly cancel?: CancelStep;
+}
+
+/**
+ * The key of a CancelRequest: as BackendKeyData gave it, one byte changed,
+ * or a length PostgreSQL refuses (3.0 keys are 4 bytes, 3.2 keys at most 256).
+ */
+export type CancelKey = 'exact' | 'changed' | 'short' | 'long';
+
+export interface CancelStep {
+  readonly afterWrite: number;
+  readonly key: CancelKey;
 }
 
 /**
@@ -128,15 +143,28 @@ export function generateCase(
     phase === 'pre-auth'
       ? rng.pick(['end', 'end', 'end', 'end', 'keep-open', 'destroy', 'destroy'] as const)
       : rng.pick(['end', 'end', 'end', 'destroy'] as const);
+  const writes = splitWrites(stream, rng);
+  const tls = rng.chance(0.25);
+  if (tls) steps.push('over TLS');
+  let cancel: CancelStep | undefined;
+  if (phase === 'relay' && rng.chance(0.15)) {
+    cancel = {
+      afterWrite: rng.int(writes.length + 1) - 1,
+      key: rng.pick(['exact', 'exact', 'changed', 'short', 'long'] as const),
+    };
+    steps.push(`CancelRequest (${cancel.key} key) after write ${cancel.afterWrite}`);
+  }
   return {
     seed,
     index,
     client: recording.client,
     phase,
     loginParams,
-    writes: splitWrites(stream, rng),
+    writes,
     ending,
     rawAnswers: frames.some((frame) => frame.encryptionRequest),
+    tls,
+    ...(cancel ? { cancel } : {}),
     steps,
   };
 }
@@ -165,6 +193,8 @@ export function describeCase(fuzzCase: FuzzCase): string {
       ending: fuzzCase.ending,
       rawAnswers: fuzzCase.rawAnswers,
       flood: fuzzCase.flood,
+      tls: fuzzCase.tls,
+      cancel: fuzzCase.cancel,
       steps: fuzzCase.steps,
       loginParams: fuzzCase.loginParams,
       writes: fuzzCase.writes.map((write) => write.toString('hex')),

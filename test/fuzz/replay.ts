@@ -1,19 +1,23 @@
 import type net from 'node:net';
 import {
   connectRaw,
+  connectTls,
   errorFields,
+  int32,
   message,
   MessageStream,
   scramLogin,
   type BackendMessage,
 } from '../support/raw-client';
-import type { Flood, ReplayableCase } from './cases';
+import type { CancelKey, Flood, ReplayableCase } from './cases';
 
 export interface FuzzTarget {
   readonly port: number;
   readonly password: string;
   /** How long a connection may neither answer nor close (auth timeout plus a margin). */
   readonly hangBudgetMs: number;
+  /** The gateway's CA, for cases over TLS. */
+  readonly ca: string;
 }
 
 /**
@@ -52,7 +56,9 @@ export async function replayCase(
 ): Promise<CaseOutcome> {
   let socket: net.Socket;
   try {
-    socket = await connectRaw(target.port);
+    socket = fuzzCase.tls
+      ? await connectTls(target.port, target.ca)
+      : await connectRaw(target.port);
   } catch (err) {
     return { verdict: 'refused', detail: String(err), sqlstates: [] };
   }
@@ -70,26 +76,44 @@ async function drive(
   fuzzCase: ReplayableCase,
 ): Promise<CaseOutcome> {
   let stream: MessageStream;
+  let login: { messages: BackendMessage[] } | null = null;
   if (fuzzCase.phase === 'relay') {
-    const login = await scramLogin(socket, { ...fuzzCase.loginParams }, target.password).catch(
+    const attempt = await scramLogin(socket, { ...fuzzCase.loginParams }, target.password).catch(
       (err: unknown) => ({ messages: [], stream: null, err }),
     );
-    const last = login.messages.at(-1);
-    if (!login.stream || last?.type !== 'Z') {
+    const last = attempt.messages.at(-1);
+    if (!attempt.stream || last?.type !== 'Z') {
       const detail =
         last?.type === 'E'
           ? JSON.stringify(errorFields(last.body))
-          : String('err' in login ? login.err : 'closed');
+          : String('err' in attempt ? attempt.err : 'closed');
       return { verdict: 'login-failed', detail, sqlstates: [] };
     }
-    stream = login.stream;
+    stream = attempt.stream;
+    login = attempt;
   } else {
     stream = new MessageStream(socket);
   }
-  for (const write of fuzzCase.writes) {
+  const cancelKey = backendKey(login?.messages ?? []);
+  let cancelled: Promise<boolean> | null = null;
+  const sendCancel = () => {
+    if (fuzzCase.cancel && cancelKey) {
+      cancelled = cancelRequest(target, cancelKey, fuzzCase.cancel.key);
+    }
+  };
+  if (fuzzCase.cancel?.afterWrite === -1) sendCancel();
+  for (const [n, write] of fuzzCase.writes.entries()) {
     if (stream.closed || socket.destroyed) break;
     socket.write(write);
     await pause();
+    if (fuzzCase.cancel?.afterWrite === n) sendCancel();
+  }
+  if (cancelled && !(await cancelled)) {
+    return {
+      verdict: 'hang',
+      detail: `the CancelRequest connection was still open ${target.hangBudgetMs} ms later`,
+      sqlstates: [],
+    };
   }
   if (fuzzCase.flood && !stream.closed) {
     const accepted = await flood(socket, stream, fuzzCase.flood, target.hangBudgetMs);
@@ -131,6 +155,40 @@ async function drive(
   return { verdict: 'closed', detail: '', sqlstates };
 }
 
+/** pid and secret key from BackendKeyData, if the login sent one. */
+function backendKey(messages: readonly BackendMessage[]): Buffer | null {
+  return messages.find((m) => m.type === 'K')?.body ?? null;
+}
+
+/**
+ * A CancelRequest on its own connection; resolves with whether the gateway
+ * closed that connection within the budget (it answers nothing).
+ */
+async function cancelRequest(
+  target: FuzzTarget,
+  key: Buffer,
+  variant: CancelKey,
+): Promise<boolean> {
+  const pid = key.subarray(0, 4);
+  let secret = Buffer.from(key.subarray(4));
+  if (variant === 'changed') secret[0] ^= 0x01;
+  if (variant === 'short') secret = secret.subarray(0, 2);
+  if (variant === 'long') secret = Buffer.alloc(300, 7);
+  const packet = Buffer.concat([int32(12 + secret.length), int32(80877102), pid, secret]);
+  let socket: net.Socket | undefined;
+  try {
+    socket = await connectRaw(target.port);
+    const stream = new MessageStream(socket);
+    socket.write(packet);
+    await stream.untilClosed(target.hangBudgetMs);
+    return true;
+  } catch {
+    return socket === undefined; // refused: not a hang (the process check reports it)
+  } finally {
+    socket?.destroy();
+  }
+}
+
 const FLOOD_CHUNK = Buffer.alloc(256 * 1024, 0x61);
 
 /**
@@ -170,11 +228,34 @@ async function flood(
 }
 
 /**
- * A fresh legitimate login and `select 1`: what must keep working whatever
- * the fuzz connections did. Resolves with null, or what went wrong.
+ * What a fresh session sees of the state an earlier client could have left
+ * on a pooled upstream connection (DISCARD ALL must have reset all of it).
  */
-export async function healthCheck(port: number, password: string): Promise<string | null> {
+const SESSION_STATE_QUERY = `SELECT 1 AS one, current_user, session_user,
+  current_setting('search_path'), current_setting('application_name'),
+  current_setting('extra_float_digits'), current_setting('DateStyle'),
+  current_setting('TimeZone'), current_setting('default_transaction_read_only'),
+  (SELECT count(*) FROM pg_prepared_statements) AS prepared,
+  (SELECT count(*) FROM pg_cursors) AS cursors,
+  (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) AS temp_relations,
+  (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS advisory_locks,
+  (SELECT count(*) FROM pg_listening_channels()) AS listening`;
+
+export interface Health {
+  /** What went wrong, or null. */
+  readonly problem: string | null;
+  /** The session state a fresh login found (compare with the first check's). */
+  readonly sessionState: string;
+}
+
+/**
+ * A fresh legitimate login and `select 1` (with the session state a pooled
+ * connection could leak): what must keep working whatever the fuzz
+ * connections did.
+ */
+export async function healthCheck(port: number, password: string): Promise<Health> {
   let socket: net.Socket | undefined;
+  const unhealthy = (problem: string): Health => ({ problem, sessionState: '' });
   try {
     socket = await connectRaw(port);
     const { messages, stream } = await scramLogin(
@@ -182,26 +263,41 @@ export async function healthCheck(port: number, password: string): Promise<strin
       { user: 'admin', database: 'admin/main' },
       password,
     );
-    if (messages.at(-1)?.type !== 'Z') return `login: ${describe(messages.at(-1))}`;
-    socket.write(message('Q', 'select 1\0'));
+    const ready = messages.at(-1);
+    if (ready?.type !== 'Z') return unhealthy(`login: ${describe(ready)}`);
+    if (ready.body.toString() !== 'I')
+      return unhealthy(`login ready in state ${ready.body.toString()}`);
+    socket.write(message('Q', `${SESSION_STATE_QUERY}\0`));
     const answers: BackendMessage[] = [];
     for (;;) {
       const msg = await stream.next(15_000);
-      if (!msg) return `closed after ${answers.map((a) => a.type).join('')}`;
+      if (!msg) return unhealthy(`closed after ${answers.map((a) => a.type).join('')}`);
       answers.push(msg);
       if (msg.type === 'Z') break;
     }
     const row = answers.find((a) => a.type === 'D');
-    if (!row || row.body.subarray(6).toString() !== '1') {
-      return `select 1 answered ${answers.map(describe).join(', ')}`;
-    }
+    const values = row ? dataRowValues(row.body) : [];
+    if (values[0] !== '1')
+      return unhealthy(`select 1 answered ${answers.map(describe).join(', ')}`);
     socket.end(message('X', ''));
-    return null;
+    return { problem: null, sessionState: JSON.stringify(values.slice(1)) };
   } catch (err) {
-    return String(err);
+    return unhealthy(String(err));
   } finally {
     socket?.destroy();
   }
+}
+
+function dataRowValues(body: Buffer): Array<string | null> {
+  const values: Array<string | null> = [];
+  let offset = 2;
+  for (let n = body.readInt16BE(0); n > 0; n--) {
+    const length = body.readInt32BE(offset);
+    offset += 4;
+    values.push(length < 0 ? null : body.toString('utf8', offset, offset + length));
+    offset += Math.max(0, length);
+  }
+  return values;
 }
 
 function describe(msg: BackendMessage | undefined): string {
