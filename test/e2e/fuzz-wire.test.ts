@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { generateCase, splicePool } from '../fuzz/cases';
+import { generateCase, splicePool, type ReplayableCase } from '../fuzz/cases';
 import {
   formatFinding,
   FUZZ_GATEWAY_ENV,
+  FUZZ_POOL_SIZE,
   HANG_BUDGET_MS,
   runCampaign,
   type CampaignResult,
 } from '../fuzz/campaign';
 import { loadCorpus, type Recording } from '../fuzz/corpus';
-import { replayCase } from '../fuzz/replay';
+import { healthCheck, replayCase } from '../fuzz/replay';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 import {
   connectRaw,
@@ -86,6 +87,34 @@ describe('wire protocol fuzzer', () => {
     },
   );
 
+  test('a case replays from its seed and number alone', () => {
+    const pool = splicePool(corpus);
+    const bytes = (seed: number, index: number) =>
+      Buffer.concat(generateCase(corpus, pool, seed, index).writes).toString('hex');
+    assert.equal(bytes(FIXED_SEED, 17), bytes(FIXED_SEED, 17));
+    assert.notEqual(bytes(FIXED_SEED, 17), bytes(FIXED_SEED, 18));
+    assert.notEqual(bytes(FIXED_SEED, 17), bytes(FIXED_SEED + 1, 17));
+  });
+
+  test('the corpus holds a SCRAM login and a session from each recorded client', () => {
+    assert.deepEqual(corpus.map((r) => r.client).sort(), [
+      'node-postgres',
+      'pgjdbc',
+      'psql',
+      'psycopg2',
+    ]);
+    for (const recording of corpus) {
+      const phases = recording.messages.map((m) => m.phase);
+      assert.deepEqual(phases.slice(0, 3), ['startup', 'auth', 'auth'], recording.client);
+      assert.ok(phases.filter((p) => p === 'relay').length >= 5, recording.client);
+      assert.equal(
+        recording.messages.at(-1)?.bytes.toString('latin1', 0, 1),
+        'X',
+        recording.client,
+      );
+    }
+  });
+
   const envSeed = process.env.POSTERN_FUZZ_SEED;
   test(
     `${EXTRA_CASES} mutated sessions with POSTERN_FUZZ_SEED=${envSeed ?? '(unset)'}`,
@@ -125,6 +154,33 @@ describe('wire protocol fuzzer', () => {
       } finally {
         socket.destroy();
       }
+    });
+
+    test('FUZZ-02: a client gone after an extended-protocol error without Sync does not keep its upstream connection', async () => {
+      // Seed 20261206, case 1086: node-postgres' tail with one byte flipped, so that
+      // Describe fails (PostgreSQL then skips everything up to a Sync), and no Sync
+      // or Terminate: CopyData, CopyDone, Parse, Bind, Describe(0x10), Execute, EOF.
+      const found: ReplayableCase = {
+        phase: 'relay',
+        loginParams: { user: 'admin', database: 'admin/main', client_encoding: 'UTF8' },
+        writes: [
+          Buffer.from(
+            '6400000012320974776f0a330974687265650a630000000450000000240053454c4543542024313a3a' +
+              '696e74202b203120415320616e7377657200000042000000160000000100000001000000023431' +
+              '000100004400000006100045000000090000000000',
+            'hex',
+          ),
+        ],
+        ending: 'end',
+        rawAnswers: false,
+      };
+      // One more session than the pool holds: each must find an upstream connection.
+      for (let n = 1; n <= FUZZ_POOL_SIZE + 1; n++) {
+        const outcome = await replayCase(await target(), found);
+        assert.equal(outcome.verdict, 'closed', `session ${n}: ${outcome.detail}`);
+      }
+      const health = await healthCheck(postern.wirePort, ADMIN_PASSWORD);
+      assert.equal(health.problem, null);
     });
 
     test('FUZZ-01 as the fuzzer found it: seed 2, case 79 (a 25 MiB SASLResponse after a real startup)', async () => {

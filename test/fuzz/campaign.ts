@@ -9,13 +9,17 @@ import { healthCheck, replayCase, type CaseOutcome } from './replay';
  * connections end quickly, no lock-out (the fuzzer fails thousands of
  * logins as `admin`, and the health check must still log in), and a
  * statement timeout as a safety net against a mutated query that runs long.
+ * A small upstream pool, so that a leaked upstream connection shows within
+ * a few cases as a health check that cannot log in.
  */
 export const FUZZ_AUTH_TIMEOUT_MS = 2_000;
+export const FUZZ_POOL_SIZE = 8;
 export const FUZZ_GATEWAY_ENV = {
   POSTERN_TLS: 'prefer',
   POSTERN_AUTH_TIMEOUT: `${FUZZ_AUTH_TIMEOUT_MS}ms`,
   POSTERN_LOGIN_MAX_FAILURES: '1000000000',
   POSTERN_STATEMENT_TIMEOUT: '5s',
+  POSTERN_POOL_SIZE: String(FUZZ_POOL_SIZE),
   POSTERN_LOG_LEVEL: 'error',
 } as const;
 

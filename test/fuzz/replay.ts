@@ -75,40 +75,11 @@ async function drive(
   target: FuzzTarget,
   fuzzCase: ReplayableCase,
 ): Promise<CaseOutcome> {
-  let stream: MessageStream;
-  let login: { messages: BackendMessage[] } | null = null;
-  if (fuzzCase.phase === 'relay') {
-    const attempt = await scramLogin(socket, { ...fuzzCase.loginParams }, target.password).catch(
-      (err: unknown) => ({ messages: [], stream: null, err }),
-    );
-    const last = attempt.messages.at(-1);
-    if (!attempt.stream || last?.type !== 'Z') {
-      const detail =
-        last?.type === 'E'
-          ? JSON.stringify(errorFields(last.body))
-          : String('err' in attempt ? attempt.err : 'closed');
-      return { verdict: 'login-failed', detail, sqlstates: [] };
-    }
-    stream = attempt.stream;
-    login = attempt;
-  } else {
-    stream = new MessageStream(socket);
-  }
-  const cancelKey = backendKey(login?.messages ?? []);
-  let cancelled: Promise<boolean> | null = null;
-  const sendCancel = () => {
-    if (fuzzCase.cancel && cancelKey) {
-      cancelled = cancelRequest(target, cancelKey, fuzzCase.cancel.key);
-    }
-  };
-  if (fuzzCase.cancel?.afterWrite === -1) sendCancel();
-  for (const [n, write] of fuzzCase.writes.entries()) {
-    if (stream.closed || socket.destroyed) break;
-    socket.write(write);
-    await pause();
-    if (fuzzCase.cancel?.afterWrite === n) sendCancel();
-  }
-  if (cancelled && !(await cancelled)) {
+  const session = await openSession(socket, target, fuzzCase);
+  if ('verdict' in session) return session;
+  const { stream, backendKey } = session;
+  const cancelClosed = await writeCase(socket, stream, target, fuzzCase, backendKey);
+  if (!cancelClosed) {
     return {
       verdict: 'hang',
       detail: `the CancelRequest connection was still open ${target.hangBudgetMs} ms later`,
@@ -116,8 +87,7 @@ async function drive(
     };
   }
   if (fuzzCase.flood && !stream.closed) {
-    const accepted = await flood(socket, stream, fuzzCase.flood, target.hangBudgetMs);
-    if (accepted) {
+    if (await flood(socket, stream, fuzzCase.flood, target.hangBudgetMs)) {
       const { type, bodyBytes } = fuzzCase.flood;
       return {
         verdict: 'unbounded',
@@ -131,7 +101,68 @@ async function drive(
     return { verdict: 'destroyed', detail: '', sqlstates: [] };
   }
   if (fuzzCase.ending === 'end' && !socket.destroyed) socket.end();
-  const deadline = Date.now() + target.hangBudgetMs;
+  return awaitClose(stream, target.hangBudgetMs, fuzzCase.rawAnswers);
+}
+
+/** Pre-auth: the bare connection. Relay: after a real SCRAM login with the recorded parameters. */
+async function openSession(
+  socket: net.Socket,
+  target: FuzzTarget,
+  fuzzCase: ReplayableCase,
+): Promise<{ stream: MessageStream; backendKey: Buffer | null } | CaseOutcome> {
+  if (fuzzCase.phase === 'pre-auth') return { stream: new MessageStream(socket), backendKey: null };
+  const login = await scramLogin(socket, { ...fuzzCase.loginParams }, target.password).catch(
+    (err: unknown) => ({ messages: [], stream: null, err }),
+  );
+  const last = login.messages.at(-1);
+  if (!login.stream || last?.type !== 'Z') {
+    const detail =
+      last?.type === 'E'
+        ? JSON.stringify(errorFields(last.body))
+        : String('err' in login ? login.err : 'closed');
+    return { verdict: 'login-failed', detail, sqlstates: [] };
+  }
+  const key = login.messages.find((m) => m.type === 'K')?.body ?? null;
+  return { stream: login.stream, backendKey: key };
+}
+
+/**
+ * The case's writes, each its own TCP segment, with its CancelRequest in
+ * between; resolves with whether the cancel connection (if any) was closed.
+ */
+async function writeCase(
+  socket: net.Socket,
+  stream: MessageStream,
+  target: FuzzTarget,
+  fuzzCase: ReplayableCase,
+  backendKey: Buffer | null,
+): Promise<boolean> {
+  const cancels: Array<Promise<boolean>> = [];
+  const cancelAfter = (n: number) => {
+    if (fuzzCase.cancel?.afterWrite === n && backendKey) {
+      cancels.push(cancelRequest(target, backendKey, fuzzCase.cancel.key));
+    }
+  };
+  cancelAfter(-1);
+  for (const [n, write] of fuzzCase.writes.entries()) {
+    if (stream.closed || socket.destroyed) break;
+    socket.write(write);
+    await pause();
+    cancelAfter(n);
+  }
+  return (await Promise.all(cancels)).every(Boolean);
+}
+
+/**
+ * Reads answers until the gateway closes; a connection still open after
+ * the budget is a hang. Checks every ErrorResponse on the way.
+ */
+async function awaitClose(
+  stream: MessageStream,
+  budgetMs: number,
+  rawAnswers: boolean,
+): Promise<CaseOutcome> {
+  const deadline = Date.now() + budgetMs;
   const sqlstates: string[] = [];
   let malformed: string | null = null;
   for (;;) {
@@ -139,25 +170,17 @@ async function drive(
     try {
       msg = await stream.next(Math.max(0, deadline - Date.now()));
     } catch {
-      return {
-        verdict: 'hang',
-        detail: `still open ${target.hangBudgetMs} ms after the last write (${stream.received} bytes received)`,
-        sqlstates,
-      };
+      const detail = `still open ${budgetMs} ms after the last write (${stream.received} bytes received)`;
+      return { verdict: 'hang', detail, sqlstates };
     }
     if (!msg) break;
-    if (msg.type === 'E' && !fuzzCase.rawAnswers) {
+    if (msg.type === 'E' && !rawAnswers) {
       sqlstates.push(errorFields(msg.body).C ?? '?');
       malformed ??= malformedError(msg);
     }
   }
   if (malformed) return { verdict: 'bad-error', detail: malformed, sqlstates };
   return { verdict: 'closed', detail: '', sqlstates };
-}
-
-/** pid and secret key from BackendKeyData, if the login sent one. */
-function backendKey(messages: readonly BackendMessage[]): Buffer | null {
-  return messages.find((m) => m.type === 'K')?.body ?? null;
 }
 
 /**

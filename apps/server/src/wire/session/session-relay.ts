@@ -14,6 +14,10 @@ const t = (c: string) => c.charCodeAt(0);
 const FE = {
   Query: t('Q'),
   Parse: t('P'),
+  Bind: t('B'),
+  Describe: t('D'),
+  Close: t('C'),
+  Flush: t('H'),
   Execute: t('E'),
   Sync: t('S'),
   Terminate: t('X'),
@@ -70,6 +74,12 @@ export class SessionRelay {
   private status: TransactionStatus = 'I';
   /** Query/Sync/FunctionCall messages sent that still await their ReadyForQuery. */
   private awaitingReady = 0;
+  /**
+   * Extended-query messages sent since the last Sync: the upstream is inside
+   * an implicit transaction, or skipping to the next Sync after an error, and
+   * would swallow the pool's DISCARD ALL (FUZZ-02).
+   */
+  private unsynced = false;
   private copyIn = false;
   private copyOut = false;
   private copyBoth = false;
@@ -144,6 +154,7 @@ export class SessionRelay {
   isIdle(): boolean {
     return (
       this.awaitingReady === 0 &&
+      !this.unsynced &&
       this.status === 'I' &&
       !this.copyIn &&
       !this.copyOut &&
@@ -186,12 +197,23 @@ export class SessionRelay {
         break;
       case FE.Parse:
         this.statementText(frame);
+        this.unsynced = true;
+        break;
+      case FE.Bind:
+      case FE.Describe:
+      case FE.Close:
+      case FE.Flush:
+        this.unsynced = true;
         break;
       case FE.Sync:
+        this.unsynced = false;
+        this.expectReady();
+        break;
       case FE.FunctionCall:
         this.expectReady();
         break;
       case FE.Execute:
+        this.unsynced = true;
         this.startStatementTimer();
         break;
       case FE.CopyDone:
@@ -205,6 +227,7 @@ export class SessionRelay {
   private clientLarge(type: number): 'forward' {
     this.clearIdleTimer();
     if (type === FE.Query || type === FE.FunctionCall) this.expectReady();
+    if (type === FE.Parse || type === FE.Bind) this.unsynced = true;
     return 'forward';
   }
 
