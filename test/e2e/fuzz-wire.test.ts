@@ -10,6 +10,7 @@ import {
   type CampaignResult,
 } from '../fuzz/campaign';
 import { loadCorpus, type Recording } from '../fuzz/corpus';
+import { heldConnections } from '../fuzz/gateway-sockets';
 import { healthCheck, replayCase } from '../fuzz/replay';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 import {
@@ -181,6 +182,40 @@ describe('wire protocol fuzzer', () => {
       }
       const health = await healthCheck(postern.wirePort, ADMIN_PASSWORD);
       assert.equal(health.problem, null);
+    });
+
+    test('FUZZ-03: the gateway lets go of a client whose session PostgreSQL ended in the middle of a large message', async () => {
+      // Seeds 20261206, cases 45 and 638: after a real login, PasswordMessages of
+      // 534,528 bytes, 21 in a row (PostgreSQL ends the session with FATAL 08P01 at
+      // the first header, while the gateway is still streaming the bodies, so it
+      // has paused the client for backpressure), then Terminate.
+      const passwordMessage = Buffer.concat([
+        Buffer.from('p'),
+        int32(534_528 + 4),
+        Buffer.alloc(534_528, 0x61),
+      ]);
+      const found: ReplayableCase = {
+        phase: 'relay',
+        loginParams: { user: 'admin', database: 'admin/main' },
+        writes: [
+          Buffer.concat([
+            ...Array.from({ length: 22 }, () => passwordMessage),
+            Buffer.from('X\0\0\0\x04', 'latin1'),
+          ]),
+        ],
+        ending: 'end',
+        rawAnswers: false,
+      };
+      const outcome = await replayCase(await target(), found);
+      assert.equal(outcome.verdict, 'closed', outcome.detail);
+      // The client has closed its side too: the gateway must release the descriptor.
+      const deadline = Date.now() + HANG_BUDGET_MS;
+      let held = await heldConnections(postern.pid, postern.wirePort);
+      while (held.has(outcome.clientPort!) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        held = await heldConnections(postern.pid, postern.wirePort);
+      }
+      assert.ok(!held.has(outcome.clientPort!), 'the gateway still holds the closed connection');
     });
 
     test('FUZZ-01 as the fuzzer found it: seed 2, case 79 (a 25 MiB SASLResponse after a real startup)', async () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { generateCase, splicePool, type FuzzCase } from './cases';
 import type { Recording } from './corpus';
+import { heldConnections } from './gateway-sockets';
 import { healthCheck, replayCase, type CaseOutcome } from './replay';
 
 /**
@@ -38,7 +39,14 @@ export interface FuzzedGateway {
 
 export interface Finding {
   readonly kind:
-    'crash' | 'hang' | 'bad-error' | 'login-failed' | 'health' | 'unbounded' | 'state-leak';
+    | 'crash'
+    | 'hang'
+    | 'bad-error'
+    | 'login-failed'
+    | 'health'
+    | 'unbounded'
+    | 'state-leak'
+    | 'socket-leak';
   readonly seed: number;
   /** The cases that may have caused it (a crash: the whole batch in flight). */
   readonly cases: readonly number[];
@@ -135,6 +143,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     });
     const gateway = options.gateway();
     if (gateway.running) {
+      for (const { port, index } of await socketsKept(gateway, batch, outcomes)) {
+        findings.push({
+          kind: 'socket-leak',
+          seed: options.seed,
+          cases: [index],
+          detail: `the gateway still held the connection from port ${port} ${HANG_BUDGET_MS} ms after the client had closed it`,
+        });
+      }
       peakRssBytes = Math.max(peakRssBytes, (await memoryOf(gateway.pid)).peak);
       const health = await healthCheck(gateway.port, options.password);
       healthChecks++;
@@ -177,6 +193,31 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     peakRssBytes,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * Connections of this batch's cases (all closed on the client side by now)
+ * that the gateway still holds after the hang budget.
+ */
+async function socketsKept(
+  gateway: FuzzedGateway,
+  batch: readonly FuzzCase[],
+  outcomes: readonly CaseOutcome[],
+): Promise<Array<{ port: number; index: number }>> {
+  const caseOfPort = new Map<number, number>();
+  outcomes.forEach((outcome, n) => {
+    if (outcome.clientPort) caseOfPort.set(outcome.clientPort, batch[n]!.index);
+  });
+  const deadline = Date.now() + HANG_BUDGET_MS;
+  for (;;) {
+    const held = [...(await heldConnections(gateway.pid, gateway.port))].filter((port) =>
+      caseOfPort.has(port),
+    );
+    if (held.length === 0 || Date.now() > deadline) {
+      return held.map((port) => ({ port, index: caseOfPort.get(port)! }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 function findingKind(outcome: CaseOutcome): Finding['kind'] | null {

@@ -36,6 +36,8 @@ export interface CaseOutcome {
   readonly detail: string;
   /** SQLSTATEs of the ErrorResponses received, in order. */
   readonly sqlstates: readonly string[];
+  /** The fuzz connection's local port, to find the gateway's side of it. */
+  readonly clientPort?: number;
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
@@ -63,8 +65,9 @@ export async function replayCase(
     return { verdict: 'refused', detail: String(err), sqlstates: [] };
   }
   socket.setNoDelay(true);
+  const clientPort = socket.localPort;
   try {
-    return await drive(socket, target, fuzzCase);
+    return { ...(await drive(socket, target, fuzzCase)), clientPort };
   } finally {
     socket.destroy();
   }

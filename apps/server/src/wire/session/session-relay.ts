@@ -53,6 +53,9 @@ export interface RelayHooks {
   gatewayPid?(upstreamPid: number): number | undefined;
 }
 
+/** How long a client told to go may take to read its last message before the socket is closed. */
+const CLIENT_CLOSE_GRACE_MS = 1000;
+
 export type SessionState =
   'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
 const IDLE_STATES: Record<TransactionStatus, SessionState> = {
@@ -473,6 +476,14 @@ export class SessionRelay {
     this.finished = true;
     this.stopStatementTimer();
     this.clearIdleTimer();
+    if (!this.client.destroyed) {
+      // The client was told to go (end) but may be paused for backpressure
+      // towards an upstream that is gone, so that its FIN is never read and
+      // the socket is held forever (FUZZ-03): drop what it still sends, and
+      // close after a grace for the last message to reach it.
+      this.client.resume();
+      setTimeout(() => this.client.destroy(), CLIENT_CLOSE_GRACE_MS).unref();
+    }
     if (!reusable && !this.upstream.destroyed) this.upstream.destroy();
     if (reusable) {
       this.upstream.pause();
