@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     .map(([verdict, n]) => `${verdict} ${n}`)
     .join(', ');
   await writeResults('Wire protocol fuzzer', table, [
-    `\`node dist/bench/fuzz-wire.js ${cases} --seed ${seed} --concurrency ${concurrency}\`: mutated replays of the recorded psql, psycopg2, pgJDBC and node-postgres sessions (test/fuzz/corpus), half before authentication, half after a real SCRAM login; ${concurrency} connections at a time, a health check (process alive, fresh login + \`select 1\`) every 50 cases.`,
+    `\`node dist/bench/fuzz-wire.js ${cases} --seed ${seed} --concurrency ${concurrency}\`: mutated replays of the recorded psql, psycopg2, pgJDBC and node-postgres sessions (test/fuzz/corpus), half before authentication, half after a real SCRAM login; ${concurrency} connections at a time, a health check (process alive, fresh login + \`select 1\` in a session as clean as the first, no descriptor held for a finished connection) every 50 cases.`,
     `Gateway settings: ${Object.entries(FUZZ_GATEWAY_ENV)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}.`,
