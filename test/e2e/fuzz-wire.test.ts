@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { startScramClient } from '#auth';
 import { generateCase, splicePool, type ReplayableCase } from '../fuzz/cases';
 import {
   formatFinding,
@@ -17,6 +18,7 @@ import {
   connectRaw,
   errorFields,
   int32,
+  message,
   MessageStream,
   startupMessage,
 } from '../support/raw-client';
@@ -216,6 +218,38 @@ describe('wire protocol fuzzer', () => {
         held = await heldConnections(postern.pid, postern.wirePort);
       }
       assert.ok(!held.has(outcome.clientPort!), 'the gateway still holds the closed connection');
+    });
+
+    test('FUZZ-04: a client that hangs up right after its SCRAM client-final does not keep an upstream connection', async () => {
+      // Seed 20261206, case 55 (login-final): the client-final, then EOF before the
+      // gateway's answer, here without the truncated Query the fuzzer sent after it.
+      const hangUpAfterFinal = async () => {
+        const socket = await connectRaw(postern.wirePort);
+        try {
+          const stream = new MessageStream(socket);
+          socket.write(startupMessage({ user: 'admin', database: 'admin/main' }));
+          assert.equal((await stream.next())?.type, 'R');
+          const scram = startScramClient({ password: ADMIN_PASSWORD, channelBinding: null });
+          const first = Buffer.from(scram.clientFirst);
+          socket.write(
+            message(
+              'p',
+              Buffer.concat([Buffer.from(`${scram.mechanism}\0`), int32(first.length), first]),
+            ),
+          );
+          const serverFirst = await stream.next();
+          assert.equal(serverFirst?.type, 'R');
+          const final = scram.receiveServerFirst(serverFirst.body.subarray(4).toString());
+          socket.end(message('p', final.clientFinal));
+          await stream.untilClosed();
+        } finally {
+          socket.destroy();
+        }
+      };
+      // One more than the pool holds: each login must find an upstream connection.
+      for (let n = 1; n <= FUZZ_POOL_SIZE + 1; n++) await hangUpAfterFinal();
+      const health = await healthCheck(postern.wirePort, ADMIN_PASSWORD);
+      assert.equal(health.problem, null);
     });
 
     test('FUZZ-01 as the fuzzer found it: seed 2, case 79 (a 25 MiB SASLResponse after a real startup)', async () => {

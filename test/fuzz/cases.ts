@@ -6,8 +6,11 @@ import { Prng } from './prng';
  * `pre-auth`: the mutated bytes are the whole connection, startup and SASL
  * messages included (their recorded nonces make the login fail at best).
  * `relay`: a real SCRAM login first, then the mutated session messages.
+ * `login-final`: a real startup and SCRAM client-first, then the client-final
+ * computed live (so that the proof is checked) with session messages
+ * pipelined behind it, mutated together at replay time.
  */
-export type FuzzPhase = 'pre-auth' | 'relay';
+export type FuzzPhase = 'pre-auth' | 'relay' | 'login-final';
 
 /**
  * After the last write: `end` half-closes (the gateway must close within the
@@ -32,6 +35,17 @@ export interface ReplayableCase {
   readonly tls?: boolean;
   /** Relay cases: a CancelRequest for this session, on its own connection, after a write. */
   readonly cancel?: CancelStep;
+  /** login-final cases: what to mutate once the client-final is known. */
+  readonly finalMutation?: FinalMutation;
+}
+
+export interface FinalMutation {
+  /** Seeds the mutations and write splits applied at replay time. */
+  readonly seed: number;
+  /** Session messages sent in the same stream as the client-final. */
+  readonly pipelined: readonly Buffer[];
+  /** Messages other recordings' frames may be spliced from. */
+  readonly pool: readonly Frame[];
 }
 
 /**
@@ -127,12 +141,7 @@ export function generateCase(
     const start = rng.chance(0.5) ? rng.int(session.length) : 0;
     frames = session.slice(start, start + 1 + rng.int(session.length));
   }
-  const steps: string[] = [];
-  const mutationCount = 1 + rng.int(3);
-  for (let n = 0; n < mutationCount; n++) {
-    const name = pickMutation(rng);
-    steps.push(`${name}: ${MUTATIONS[name]!(frames, rng, pool)}`);
-  }
+  const steps = mutate(frames, rng, pool);
   let stream = Buffer.concat(frames.map((frame) => frame.bytes));
   if (rng.chance(0.15)) {
     const keep = rng.int(stream.length + 1);
@@ -154,6 +163,26 @@ export function generateCase(
     };
     steps.push(`CancelRequest (${cancel.key} key) after write ${cancel.afterWrite}`);
   }
+  if (phase === 'pre-auth' && rng.chance(0.3)) {
+    const pipelined = all.slice(login, login + rng.int(4)).map((frame) => frame.bytes);
+    const finalMutation = { seed: rng.int(0x7fffffff), pipelined, pool };
+    return {
+      seed,
+      index,
+      client: recording.client,
+      phase: 'login-final',
+      loginParams,
+      writes: [],
+      // The login may succeed: a session kept open is then legitimately idle.
+      ending: ending === 'keep-open' ? 'end' : ending,
+      rawAnswers: false,
+      tls,
+      finalMutation,
+      steps: [
+        `live login, then ${pipelined.length} pipelined messages mutated with seed ${finalMutation.seed}`,
+      ],
+    };
+  }
   return {
     seed,
     index,
@@ -169,8 +198,19 @@ export function generateCase(
   };
 }
 
+/** Applies 1-3 weighted mutations to `frames` in place; returns what each did. */
+export function mutate(frames: Frame[], rng: Prng, pool: readonly Frame[]): string[] {
+  const steps: string[] = [];
+  const count = 1 + rng.int(3);
+  for (let n = 0; n < count; n++) {
+    const name = pickMutation(rng);
+    steps.push(`${name}: ${MUTATIONS[name]!(frames, rng, pool)}`);
+  }
+  return steps;
+}
+
 /** Splits a stream into 1-8 writes at random offsets (TCP segment boundaries anywhere). */
-function splitWrites(stream: Buffer, rng: Prng): Buffer[] {
+export function splitWrites(stream: Buffer, rng: Prng): Buffer[] {
   const cuts = new Set<number>();
   const pieces = 1 + rng.int(8);
   for (let n = 1; n < pieces && stream.length > 1; n++) cuts.add(1 + rng.int(stream.length - 1));
@@ -195,6 +235,7 @@ export function describeCase(fuzzCase: FuzzCase): string {
       flood: fuzzCase.flood,
       tls: fuzzCase.tls,
       cancel: fuzzCase.cancel,
+      finalMutationSeed: fuzzCase.finalMutation?.seed,
       steps: fuzzCase.steps,
       loginParams: fuzzCase.loginParams,
       writes: fuzzCase.writes.map((write) => write.toString('hex')),

@@ -1,3 +1,4 @@
+import { startScramClient } from '#auth';
 import type net from 'node:net';
 import {
   connectRaw,
@@ -7,9 +8,12 @@ import {
   message,
   MessageStream,
   scramLogin,
+  startupMessage,
   type BackendMessage,
 } from '../support/raw-client';
-import type { CancelKey, Flood, ReplayableCase } from './cases';
+import { mutate, splitWrites, type CancelKey, type Flood, type ReplayableCase } from './cases';
+import type { Frame } from './mutations';
+import { Prng } from './prng';
 
 export interface FuzzTarget {
   readonly port: number;
@@ -78,10 +82,14 @@ async function drive(
   target: FuzzTarget,
   fuzzCase: ReplayableCase,
 ): Promise<CaseOutcome> {
-  const session = await openSession(socket, target, fuzzCase);
+  const session =
+    fuzzCase.phase === 'login-final'
+      ? await liveLoginWithMutatedFinal(socket, target, fuzzCase)
+      : await openSession(socket, target, fuzzCase);
   if ('verdict' in session) return session;
   const { stream, backendKey } = session;
-  const cancelClosed = await writeCase(socket, stream, target, fuzzCase, backendKey);
+  const writes = session.writes ?? fuzzCase.writes;
+  const cancelClosed = await writeCase(socket, stream, target, { ...fuzzCase, writes }, backendKey);
   if (!cancelClosed) {
     return {
       verdict: 'hang',
@@ -107,12 +115,20 @@ async function drive(
   return awaitClose(stream, target.hangBudgetMs, fuzzCase.rawAnswers);
 }
 
+interface OpenedSession {
+  readonly stream: MessageStream;
+  /** BackendKeyData of a real login, for CancelRequests. */
+  readonly backendKey: Buffer | null;
+  /** Writes known only once logged in (login-final), replacing the case's. */
+  readonly writes?: readonly Buffer[];
+}
+
 /** Pre-auth: the bare connection. Relay: after a real SCRAM login with the recorded parameters. */
 async function openSession(
   socket: net.Socket,
   target: FuzzTarget,
   fuzzCase: ReplayableCase,
-): Promise<{ stream: MessageStream; backendKey: Buffer | null } | CaseOutcome> {
+): Promise<OpenedSession | CaseOutcome> {
   if (fuzzCase.phase === 'pre-auth') return { stream: new MessageStream(socket), backendKey: null };
   const login = await scramLogin(socket, { ...fuzzCase.loginParams }, target.password).catch(
     (err: unknown) => ({ messages: [], stream: null, err }),
@@ -127,6 +143,46 @@ async function openSession(
   }
   const key = login.messages.find((m) => m.type === 'K')?.body ?? null;
   return { stream: login.stream, backendKey: key };
+}
+
+/**
+ * login-final: startup and SCRAM client-first done right, then the real
+ * client-final and the pipelined session messages, mutated and split with
+ * the case's mutation seed, become the case's writes.
+ */
+async function liveLoginWithMutatedFinal(
+  socket: net.Socket,
+  target: FuzzTarget,
+  fuzzCase: ReplayableCase,
+): Promise<OpenedSession | CaseOutcome> {
+  const stream = new MessageStream(socket);
+  const refused = (at: string, msg: BackendMessage | null): CaseOutcome => ({
+    verdict: 'login-failed',
+    detail: `${at}: ${describe(msg ?? undefined)}`,
+    sqlstates: [],
+  });
+  socket.write(startupMessage({ ...fuzzCase.loginParams }));
+  const sasl = await stream.next().catch(() => null);
+  if (sasl?.type !== 'R' || sasl.body.readInt32BE(0) !== 10) return refused('startup', sasl);
+  const scram = startScramClient({ password: target.password, channelBinding: null });
+  const first = Buffer.from(scram.clientFirst);
+  socket.write(
+    message('p', Buffer.concat([Buffer.from(`${scram.mechanism}\0`), int32(first.length), first])),
+  );
+  const serverFirst = await stream.next().catch(() => null);
+  if (serverFirst?.type !== 'R' || serverFirst.body.readInt32BE(0) !== 11) {
+    return refused('client-first', serverFirst);
+  }
+  const final = scram.receiveServerFirst(serverFirst.body.subarray(4).toString());
+  const plan = fuzzCase.finalMutation!;
+  const frames: Frame[] = [message('p', final.clientFinal), ...plan.pipelined].map((bytes) => ({
+    typed: true,
+    bytes,
+  }));
+  const rng = new Prng(plan.seed);
+  mutate(frames, rng, plan.pool);
+  const writes = splitWrites(Buffer.concat(frames.map((frame) => frame.bytes)), rng);
+  return { stream, backendKey: null, writes };
 }
 
 /**

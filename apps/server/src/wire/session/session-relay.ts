@@ -139,6 +139,12 @@ export class SessionRelay {
     for (const [event, listener] of this.upstreamListeners) this.upstream.on(event, listener);
     this.armIdleTimer();
     if (pipelined.length > 0) this.onClientData(pipelined);
+    // A client that hung up while it was logging in sent its EOF before these
+    // listeners: without this its upstream connection would be held forever (FUZZ-04).
+    if (this.client.readableEnded || this.client.destroyed) {
+      this.clientGone();
+      return;
+    }
     this.client.resume();
     this.upstream.resume();
   }
