@@ -67,6 +67,11 @@ export class PosternProcess {
     return this.child.pid!;
   }
 
+  /** False once the process has exited (a crash, when nobody stopped it). */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get caFile(): string {
     return path.join(this.workDir, 'certs', 'ca.crt');
   }

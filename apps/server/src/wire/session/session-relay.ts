@@ -14,6 +14,10 @@ const t = (c: string) => c.charCodeAt(0);
 const FE = {
   Query: t('Q'),
   Parse: t('P'),
+  Bind: t('B'),
+  Describe: t('D'),
+  Close: t('C'),
+  Flush: t('H'),
   Execute: t('E'),
   Sync: t('S'),
   Terminate: t('X'),
@@ -50,6 +54,9 @@ export interface RelayHooks {
   gatewayPid?(upstreamPid: number): number | undefined;
 }
 
+/** How long a client told to go may take to read its last message before the socket is closed. */
+const CLIENT_CLOSE_GRACE_MS = 1000;
+
 export type SessionState =
   'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
 const IDLE_STATES: Record<TransactionStatus, SessionState> = {
@@ -71,6 +78,12 @@ export class SessionRelay {
   private status: TransactionStatus = 'I';
   /** Query/Sync/FunctionCall messages sent that still await their ReadyForQuery. */
   private awaitingReady = 0;
+  /**
+   * Extended-query messages sent since the last Sync: the upstream is inside
+   * an implicit transaction, or skipping to the next Sync after an error, and
+   * would swallow the pool's DISCARD ALL (FUZZ-02).
+   */
+  private unsynced = false;
   private copyIn = false;
   private copyOut = false;
   private copyBoth = false;
@@ -127,6 +140,12 @@ export class SessionRelay {
     for (const [event, listener] of this.upstreamListeners) this.upstream.on(event, listener);
     this.armIdleTimer();
     if (pipelined.length > 0) this.onClientData(pipelined);
+    // A client that hung up while it was logging in sent its EOF before these
+    // listeners: without this its upstream connection would be held forever (FUZZ-04).
+    if (this.client.readableEnded || this.client.destroyed) {
+      this.clientGone();
+      return;
+    }
     this.client.resume();
     this.upstream.resume();
   }
@@ -145,6 +164,7 @@ export class SessionRelay {
   isIdle(): boolean {
     return (
       this.awaitingReady === 0 &&
+      !this.unsynced &&
       this.status === 'I' &&
       !this.copyIn &&
       !this.copyOut &&
@@ -187,12 +207,23 @@ export class SessionRelay {
         break;
       case FE.Parse:
         this.statementText(frame);
+        this.unsynced = true;
+        break;
+      case FE.Bind:
+      case FE.Describe:
+      case FE.Close:
+      case FE.Flush:
+        this.unsynced = true;
         break;
       case FE.Sync:
+        this.unsynced = false;
+        this.expectReady();
+        break;
       case FE.FunctionCall:
         this.expectReady();
         break;
       case FE.Execute:
+        this.unsynced = true;
         this.startStatementTimer();
         break;
       case FE.CopyDone:
@@ -206,6 +237,7 @@ export class SessionRelay {
   private clientLarge(type: number): 'forward' {
     this.clearIdleTimer();
     if (type === FE.Query || type === FE.FunctionCall) this.expectReady();
+    if (type === FE.Parse || type === FE.Bind) this.unsynced = true;
     return 'forward';
   }
 
@@ -454,6 +486,14 @@ export class SessionRelay {
     this.finished = true;
     this.stopStatementTimer();
     this.clearIdleTimer();
+    if (!this.client.destroyed) {
+      // The client was told to go (end) but may be paused for backpressure
+      // towards an upstream that is gone, so that its FIN is never read and
+      // the socket is held forever (FUZZ-03): drop what it still sends, and
+      // close after a grace for the last message to reach it.
+      this.client.resume();
+      setTimeout(() => this.client.destroy(), CLIENT_CLOSE_GRACE_MS).unref();
+    }
     if (!reusable && !this.upstream.destroyed) this.upstream.destroy();
     if (reusable) {
       this.upstream.pause();
