@@ -1,0 +1,31 @@
+import { Controller, ForbiddenException, Get, Header, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { ServerResponse } from 'node:http';
+import { Authenticated } from '../admin/auth/access.decorators';
+import { CurrentActor } from '../admin/auth/current-actor.decorator';
+import type { Actor } from '../identity/actor';
+import { PosternMetrics } from './metrics';
+
+/**
+ * Prometheus' scrape endpoint, outside the API prefix like /healthz. It names databases
+ * (`owner/name`) in its labels, so it is for site admins: a scraper sends a site admin's
+ * API token (`authorization: Bearer pst_...`; Prometheus' `authorization.credentials`).
+ */
+@ApiExcludeController()
+@Authenticated()
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: PosternMetrics) {}
+
+  @Get('metrics')
+  @Header('cache-control', 'no-store')
+  async scrape(
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Promise<string> {
+    if (!actor.isSiteAdmin) throw new ForbiddenException('metrics are for site admins');
+    const { contentType, body } = await this.metrics.expose();
+    res.setHeader('content-type', contentType);
+    return body;
+  }
+}
