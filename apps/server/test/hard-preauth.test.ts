@@ -96,6 +96,7 @@ describe('HARD-15 / HARD-17 log lines', () => {
       assert.match(written, /three\\+x1b\[31m/);
       assert.match(written, /four\\+x9b\\+r/);
       assert.ok(
+        // eslint-disable-next-line no-control-regex -- control characters are what is matched
         !/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(written),
         'a raw control character was written',
       );
