@@ -1,8 +1,9 @@
 import { Controller, ForbiddenException, Get, Header, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { Authenticated } from '../admin/auth/access.decorators';
 import { CurrentActor } from '../admin/auth/current-actor.decorator';
+import { ApiErrors } from '../admin/common/api-docs';
 import type { Actor } from '../identity/actor';
 import { PosternMetrics } from './metrics';
 
@@ -11,7 +12,7 @@ import { PosternMetrics } from './metrics';
  * (`owner/name`) in its labels, so it is for site admins: a scraper sends a site admin's
  * API token (`authorization: Bearer pst_...`; Prometheus' `authorization.credentials`).
  */
-@ApiExcludeController()
+@ApiTags('metrics')
 @Authenticated()
 @Controller()
 export class MetricsController {
@@ -19,6 +20,12 @@ export class MetricsController {
 
   @Get('metrics')
   @Header('cache-control', 'no-store')
+  @ApiOperation({ summary: 'Prometheus metrics (postern_*), for site admins' })
+  @ApiOkResponse({
+    description: 'The Prometheus text exposition format, version 0.0.4',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(403)
   async scrape(
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) res: ServerResponse,
