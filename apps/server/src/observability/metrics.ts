@@ -6,6 +6,7 @@ import {
   Registry,
   type LabelValues,
 } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-path-metrics';
 
 /**
  * Every Prometheus metric of the gateway, on one registry, with a small typed recording API.
@@ -106,33 +107,44 @@ export class PosternMetrics {
     collect: () => this.collectSessions(),
   });
 
-  private readonly statements = new Counter({
-    name: 'postern_statements_total',
-    help: 'Statements by transport and outcome (wire: recorded by the relay; http: each statement of a query request)',
-    labelNames: ['transport', 'outcome'] as const,
-    registers: [this.registry],
-  });
-
-  private readonly statementDuration = new Histogram({
-    name: 'postern_statement_duration_seconds',
-    help: 'Duration of statements (wire: from the message that starts one to its ReadyForQuery, recorded by the relay; http: one query request, a transaction counting once)',
-    labelNames: ['transport'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
-
-  private readonly relayedBytes = new Counter({
-    name: 'postern_relayed_bytes_total',
-    help: 'Protocol bytes relayed by transport and direction (client_to_upstream, upstream_to_client)',
-    labelNames: ['transport', 'direction'] as const,
-    registers: [this.registry],
-  });
-
-  private readonly relayedRows = new Counter({
-    name: 'postern_relayed_rows_total',
-    help: 'Rows relayed by transport and direction (upstream_to_client: DataRow and COPY OUT data; client_to_upstream: COPY IN data)',
-    labelNames: ['transport', 'direction'] as const,
-    registers: [this.registry],
+  // The relay's hot path: each label set resolved once into a cell (hot-path-metrics.ts).
+  private readonly statements = new HotCounter(
+    'postern_statements_total',
+    'Statements by transport and outcome (wire: recorded by the relay; http: each statement of a query request)',
+    this.registry,
+  );
+  private readonly statementDuration = new HotHistogram(
+    'postern_statement_duration_seconds',
+    'Duration of statements (wire: from the message that starts one to its ReadyForQuery, recorded by the relay; http: one query request, a transaction counting once)',
+    DURATION_BUCKETS,
+    this.registry,
+  );
+  private readonly relayedBytes = new HotCounter(
+    'postern_relayed_bytes_total',
+    'Protocol bytes relayed by transport and direction (client_to_upstream, upstream_to_client)',
+    this.registry,
+  );
+  private readonly relayedRows = new HotCounter(
+    'postern_relayed_rows_total',
+    'Rows relayed by transport and direction (upstream_to_client: DataRow and COPY OUT data; client_to_upstream: COPY IN data)',
+    this.registry,
+  );
+  private readonly statementCells = byTransport((transport) => ({
+    ok: this.statements.cell({ transport, outcome: 'ok' }),
+    error: this.statements.cell({ transport, outcome: 'error' }),
+  }));
+  private readonly durationCells = byTransport((transport) =>
+    this.statementDuration.cell({ transport }),
+  );
+  private readonly relayCells = byTransport((transport) => {
+    const cells = (direction: RelayDirection) => ({
+      bytes: this.relayedBytes.cell({ transport, direction }),
+      rows: this.relayedRows.cell({ transport, direction }),
+    });
+    return {
+      client_to_upstream: cells('client_to_upstream'),
+      upstream_to_client: cells('upstream_to_client'),
+    };
   });
 
   private readonly guardrails = new Counter({
@@ -222,8 +234,6 @@ export class PosternMetrics {
           this.logins.inc({ transport, method, outcome }, 0);
         }
       }
-      for (const outcome of ['ok', 'error'] as const)
-        this.statements.inc({ transport, outcome }, 0);
     }
   }
 
@@ -260,17 +270,18 @@ export class PosternMetrics {
 
   /** `count` statements that ended with `outcome`. */
   statementsRun(transport: Transport, outcome: StatementOutcome, count = 1): void {
-    this.statements.inc({ transport, outcome }, count);
+    this.statementCells[transport][outcome].value += count;
   }
 
   /** One statement's duration (wire) or one query request's (http). */
   statement(transport: Transport, seconds: number): void {
-    this.statementDuration.observe({ transport }, seconds);
+    this.durationCells[transport].observe(seconds);
   }
 
   relayed(transport: Transport, direction: RelayDirection, bytes: number, rows = 0): void {
-    if (bytes > 0) this.relayedBytes.inc({ transport, direction }, bytes);
-    if (rows > 0) this.relayedRows.inc({ transport, direction }, rows);
+    const cells = this.relayCells[transport][direction];
+    cells.bytes.value += bytes;
+    cells.rows.value += rows;
   }
 
   guardrail(transport: Transport, kind: GuardrailKind): void {
@@ -339,6 +350,10 @@ export class PosternMetrics {
       this.poolWaiting.set({ database, level }, key.waiting);
     }
   }
+}
+
+function byTransport<T>(make: (transport: Transport) => T): Record<Transport, T> {
+  return { wire: make('wire'), http: make('http') };
 }
 
 /** Sets `gauge` to the number of items per label set. */

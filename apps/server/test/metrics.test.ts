@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PosternMetrics } from '../src/observability/metrics';
+import { parseMetrics } from '../../../test/support/metrics';
+
+describe('PosternMetrics', () => {
+  test('OBS-06 hot-path counters and histograms export what was recorded, in the Prometheus format', async () => {
+    const metrics = new PosternMetrics({ processMetrics: false });
+    metrics.statementsRun('wire', 'ok', 3);
+    metrics.statementsRun('wire', 'error');
+    for (const seconds of [0.0005, 0.004, 0.004, 2]) metrics.statement('wire', seconds);
+    metrics.relayed('wire', 'upstream_to_client', 1000, 7);
+    metrics.relayed('wire', 'upstream_to_client', 24);
+    const { body } = await metrics.expose();
+    const samples = parseMetrics(body);
+    const value = (name: string, labels: Record<string, string>) =>
+      samples.find(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      )?.value;
+    assert.equal(value('postern_statements_total', { transport: 'wire', outcome: 'ok' }), 3);
+    assert.equal(value('postern_statements_total', { transport: 'wire', outcome: 'error' }), 1);
+    assert.equal(value('postern_statements_total', { transport: 'http', outcome: 'ok' }), 0);
+    const bucket = (le: string) =>
+      value('postern_statement_duration_seconds_bucket', { transport: 'wire', le });
+    assert.equal(bucket('0.001'), 1);
+    assert.equal(bucket('0.0025'), 1);
+    assert.equal(bucket('0.005'), 3);
+    assert.equal(bucket('1'), 3);
+    assert.equal(bucket('2.5'), 4);
+    assert.equal(bucket('+Inf'), 4);
+    assert.equal(value('postern_statement_duration_seconds_count', { transport: 'wire' }), 4);
+    assert.equal(value('postern_statement_duration_seconds_sum', { transport: 'wire' }), 2.0085);
+    assert.equal(
+      value('postern_relayed_bytes_total', { transport: 'wire', direction: 'upstream_to_client' }),
+      1024,
+    );
+    assert.equal(
+      value('postern_relayed_rows_total', { transport: 'wire', direction: 'upstream_to_client' }),
+      7,
+    );
+    assert.match(body, /# TYPE postern_statement_duration_seconds histogram/);
+    assert.match(body, /# TYPE postern_relayed_bytes_total counter/);
+    assert.ok(!samples.some((s) => s.name.startsWith('postern_process_')));
+  });
+});
