@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { logEvent, logLevel, logSink, setLogLevel, useLogDestination } from '../src/logging';
 import { PosternMetrics } from '../src/observability/metrics';
 import { parseMetrics } from '../../../test/support/metrics';
 
@@ -41,5 +42,28 @@ describe('PosternMetrics', () => {
     assert.match(body, /# TYPE postern_statement_duration_seconds histogram/);
     assert.match(body, /# TYPE postern_relayed_bytes_total counter/);
     assert.ok(!samples.some((s) => s.name.startsWith('postern_process_')));
+  });
+});
+
+describe('process logger', () => {
+  test('OBS-13 POSTERN_LOG_LEVEL and setLogLevel decide what is written; terminal lines are text', () => {
+    const lines: string[] = [];
+    const restore = useLogDestination('pretty', { write: (line: string) => lines.push(line) });
+    const level = logLevel();
+    try {
+      setLogLevel('warn');
+      logSink('Test').info('not written');
+      logSink('Test').warn('written');
+      setLogLevel('debug');
+      logSink('Test').debug('now written');
+      logEvent('info', 'HTTP', { event: 'http.request', path: '/a\x1b[31m' }, 'GET /a 200');
+    } finally {
+      setLogLevel(level);
+      restore();
+    }
+    assert.equal(lines.length, 3, lines.join(''));
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z WARN  \[Test\] written\n$/);
+    assert.match(lines[1]!, /DEBUG \[Test\] now written/);
+    assert.match(lines[2]!, /INFO  \[HTTP\] GET \/a 200 event=http\.request path=\/a\\x1b\[31m\n$/);
   });
 });
