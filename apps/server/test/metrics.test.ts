@@ -62,8 +62,11 @@ describe('process logger', () => {
       restore();
     }
     assert.equal(lines.length, 3, lines.join(''));
-    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z WARN  \[Test\] written\n$/);
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z WARN {2}\[Test\] written\n$/);
     assert.match(lines[1]!, /DEBUG \[Test\] now written/);
-    assert.match(lines[2]!, /INFO  \[HTTP\] GET \/a 200 event=http\.request path=\/a\\x1b\[31m\n$/);
+    assert.match(
+      lines[2]!,
+      /INFO {2}\[HTTP\] GET \/a 200 event=http\.request path=\/a\\x1b\[31m\n$/,
+    );
   });
 });
