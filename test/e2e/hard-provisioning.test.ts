@@ -300,8 +300,8 @@ describe('HARD-07 an existing PostgreSQL as the upstream', () => {
     const admin = await http.session();
     const created = await admin.request('POST', '/databases', { owner: 'admin', name: 'more' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const lines = postern.log.split('\n').filter((line) => line.includes('legacy_app'));
-    assert.equal(lines.length, 1, postern.log);
+    const lines = postern.logMessages.split('\n').filter((line) => line.includes('legacy_app'));
+    assert.equal(lines.length, 1, postern.logMessages);
     assert.match(lines[0]!, /will not touch/);
     assert.match(lines[0]!, /REVOKE .* ON DATABASE "legacy_app" FROM PUBLIC/);
     // The operator's database is left as it was.

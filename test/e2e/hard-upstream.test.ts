@@ -341,7 +341,7 @@ describe('HARD-05 a data directory too long for a Unix socket path', () => {
       assert.equal((await client.query('SELECT inet_server_port() AS port')).rows[0].port, null);
       await client.end();
       socketDir = /embedded PostgreSQL listening on 127\.0\.0\.1:\d+ and in (\S+)/.exec(
-        stripVTControlCharacters(postern.log),
+        stripVTControlCharacters(postern.logMessages),
       )?.[1];
       assert.match(socketDir ?? '', /postern-pg-/);
       assert.equal((await stat(socketDir!)).mode & 0o777, 0o700);

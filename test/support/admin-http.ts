@@ -15,6 +15,8 @@ export interface CallOptions {
   /** Sent as is (no Content-Type unless given in `headers`). */
   readonly rawBody?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** `path` is from the root (`/metrics`), not under `/api/v1`. */
+  readonly absolute?: boolean;
 }
 
 /** Raw HTTP against the admin API, for tests that look at statuses, headers and error bodies. */
@@ -39,7 +41,10 @@ export class AdminHttp {
       body = JSON.stringify(options.body);
     }
     const url =
-      path.startsWith('/api/') || path.startsWith('/healthz') || path.startsWith('/readyz')
+      options.absolute ||
+      path.startsWith('/api/') ||
+      path.startsWith('/healthz') ||
+      path.startsWith('/readyz')
         ? `${this.origin}${path}`
         : `${this.origin}/api/v1${path}`;
     const response = await fetch(url, { method, headers, body });

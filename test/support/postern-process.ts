@@ -105,6 +105,25 @@ export class PosternProcess {
     return this.output;
   }
 
+  /**
+   * The log as text to search: each JSON log line as `[context] message`, anything else (the
+   * banner) as printed.
+   */
+  get logMessages(): string {
+    return this.output
+      .split('\n')
+      .map((line) => {
+        if (!line.startsWith('{')) return line;
+        try {
+          const entry = JSON.parse(line) as { context?: string; msg?: string };
+          return `[${entry.context ?? ''}] ${entry.msg ?? ''}`;
+        } catch {
+          return line; // the last line, still being written
+        }
+      })
+      .join('\n');
+  }
+
   /** psql/libpq connection string for `user` on `database`. */
   conninfo(user: string, database: string, extra = 'sslmode=verify-full'): string {
     return `host=localhost port=${this.wirePort} user=${user} dbname=${database} sslrootcert=${this.caFile} ${extra}`;

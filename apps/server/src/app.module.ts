@@ -7,6 +7,8 @@ import { ConfigModule } from './config/config.module';
 import { EngineModule } from './engine/engine.module';
 import { HealthModule } from './health/health.module';
 import { IdentityModule } from './identity/identity.module';
+import { MetricsModule } from './observability/metrics.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { WireModule } from './wire/wire.module';
 
 @Module({})
@@ -16,12 +18,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        MetricsModule,
         EngineModule,
         IdentityModule,
         BootstrapModule,
         WireModule,
         HealthModule,
         AdminModule,
+        ObservabilityModule,
         RouterModule.register([{ path: ADMIN_API_PREFIX, module: AdminModule }]),
       ],
     };

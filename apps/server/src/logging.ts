@@ -1,12 +1,78 @@
-import { ConsoleLogger, Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
+import { inspect } from 'node:util';
+import pino from 'pino';
 import type { LogSink } from '#engine';
 import type { LogLevel } from './config/config';
 
-/** Nest log levels enabled by POSTERN_LOG_LEVEL. */
-export function nestLogLevels(level: LogLevel): NestLogLevel[] {
-  const order: LogLevel[] = ['error', 'warn', 'info', 'debug'];
-  const enabled = order.slice(0, order.indexOf(level) + 1);
-  return enabled.map((l) => (l === 'info' ? 'log' : l));
+/**
+ * The process's one logger (pino). Every line goes through it: the pure libraries' LogSinks
+ * (`logSink`), Nest's own logger (`consoleLogger`), HTTP request lines and session ends.
+ *
+ * - Not on a terminal (a file, a pipe, a log collector): one JSON object per line, `level` as
+ *   its name, `time` in ISO 8601, `context` naming the part of the gateway, `msg`.
+ * - On a terminal: the same line as readable text, without colours, every field escaped.
+ *
+ * No ANSI code is ever written by the gateway: message text quoting clients is escaped before
+ * it is logged (HARD-15), and JSON escapes control characters in every other field.
+ */
+
+export type LogFormat = 'json' | 'pretty';
+
+/** Where log lines go: a stream or anything with `write`. */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
+type PinoLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+let root = createLogger(process.stdout.isTTY ? 'pretty' : 'json', process.stdout);
+
+/** A pino logger writing `format` lines to `destination`. */
+export function createLogger(
+  format: LogFormat,
+  destination: LogDestination,
+  level: LogLevel = 'info',
+): pino.Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    format === 'json' ? destination : prettyDestination(destination),
+  );
+}
+
+/** Sends the process's log lines to `destination` (tests); returns the way back. */
+export function useLogDestination(format: LogFormat, destination: LogDestination): () => void {
+  const previous = root;
+  root = createLogger(format, destination, previous.level as LogLevel);
+  return () => {
+    root = previous;
+  };
+}
+
+/** POSTERN_LOG_LEVEL, at start or on a later reload (SIGHUP). */
+export function setLogLevel(level: LogLevel): void {
+  root.level = level;
+}
+
+export function logLevel(): LogLevel {
+  return root.level as LogLevel;
+}
+
+/**
+ * One structured line: `fields` become JSON fields (or `key=value` on a terminal). Text a
+ * client chose belongs in fields or goes through `escapeLogText` in `message`.
+ */
+export function logEvent(
+  level: LogLevel,
+  context: string,
+  fields: Readonly<Record<string, unknown>>,
+  message: string,
+): void {
+  root[level]({ context, ...fields }, escapeLogText(message));
 }
 
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
@@ -30,42 +96,87 @@ export function escapeLogText(text: string): string {
 }
 
 /**
- * Nest's console logger with every message (and stack trace) escaped: the single place all
- * log lines of the process go through, Nest's own included. Nest's colours are added after.
+ * Nest's logger interface over the process logger, so Nest's own lines (routes, errors of
+ * its internals, the ErrorsFilter's 500s) are JSON lines like the others. Nest passes the
+ * context last, and for errors the stack before it.
  */
-export class EscapingConsoleLogger extends ConsoleLogger {
-  protected override stringifyMessage(message: unknown, logLevel: NestLogLevel): string {
-    // Strings are escaped before Nest colours them; anything else is inspected first.
-    if (typeof message === 'string') {
-      return String(super.stringifyMessage(escapeLogText(message), logLevel));
+export class PinoNestLogger implements LoggerService {
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+
+  private write(level: PinoLevel, message: unknown, params: unknown[]): void {
+    if (!root.isLevelEnabled(level)) return;
+    const context =
+      params.length > 0 && typeof params.at(-1) === 'string' ? (params.pop() as string) : 'Nest';
+    const fields: Record<string, unknown> = { context: escapeLogText(context) };
+    let text: string;
+    if (message instanceof Error) {
+      text = message.message;
+      fields.stack = escapeLogText(message.stack ?? '');
+    } else {
+      text = typeof message === 'string' ? message : inspect(message, { breakLength: Infinity });
     }
-    return escapeLogText(String(super.stringifyMessage(message, logLevel)));
-  }
-
-  protected override formatContext(context: string): string {
-    return super.formatContext(escapeLogText(context));
-  }
-
-  /** Nest calls this for every error line, with no stack most of the time. */
-  protected override printStackTrace(stack: string | undefined): void {
-    if (typeof stack === 'string') super.printStackTrace(escapeLogText(stack));
+    const stack = params[0];
+    if (level === 'error' && typeof stack === 'string' && stack.length > 0) {
+      fields.stack = escapeLogText(stack);
+    }
+    root[level](fields, escapeLogText(text));
   }
 }
 
-/** The process-wide logger for POSTERN_LOG_LEVEL. */
-export function consoleLogger(level: LogLevel): ConsoleLogger {
-  return new EscapingConsoleLogger({ logLevels: nestLogLevels(level) });
+/** The process-wide Nest logger, at POSTERN_LOG_LEVEL. */
+export function consoleLogger(level: LogLevel): LoggerService {
+  setLogLevel(level);
+  return new PinoNestLogger();
 }
 
-/** Adapts a Nest logger context to the pure libraries' LogSink. */
+/** Adapts a logger context to the pure libraries' LogSink. */
 export function logSink(context: string): LogSink {
-  const logger = new Logger(context);
   return {
-    error: (m) => logger.error(escapeLogText(m)),
-    warn: (m) => logger.warn(escapeLogText(m)),
-    info: (m) => logger.log(escapeLogText(m)),
-    debug: (m) => logger.debug(escapeLogText(m)),
+    error: (m) => root.error({ context }, escapeLogText(m)),
+    warn: (m) => root.warn({ context }, escapeLogText(m)),
+    info: (m) => root.info({ context }, escapeLogText(m)),
+    debug: (m) => root.debug({ context }, escapeLogText(m)),
   };
+}
+
+const FIXED_FIELDS = new Set(['level', 'time', 'pid', 'context', 'msg']);
+
+/** Terminal lines: `time LEVEL [context] message key=value ...`, all of it escaped. */
+function prettyDestination(destination: LogDestination): LogDestination {
+  return {
+    write(line: string) {
+      return destination.write(prettyLine(JSON.parse(line) as Record<string, unknown>) + '\n');
+    },
+  };
+}
+
+export function prettyLine(entry: Readonly<Record<string, unknown>>): string {
+  const text = (value: unknown) =>
+    escapeLogText(typeof value === 'string' ? value : JSON.stringify(value));
+  const extras = Object.entries(entry)
+    .filter(([key]) => !FIXED_FIELDS.has(key))
+    .map(([key, value]) => ` ${escapeLogText(key)}=${text(value)}`)
+    .join('');
+  const level = String(entry.level).toUpperCase().padEnd(5);
+  const context = entry.context === undefined ? '' : ` [${text(entry.context)}]`;
+  return `${text(entry.time)} ${level}${context} ${text(entry.msg ?? '')}${extras}`;
 }
 
 /**

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/config';
-import { EscapingConsoleLogger, escapeLogText, rateLimited } from '../src/logging';
+import {
+  escapeLogText,
+  logSink,
+  PinoNestLogger,
+  rateLimited,
+  useLogDestination,
+} from '../src/logging';
 import { limitedAs, UnauthenticatedConnections } from '../src/wire/unauthenticated-connections';
 
 describe('HARD-01 unauthenticated connection limits', () => {
@@ -69,25 +75,35 @@ describe('HARD-15 / HARD-17 log lines', () => {
     );
   });
 
-  test('HARD-15 the process logger escapes messages and stacks, and survives an error without a stack', (t) => {
-    const stdout = t.mock.method(process.stdout, 'write', () => true);
-    const stderr = t.mock.method(process.stderr, 'write', () => true);
-    const logger = new EscapingConsoleLogger({ colors: false });
-    logger.error('one\ntwo');
-    logger.error('with a stack', 'Error: x\n    at y (file.js:1:2)');
-    logger.error('odd context', 'not\na stack');
-    logger.log('three\x1b[31m', 'Context');
-    const written = [...stdout.mock.calls, ...stderr.mock.calls]
-      .map((call) => String(call.arguments[0]))
-      .join('');
-    t.mock.restoreAll();
-    assert.match(written, /one\\ntwo/);
-    assert.match(written, /Error: x\\n {4}at y \(file\.js:1:2\)/);
-    assert.match(written, /not\\na stack/);
-    assert.match(written, /three\\x1b\[31m/);
-    assert.ok(!written.includes('\x1b'), 'a raw escape character was written');
-    assert.equal(written.trimEnd().split('\n').length, 5, 'one line per call');
-  });
+  for (const format of ['json', 'pretty'] as const) {
+    test(`HARD-15 the process logger (${format}) escapes messages and stacks, and survives an error without a stack`, () => {
+      const lines: string[] = [];
+      const restore = useLogDestination(format, { write: (line: string) => lines.push(line) });
+      try {
+        const logger = new PinoNestLogger();
+        logger.error('one\ntwo');
+        logger.error('with a stack', 'Error: x\n    at y (file.js:1:2)', 'Context');
+        logger.error('odd context', 'not\na stack');
+        logger.log('three\x1b[31m', 'Context');
+        logSink('Sink').warn('four\u009b\r');
+      } finally {
+        restore();
+      }
+      const written = lines.join('');
+      assert.match(written, /one\\+ntwo/);
+      assert.match(written, /Error: x\\+n {4}at y \(file\.js:1:2\)/);
+      assert.match(written, /not\\+na stack/);
+      assert.match(written, /three\\+x1b\[31m/);
+      assert.match(written, /four\\+x9b\\+r/);
+      assert.ok(
+        // eslint-disable-next-line no-control-regex -- control characters are what is matched
+        !/[\x00-\x09\x0b-\x1f\x7f-\x9f]/.test(written),
+        'a raw control character was written',
+      );
+      assert.equal(written.trimEnd().split('\n').length, 5, 'one line per call');
+      if (format === 'json') for (const line of lines) JSON.parse(line);
+    });
+  }
 
   test('HARD-17 a rate-limited line source writes at most N lines a minute, then says how many it left out', (t) => {
     t.mock.timers.enable({ apis: ['Date'] });

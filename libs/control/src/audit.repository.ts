@@ -41,13 +41,25 @@ export interface AuditQuery {
 }
 
 export class AuditRepository {
+  private readonly observers = new Set<(event: AuditEventInput) => void>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: pg.Pool,
   ) {}
 
+  /**
+   * Calls `observer` with every event as it is recorded, before it is written (metrics count
+   * logins and queries from here). Returns its removal.
+   */
+  observe(observer: (event: AuditEventInput) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   /** Plain SQL: every login writes one, so this stays off Prisma's costlier path. */
   async record(event: AuditEventInput): Promise<void> {
+    for (const observer of this.observers) observer(event);
     await this.pool.query(
       `INSERT INTO audit_event (kind, outcome, actor, actor_id, source, method, database_id, database, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

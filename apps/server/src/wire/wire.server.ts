@@ -12,6 +12,7 @@ import { ClusterService } from '../engine/cluster.service';
 import { DatabaseAccessService } from '../identity/database-access.service';
 import { errorResponse, PgErrors } from '#wire';
 import { logSink, rateLimited } from '../logging';
+import { PosternMetrics } from '../observability/metrics';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
 import { LiveSessions } from './live-sessions.service';
@@ -41,6 +42,7 @@ export class WireServer
     access: DatabaseAccessService,
     private readonly live: LiveSessions,
     pool: PoolService,
+    private readonly metrics: PosternMetrics,
   ) {
     this.dependencies = {
       config,
@@ -101,6 +103,11 @@ export class WireServer
     return this.listening;
   }
 
+  /** Connections not logged in yet (a metrics gauge). */
+  get unauthenticatedCount(): number {
+    return this.unauthenticated.count;
+  }
+
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
   }
@@ -111,9 +118,11 @@ export class WireServer
     const address = socket.remoteAddress ?? 'unknown';
     const release = this.unauthenticated.admit(address);
     if (!release) {
+      this.metrics.connectionRefused('unauthenticated_limit');
       this.refuse(socket, address);
       return;
     }
+    this.metrics.connectionAccepted();
     socket.once('close', release);
     const session = new ClientSession(socket, this.dependencies);
     this.sessions.add(session);

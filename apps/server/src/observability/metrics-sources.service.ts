@@ -1,0 +1,40 @@
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ClusterService } from '../engine/cluster.service';
+import { PoolService } from '../engine/pool.service';
+import { LiveSessions } from '../wire/live-sessions.service';
+import { WireServer } from '../wire/wire.server';
+import { recordAuditEvent } from './audit-metrics';
+import { PosternMetrics } from './metrics';
+
+/**
+ * Connects the metrics to what already knows the numbers: the gauges read the live state
+ * at each scrape (nothing is counted twice), the login and HTTP query counters follow the
+ * audit events.
+ */
+@Injectable()
+export class MetricsSources implements OnModuleInit, OnModuleDestroy {
+  private stopObserving: (() => void) | null = null;
+
+  constructor(
+    private readonly metrics: PosternMetrics,
+    private readonly cluster: ClusterService,
+    private readonly live: LiveSessions,
+    private readonly pool: PoolService,
+    private readonly wire: WireServer,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.setSources({
+      unauthenticated: () => this.wire.unauthenticatedCount,
+      sessions: () => this.live.list(),
+      upstream: () => this.pool.stats,
+    });
+    this.stopObserving = this.cluster.control.audit.observe((event) =>
+      recordAuditEvent(this.metrics, event),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.stopObserving?.();
+  }
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type pg from 'pg';
+import { AdminHttp, type AdminSession } from '../support/admin-http';
+import { Scrape, scrapeUntil } from '../support/metrics';
+import { PosternProcess } from '../support/postern-process';
+
+/**
+ * Prometheus metrics against the real gateway: every number is compared with the traffic
+ * the test itself sent, as a difference between two scrapes.
+ */
+describe('metrics at /metrics (Operating Postern, part 1)', () => {
+  let postern: PosternProcess;
+  let http: AdminHttp;
+  let api: AdminSession;
+  const USER = 'metricsuser';
+  const QUERY_MARK = 'metrics_query_marker';
+
+  before(async () => {
+    postern = await PosternProcess.start();
+    http = AdminHttp.of(postern);
+    api = await http.session();
+    await http.createUsers(api.token, [USER]);
+    const created = await api.request('POST', '/databases', { owner: 'admin', name: 'shop' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  });
+  after(() => postern.dispose());
+
+  const scrape = () => Scrape.of(http, api.token);
+  const loginCode = async (password: string, overrides: pg.ClientConfig = {}) => {
+    try {
+      await (await postern.connect({ password, ...overrides })).end();
+      return 'connected';
+    } catch (err) {
+      return (err as { code?: string }).code ?? (err as Error).message;
+    }
+  };
+
+  test('OBS-01 /metrics answers site admins only, in the Prometheus format, with process metrics', async () => {
+    assert.equal((await http.call('GET', '/metrics', { absolute: true })).status, 401);
+    const user = await http.login(USER, `${USER}-password`);
+    assert.equal((await http.call('GET', '/metrics', { absolute: true, token: user })).status, 403);
+    const answer = await http.call<string>('GET', '/metrics', { absolute: true, token: api.token });
+    assert.equal(answer.status, 200);
+    assert.match(answer.headers.get('content-type') ?? '', /^text\/plain;.* version=0\.0\.4/);
+    const metrics = await scrape();
+    assert.ok(metrics.value('postern_process_resident_memory_bytes') > 0, metrics.text);
+    assert.ok(metrics.value('postern_process_cpu_seconds_total') > 0);
+    assert.ok(metrics.samples.some((s) => s.name === 'postern_nodejs_eventloop_lag_seconds'));
+    // Every metric of the gateway is postern_*.
+    assert.deepEqual(
+      metrics.samples.filter((s) => !s.name.startsWith('postern_')).map((s) => s.name),
+      [],
+    );
+  });
+
+  test('OBS-02 wire and HTTP logins are counted by method and outcome, connections as accepted', async () => {
+    const { token } = await api.createToken('admin', { name: 'metrics' });
+    const before = await scrape();
+    for (let i = 0; i < 3; i++)
+      assert.equal(await loginCode('correct-horse-battery-staple'), 'connected');
+    for (let i = 0; i < 2; i++) assert.equal(await loginCode(token), 'connected');
+    for (let i = 0; i < 2; i++) assert.equal(await loginCode('wrong password'), '28P01');
+    await http.login(USER, `${USER}-password`);
+    const refused = await http.call('POST', '/auth/login', {
+      body: { username: USER, password: 'not it' },
+    });
+    assert.equal(refused.status, 401);
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    const logins = (transport: string, method: string, outcome: string) =>
+      delta('postern_logins_total', { transport, method, outcome });
+    assert.equal(logins('wire', 'password', 'success'), 3);
+    assert.equal(logins('wire', 'token', 'success'), 2);
+    assert.equal(logins('wire', 'password', 'failure'), 2);
+    assert.equal(logins('http', 'password', 'success'), 1);
+    assert.equal(logins('http', 'password', 'failure'), 1);
+    assert.equal(delta('postern_logins_total'), 9);
+    assert.equal(delta('postern_client_connections_accepted_total'), 7);
+  });
+
+  test('OBS-03 sessions per database and level, and client connections by TLS, follow open sessions', async () => {
+    const clients = [
+      await postern.connect(),
+      await postern.connect(),
+      await postern.connect({ database: 'admin/shop' }),
+    ];
+    let metrics = await scrape();
+    assert.equal(metrics.value('postern_sessions', { database: 'admin/main', level: 'owner' }), 2);
+    assert.equal(metrics.value('postern_sessions', { database: 'admin/shop', level: 'owner' }), 1);
+    assert.equal(
+      metrics.value('postern_client_connections', { state: 'authenticated', tls: 'yes' }),
+      3,
+    );
+    assert.equal(
+      metrics.value('postern_client_connections', { state: 'authenticated', tls: 'no' }),
+      0,
+    );
+    assert.ok(metrics.value('postern_upstream_connections', { state: 'busy' }) >= 3);
+    await Promise.all(clients.map((client) => client.end()));
+    metrics = await scrapeUntil(http, api.token, (m) => m.value('postern_sessions') === 0);
+    assert.ok(!metrics.samples.some((s) => s.name === 'postern_sessions'), 'no stale series');
+  });
+
+  test('OBS-04 HTTP queries: statements by outcome, the duration histogram, rows and request counts', async () => {
+    const route = '/api/v1/databases/:owner/:name/query';
+    const query = (body: unknown) => api.request('POST', '/databases/admin/shop/query', body);
+    const before = await scrape();
+    assert.equal(
+      (await query({ sql: `SELECT g AS ${QUERY_MARK} FROM generate_series(1, 5) g` })).status,
+      200,
+    );
+    const transaction = await query({
+      transaction: [{ sql: 'SELECT 1' }, { sql: 'SELECT 2 UNION SELECT 3' }],
+    });
+    assert.equal(transaction.status, 200, JSON.stringify(transaction.body));
+    assert.equal((await query({ sql: 'SELECT * FROM no_such_table' })).status, 400);
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_statement_duration_seconds_count', { transport: 'http' }) -
+          before.value('postern_statement_duration_seconds_count', { transport: 'http' }) ===
+        3,
+    );
+    const delta = (name: string, labels: Record<string, string>) =>
+      after.value(name, labels) - before.value(name, labels);
+    assert.equal(delta('postern_statements_total', { transport: 'http', outcome: 'ok' }), 3);
+    assert.equal(delta('postern_statements_total', { transport: 'http', outcome: 'error' }), 1);
+    const requests = (status: string) =>
+      delta('postern_http_requests_total', { method: 'POST', route, status });
+    assert.equal(requests('200'), 2);
+    assert.equal(requests('400'), 1);
+    assert.ok(delta('postern_statement_duration_seconds_sum', { transport: 'http' }) > 0);
+  });
+
+  test('OBS-05 labels are bounded: no user name, query text, address or id in any label', async () => {
+    const client = await postern
+      .connect({ user: USER, password: `${USER}-password`, database: 'admin/shop' })
+      .catch(() => null);
+    await client?.end();
+    await http.call('GET', `/no-such-route/${USER}`, { token: api.token });
+    const metrics = await scrape();
+    for (const forbidden of [USER, QUERY_MARK, 'generate_series', '127.0.0.1', 'pst_', 'pss_']) {
+      assert.ok(!metrics.text.includes(forbidden), `"${forbidden}" appears in /metrics`);
+    }
+    const allowed = new Set([
+      'state',
+      'tls',
+      'reason',
+      'transport',
+      'method',
+      'outcome',
+      'database',
+      'level',
+      'direction',
+      'kind',
+      'route',
+      'status',
+      'le',
+      'quantile',
+      // prom-client's process metrics
+      'version',
+      'major',
+      'minor',
+      'patch',
+      'space',
+      'type',
+    ]);
+    const labelNames = new Set(metrics.samples.flatMap((s) => Object.keys(s.labels)));
+    assert.deepEqual(
+      [...labelNames].filter((name) => !allowed.has(name)),
+      [],
+    );
+    assert.ok(
+      metrics.value('postern_http_requests_total', { route: 'unmatched', status: '404' }) >= 1,
+    );
+  });
+});
