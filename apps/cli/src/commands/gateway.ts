@@ -1,26 +1,46 @@
+import { Option } from 'commander';
 import path from 'node:path';
 import { loadConfig } from '../../../server/src/config/config';
+import { SETTING_FLAGS } from '../../../server/src/config/flags';
 import { out, program, run } from '../context';
 import { firstLineOfStdin } from '../password-input';
 import { effectiveConfig } from '../show-config';
 
 /** `start`, `config` and the offline `admin reset-password`: the gateway on this machine. */
 export function registerGatewayCommands(): void {
-  program
+  const start = program
     .command('start')
     .alias('serve')
     .description(
-      'run the gateway in the foreground, as npm start does (settings: POSTERN_* variables)',
-    )
-    .action(() => {
-      // The server's entry point starts the gateway when loaded, in this process.
+      'run the gateway in the foreground, as npm start does (settings: flags, POSTERN_* variables, postern.toml)',
+    );
+  // One flag per setting (`--pool-size` for POSTERN_POOL_SIZE), the admin password excepted.
+  const flags = SETTING_FLAGS.map(({ flag, name }) => {
+    const option = new Option(`--${flag} <value>`, name).hideHelp(flag !== 'config');
+    start.addOption(option);
+    return { key: option.attributeName(), name };
+  });
+  start
+    .addHelpText('after', '\nEvery setting has a flag: --port 6000 sets POSTERN_PORT, and so on.')
+    .action((options: Record<string, string | undefined>) => {
+      const settings = Object.fromEntries(
+        flags
+          .filter(({ key }) => options[key] !== undefined)
+          .map(({ key, name }) => [name, options[key]]),
+      );
+      // The server's entry point, in this process.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(path.join(__dirname, '..', '..', '..', 'server', 'src', 'main.js'));
+      const server = require(
+        path.join(__dirname, '..', '..', '..', 'server', 'src', 'main.js'),
+      ) as {
+        startGateway(flags: Record<string, string | undefined>): void;
+      };
+      server.startGateway(settings);
     });
 
   program
     .command('config')
-    .description('print the effective configuration from the environment, secrets masked')
+    .description('print the effective configuration (flags of start aside), secrets masked')
     .action(
       run(async () => {
         const config = effectiveConfig();
