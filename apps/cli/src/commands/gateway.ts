@@ -41,9 +41,11 @@ export function registerGatewayCommands(): void {
   program
     .command('config')
     .description('print the effective configuration (flags of start aside), secrets masked')
+    .option('--config <file>', 'configuration file (default: POSTERN_CONFIG, else ./postern.toml)')
     .action(
-      run(async () => {
-        const config = effectiveConfig();
+      run(async (options: { config?: string }) => {
+        const env = options.config ? { ...process.env, POSTERN_CONFIG: options.config } : undefined;
+        const config = effectiveConfig(env);
         if (program.opts().json) out().record(config);
         else out().table(Object.entries(config), { setting: ([k]) => k, value: ([, v]) => v });
       }),
