@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { ensureDevCertificates } from '#tls';
 import { CLI } from '../support/cli';
 import { run } from '../support/clients';
 import { PosternProcess } from '../support/postern-process';
@@ -26,6 +28,20 @@ async function logShows(postern: PosternProcess, pattern: RegExp): Promise<strin
   }
 }
 
+/** The SHA-256 fingerprint of the certificate a TLS listener presents. */
+function presentedFingerprint(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      { host, port, servername: 'localhost', rejectUnauthorized: false },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.end();
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
 function httpsStatus(url: string, ca: string): Promise<number> {
   return new Promise((resolve, reject) => {
     https
@@ -37,7 +53,8 @@ function httpsStatus(url: string, ca: string): Promise<number> {
   });
 }
 
-describe('configuration of the real gateway', () => {
+// The loops below wait for a log line or a new certificate; a gateway that never shows it fails here.
+describe('configuration of the real gateway', { timeout: 120_000 }, () => {
   test('OPS-06h an invalid configuration stops the start with status 2 and one line per problem, values unsaid', async () => {
     const workDir = await workDirWith({
       'postern.toml':
@@ -155,6 +172,27 @@ describe('configuration of the real gateway', () => {
       const client = await postern.connect();
       assert.deepEqual((await client.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
       await client.end();
+
+      // A new certificate (same CA) replaces the files; SIGHUP: HTTPS presents it.
+      const first = await presentedFingerprint('127.0.0.3', postern.httpPort);
+      const certs = path.join(postern.workDir, 'certs');
+      const staging = await mkdtemp(path.join(postern.workDir, 'staging-'));
+      for (const name of ['ca.crt', 'ca.key']) {
+        await copyFile(path.join(certs, name), path.join(staging, name));
+      }
+      await ensureDevCertificates(staging);
+      await rename(path.join(staging, 'server.key'), path.join(certs, 'server.key'));
+      await rename(path.join(staging, 'server.crt'), path.join(certs, 'server.crt'));
+      process.kill(postern.pid, 'SIGHUP');
+      let now = first;
+      while (now === first) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        now = await presentedFingerprint('127.0.0.3', postern.httpPort);
+      }
+      assert.equal(
+        await httpsStatus(`https://127.0.0.3:${postern.httpPort}/readyz`, await postern.ca()),
+        200,
+      );
     } finally {
       await postern.dispose();
     }
