@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import path from 'node:path';
-import { loadConfig } from '../../../server/src/config/config';
+import { ConfigError, loadConfig } from '../../../server/src/config/config';
 import { SETTING_FLAGS } from '../../../server/src/config/flags';
 import { out, program, run } from '../context';
 import { firstLineOfStdin } from '../password-input';
@@ -16,7 +16,13 @@ export function registerGatewayCommands(): void {
     );
   // One flag per setting (`--pool-size` for POSTERN_POOL_SIZE), the admin password excepted.
   const flags = SETTING_FLAGS.map(({ flag, name }) => {
-    const option = new Option(`--${flag} <value>`, name).hideHelp(flag !== 'config');
+    const option =
+      flag === 'config'
+        ? new Option(
+            '--config <file>',
+            'configuration file: TOML, JSON or YAML (default ./postern.toml)',
+          )
+        : new Option(`--${flag} <value>`, name).hideHelp();
     start.addOption(option);
     return { key: option.attributeName(), name };
   });
@@ -45,7 +51,16 @@ export function registerGatewayCommands(): void {
     .action(
       run(async (options: { config?: string }) => {
         const env = options.config ? { ...process.env, POSTERN_CONFIG: options.config } : undefined;
-        const config = effectiveConfig(env);
+        let config: Record<string, unknown>;
+        try {
+          config = effectiveConfig(env);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          // One line per problem, as the gateway's start writes them.
+          for (const problem of err.problems) process.stderr.write(`postern: ${problem}\n`);
+          process.exitCode = 2;
+          return;
+        }
         if (program.opts().json) out().record(config);
         else out().table(Object.entries(config), { setting: ([k]) => k, value: ([, v]) => v });
       }),
