@@ -144,6 +144,10 @@ describe('configuration sources', () => {
     const env = { POSTERN_PORT: '7000', POSTERN_HTTP_PORT: '7000' };
     assert.equal(problems(env, dir).length, 1);
     assert.equal(problems({ ...env, POSTERN_HTTP_HOST: '127.0.0.2' }, dir).length, 0);
+    assert.equal(
+      problems({ ...env, POSTERN_HOST: '0.0.0.0', POSTERN_HTTP_HOST: '127.0.0.2' }, dir).length,
+      1,
+    );
   });
 
   test('OPS-06g a reload installs what is read where it is used, and names what needs a restart', () => {

@@ -164,7 +164,10 @@ function settingsToConfig(
   const httpHost = s.POSTERN_HTTP_HOST ?? host;
   const port = s.POSTERN_PORT ?? 5433;
   const httpPort = s.POSTERN_HTTP_PORT ?? 8433;
-  if (port !== 0 && port === httpPort && host === httpHost) {
+  // The same port is fine on two distinct addresses, not when one is a wildcard.
+  const wildcard = (address: string) => address === '0.0.0.0' || address === '::';
+  const sameAddress = host === httpHost || wildcard(host) || wildcard(httpHost);
+  if (port !== 0 && port === httpPort && sameAddress) {
     problems.push(`${label('POSTERN_PORT')} and ${label('POSTERN_HTTP_PORT')} must differ`);
   }
   const maxUnauthenticated = s.POSTERN_MAX_UNAUTHENTICATED ?? 256;
