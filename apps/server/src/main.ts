@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,7 @@ import { BootstrapService } from './bootstrap/bootstrap.service';
 import { ConfigError, loadConfig, type PosternConfig } from './config/config';
 import { applyReload, liveConfig } from './config/config-reload';
 import { settingsFromArgv } from './config/flags';
-import { consoleLogger, logSink, nestLogLevels } from './logging';
+import { consoleLogger, logSink, setLogLevel } from './logging';
 import { TlsService } from './wire/tls.service';
 import { WireServer } from './wire/wire.server';
 
@@ -40,7 +40,7 @@ export async function runGateway(flags: Settings = {}): Promise<void> {
   app.use(rejectNonJsonBodies);
   app.useBodyParser('json', { limit: '1mb', verify: verifyJsonBody });
   stopOnSignals(app);
-  reloadOnSighup(config, read, logger);
+  reloadOnSighup(config, read);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   mountOpenApi(app);
   await app.init();
@@ -71,11 +71,7 @@ function startupConfig(read: () => PosternConfig): PosternConfig {
  * reported and ignored: the gateway keeps running as it was. (TlsService reloads the
  * certificate on the same signal.)
  */
-function reloadOnSighup(
-  config: PosternConfig,
-  read: () => PosternConfig,
-  logger: LoggerService & { setLogLevels?(levels: ReturnType<typeof nestLogLevels>): void },
-): void {
+function reloadOnSighup(config: PosternConfig, read: () => PosternConfig): void {
   const log = logSink('Config');
   process.on('SIGHUP', () => {
     let next: PosternConfig;
@@ -89,7 +85,8 @@ function reloadOnSighup(
       return;
     }
     const { reloaded, needsRestart } = applyReload(config, next);
-    if (reloaded.includes('logLevel')) logger.setLogLevels?.(nestLogLevels(config.logLevel));
+    // Nest's own lines go through the same pino logger: one level for both.
+    if (reloaded.includes('logLevel')) setLogLevel(config.logLevel);
     const parts = [
       reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'no setting changed',
       ...(needsRestart.length > 0 ? [`needs a restart: ${needsRestart.join(', ')}`] : []),
