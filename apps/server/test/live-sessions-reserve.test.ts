@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClusterService } from '../src/engine/cluster.service';
-import { LiveSessions, type LiveSessionInfo } from '../src/wire/live-sessions.service';
+import { LiveSessions, type LiveSessionInfo } from '../src/sessions/live-sessions.service';
 
 const caps = { total: 3, perUser: 2, perDatabase: 0 };
 
@@ -19,7 +19,6 @@ function session(id: number, userId: string, databaseId: string): LiveSessionInf
     tlsVersion: null,
     authMethod: 'SCRAM-SHA-256',
     startedAt: new Date(),
-    upstreamProcessId: id,
   };
 }
 

@@ -1,10 +1,7 @@
-/** Per-session guardrails; 0 disables one. */
-export interface RelayLimits {
-  readonly statementTimeoutMs: number;
-  readonly idleInTransactionTimeoutMs: number;
-  readonly idleSessionTimeoutMs: number;
-  readonly maxResultRows: number;
-  readonly maxResultBytes: number;
+import type { Guardrails } from '#engine';
+
+/** A session's guardrails, plus the frontend message length cap; 0 disables one. */
+export interface RelayLimits extends Guardrails {
   /** Largest length field accepted for the large message types (Query, Parse, Bind, CopyData, ...). */
   readonly maxMessageLength: number;
 }

@@ -3,15 +3,23 @@ import { terminateBackends } from '#engine';
 import type { AccessLevel } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
-import type { SessionState } from './session/session-relay';
-
-export type { SessionState };
+/** What a session is doing, in pg_stat_activity's words. */
+export type SessionState =
+  | 'idle'
+  | 'active'
+  | 'idle in transaction'
+  | 'idle in transaction (aborted)';
 
 export type AuthMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
 
 /** What is known about one established wire session (GET /sessions). */
 export interface LiveSessionInfo {
-  /** The gateway process id the client got in BackendKeyData. */
+  /**
+   * The process id the client got in BackendKeyData: its upstream backend's
+   * pid (`pg_backend_pid()`). A pooled upstream connection keeps its pid, so
+   * a later session on the same connection gets the same id once this one
+   * ended, as PostgreSQL reuses pids: an id names the session holding it now.
+   */
   readonly id: number;
   readonly userId: string;
   readonly user: string;
@@ -24,7 +32,6 @@ export interface LiveSessionInfo {
   readonly tlsVersion: string | null;
   readonly authMethod: AuthMethod;
   readonly startedAt: Date;
-  readonly upstreamProcessId: number;
   /** What the session is doing now; `list()` fills these in from `update()`. */
   readonly state?: SessionState;
   /** The last statement the client sent (its first 1024 characters), and when. */
@@ -105,8 +112,12 @@ export class LiveSessions {
 
   add(info: LiveSessionInfo, close: () => void): () => void {
     const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };
-    this.sessions.set(info.id, { info, close, activity });
-    return () => this.sessions.delete(info.id);
+    const session: LiveSession = { info, close, activity };
+    this.sessions.set(info.id, session);
+    return () => {
+      // Only its own entry: a later session on the same upstream connection has the same id.
+      if (this.sessions.get(info.id) === session) this.sessions.delete(info.id);
+    };
   }
 
   list(): LiveSessionInfo[] {
@@ -117,14 +128,6 @@ export class LiveSessions {
   update(id: number, activity: Partial<SessionActivity>): void {
     const session = this.sessions.get(id);
     if (session) session.activity = { ...session.activity, ...activity };
-  }
-
-  /** The session using an upstream backend (pids are unique within the one cluster). */
-  byUpstreamPid(upstreamPid: number): LiveSessionInfo | undefined {
-    for (const { info } of this.sessions.values()) {
-      if (info.upstreamProcessId === upstreamPid) return info;
-    }
-    return undefined;
   }
 
   get(id: number): LiveSessionInfo | undefined {
@@ -143,7 +146,7 @@ export class LiveSessions {
     try {
       await terminateBackends(
         this.cluster.endpoint,
-        matching.map((session) => session.info.upstreamProcessId),
+        matching.map((session) => session.info.id),
       );
     } catch (err) {
       this.log.warn(`could not terminate upstream backends: ${(err as Error).message}`);
