@@ -45,20 +45,26 @@ describe('client fidelity: the BackendKeyData pid is the upstream backend pid', 
     }
   });
 
-  test('FIDELITY-PID pg_terminate_backend(own processID) ends the session with 57P01', LIMIT, async () => {
-    const client = await postern.connect();
-    const ended = new Promise<Error & { code?: string }>((resolve) => client.on('error', resolve));
-    const result = await client
-      .query('SELECT pg_terminate_backend($1) AS ok', [processId(client)])
-      .then(
-        (r) => (r.rows[0] as { ok: boolean }).ok,
-        (err: { code?: string }) => err.code,
+  test(
+    'FIDELITY-PID pg_terminate_backend(own processID) ends the session with 57P01',
+    LIMIT,
+    async () => {
+      const client = await postern.connect();
+      const ended = new Promise<Error & { code?: string }>((resolve) =>
+        client.on('error', resolve),
       );
-    // PostgreSQL ends its own backend before the answer: the statement fails with 57P01.
-    assert.equal(result, '57P01');
-    await ended; // and the connection is closed
-    await client.end().catch(() => undefined);
-  });
+      const result = await client
+        .query('SELECT pg_terminate_backend($1) AS ok', [processId(client)])
+        .then(
+          (r) => (r.rows[0] as { ok: boolean }).ok,
+          (err: { code?: string }) => err.code,
+        );
+      // PostgreSQL ends its own backend before the answer: the statement fails with 57P01.
+      assert.equal(result, '57P01');
+      await ended; // and the connection is closed
+      await client.end().catch(() => undefined);
+    },
+  );
 
   test(
     'FIDELITY-PID a stale key of the previous client of a pooled connection cancels nothing',
@@ -101,9 +107,12 @@ describe('client fidelity: the BackendKeyData pid is the upstream backend pid', 
     },
   );
 
-  test('FIDELITY-PID psycopg2: conn.info.backend_pid is pg_backend_pid(), notifications name it', LIMIT, async () => {
-    const result = await python(
-      `
+  test(
+    'FIDELITY-PID psycopg2: conn.info.backend_pid is pg_backend_pid(), notifications name it',
+    LIMIT,
+    async () => {
+      const result = await python(
+        `
 import json, select, sys, time, psycopg2
 PORT, PASSWORD, CA = sys.argv[1], sys.argv[2], sys.argv[3]
 def connect():
@@ -128,12 +137,13 @@ while sender is None and time.time() < deadline:
 print(json.dumps({"info_pid": notifier.info.backend_pid, "get_pid": notifier.get_backend_pid(),
                   "backend_pid": notifier_pid, "sender": sender}))
 `,
-      [String(postern.wirePort), ADMIN_PASSWORD, postern.caFile],
-    );
-    assert.equal(result.code, 0, result.stderr);
-    const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
-    assert.equal(out.info_pid, out.backend_pid);
-    assert.equal(out.get_pid, out.backend_pid);
-    assert.equal(out.sender, out.backend_pid, 'the notification names the sender by its own pid');
-  });
+        [String(postern.wirePort), ADMIN_PASSWORD, postern.caFile],
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+      assert.equal(out.info_pid, out.backend_pid);
+      assert.equal(out.get_pid, out.backend_pid);
+      assert.equal(out.sender, out.backend_pid, 'the notification names the sender by its own pid');
+    },
+  );
 });

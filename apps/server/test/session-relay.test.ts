@@ -158,7 +158,9 @@ describe('SessionRelay', () => {
     await tick();
     await tick();
     assert.equal(upstream.types, 'QQ');
-    upstream.push(Buffer.concat([error('57014', 'canceling statement due to user request'), ready('I')]));
+    upstream.push(
+      Buffer.concat([error('57014', 'canceling statement due to user request'), ready('I')]),
+    );
     await tick();
     const text = client.received.toString('latin1');
     assert.match(text, /C54000/);
@@ -170,7 +172,7 @@ describe('SessionRelay', () => {
     assert.equal(connection.reusable, false, 'a cancelled connection never serves another client');
   });
 
-  test('COPY OUT data counts as rows (HARD-12), and COPY state is the connection\'s', async () => {
+  test("COPY OUT data counts as rows (HARD-12), and COPY state is the connection's", async () => {
     const { client, upstream, connection, cancels } = setup({ ...NO_LIMITS, maxResultRows: 1 });
     client.push(query('COPY t TO STDOUT'));
     await tick();

@@ -155,7 +155,10 @@ describe('StatementRunner', () => {
   });
 
   test('past the row limit: one CancelRequest, 54000, and the session is not reused', async () => {
-    const { upstream, connection, runner, rows, resultSink, cancels } = setup({ ...NO_LIMITS, maxResultRows: 1 });
+    const { upstream, connection, runner, rows, resultSink, cancels } = setup({
+      ...NO_LIMITS,
+      maxResultRows: 1,
+    });
     const run = runner.run({ sql: 'SELECT g', params: [] }, resultSink);
     upstream.send(preamble, rowDescription(['g', 23]), dataRow('1'), dataRow('2'), dataRow('3'));
     await new Promise((resolve) => setImmediate(resolve));
@@ -215,7 +218,10 @@ describe('StatementRunner', () => {
 
   test('an aborted request cancels, closes the session and rejects', async () => {
     const controller = new AbortController();
-    const { upstream, connection, runner, resultSink, cancels } = setup(NO_LIMITS, controller.signal);
+    const { upstream, connection, runner, resultSink, cancels } = setup(
+      NO_LIMITS,
+      controller.signal,
+    );
     const run = runner.run({ sql: 'SELECT 1', params: [] }, resultSink);
     controller.abort();
     await assert.rejects(run, (err: QueryError) => err.sqlstate === '57014');
@@ -236,7 +242,10 @@ describe('StatementRunner', () => {
   });
 
   test('HARD-08 a DataRow longer than maxRowBytes is refused from its header, before its body arrives', async () => {
-    const { upstream, connection, runner, resultSink, cancels } = setup({ ...NO_LIMITS, maxRowBytes: 1000 });
+    const { upstream, connection, runner, resultSink, cancels } = setup({
+      ...NO_LIMITS,
+      maxRowBytes: 1000,
+    });
     const run = runner.run({ sql: 'select repeat($1, 300000000)', params: ['x'] }, resultSink);
     const header = Buffer.alloc(5);
     header.write('D', 0, 'latin1');

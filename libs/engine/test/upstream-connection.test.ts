@@ -96,7 +96,11 @@ describe('UpstreamConnection', () => {
     connection.ready('I');
     assert.equal(connection.state, 'idle');
     assert.equal(connection.everCancelled, true);
-    assert.equal(connection.reusable, false, 'a late cancel could hit the next user (PgBouncer #717)');
+    assert.equal(
+      connection.reusable,
+      false,
+      'a late cancel could hit the next user (PgBouncer #717)',
+    );
   });
 
   test('discard closes the socket; nothing revives a broken connection', () => {

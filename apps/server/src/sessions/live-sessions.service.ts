@@ -5,10 +5,7 @@ import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
 /** What a session is doing, in pg_stat_activity's words. */
 export type SessionState =
-  | 'idle'
-  | 'active'
-  | 'idle in transaction'
-  | 'idle in transaction (aborted)';
+  'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
 
 export type AuthMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
 

@@ -32,8 +32,10 @@ import { decoderFor, type JsonValue, type ValueDecoder } from './value-decoders'
  * The guardrails of one request (the wire's, plus a per-row cap); 0 turns
  * one off. Rows and bytes count over the whole request.
  */
-export interface QueryLimits
-  extends Pick<Guardrails, 'statementTimeoutMs' | 'maxResultRows' | 'maxResultBytes'> {
+export interface QueryLimits extends Pick<
+  Guardrails,
+  'statementTimeoutMs' | 'maxResultRows' | 'maxResultBytes'
+> {
   /**
    * Largest single DataRow (or CopyData) accepted, checked from the message
    * length before anything is buffered (HARD-08); 0 or absent: none.
@@ -300,13 +302,9 @@ class Execution {
   fail(error: QueryError, limits: QueryLimits): void {
     if (this.truncated || this.error) return;
     if (error.sqlstate === SqlState.QueryCanceled && this.timedOut) {
-      this.error = new QueryError(
-        SqlState.QueryCanceled,
-        STATEMENT_TIMEOUT_MESSAGE,
-        {
-          hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
-        },
-      );
+      this.error = new QueryError(SqlState.QueryCanceled, STATEMENT_TIMEOUT_MESSAGE, {
+        hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
+      });
       return;
     }
     this.error = error;

@@ -345,9 +345,7 @@ export class UpstreamPool {
    * connection is not cleanly idle afterwards or would show something of
    * the previous session.
    */
-  private async reset(
-    connection: UpstreamConnection,
-  ): Promise<ReadonlyMap<string, string> | null> {
+  private async reset(connection: UpstreamConnection): Promise<ReadonlyMap<string, string> | null> {
     const result = await resetSession(connection);
     if (!result.clean) return null;
     const parameters = new Map(connection.parameters);
@@ -511,10 +509,7 @@ async function applySettings(
     ([name, value]) =>
       `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
   );
-  const result = await runSimpleQuery(
-    connection,
-    calls.length ? `SELECT ${calls.join(', ')}` : '',
-  );
+  const result = await runSimpleQuery(connection, calls.length ? `SELECT ${calls.join(', ')}` : '');
   if (result.error) {
     throw new UpstreamSettingError(result.error.M ?? 'invalid setting', result.error.C);
   }

@@ -174,10 +174,7 @@ async function startTls(raw: net.Socket, target: UpstreamTarget): Promise<tls.TL
   return secure;
 }
 
-async function authenticate(
-  framed: FramedSocket,
-  target: UpstreamTarget,
-): Promise<LoginOutcome> {
+async function authenticate(framed: FramedSocket, target: UpstreamTarget): Promise<LoginOutcome> {
   const parameters = new Map<string, string>();
   let backendKey: LoginOutcome['backendKey'] | undefined;
   let scram: ReturnType<typeof startScramClient> | undefined;

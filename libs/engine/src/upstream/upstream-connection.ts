@@ -24,14 +24,7 @@ export type CancelSender = (key: BackendKey) => Promise<void>;
  *   it is closed, never reused.
  */
 export type ConnectionState =
-  | 'idle'
-  | 'busy'
-  | 'in-transaction'
-  | 'failed'
-  | 'copy-in'
-  | 'copy-out'
-  | 'copy-both'
-  | 'broken';
+  'idle' | 'busy' | 'in-transaction' | 'failed' | 'copy-in' | 'copy-out' | 'copy-both' | 'broken';
 
 const AFTER_READY: Record<TransactionStatus, ConnectionState> = {
   I: 'idle',
@@ -134,7 +127,8 @@ export class UpstreamConnection {
   sent(): void {
     // Inside a COPY (a pipelined Sync during COPY IN), the COPY state stands until it ends.
     const state = this.stateNow;
-    if (state === 'idle' || state === 'in-transaction' || state === 'failed') this.stateNow = 'busy';
+    if (state === 'idle' || state === 'in-transaction' || state === 'failed')
+      this.stateNow = 'busy';
   }
 
   /** ReadyForQuery with its status byte (`I`, `T`, `E`). */
