@@ -4,9 +4,11 @@ import type { ClusterEndpoint } from '../cluster';
 import type { LogSink } from '../log';
 import type { PhysicalDatabase } from '../provisioning';
 import type { Lease } from '../upstream/pool';
-import { tenantTarget } from '../upstream/tenant-target';
-import type { UpstreamTarget } from '../upstream/upstream-connect';
-import { upstreamFailure } from '../upstream/upstream-failure';
+import {
+  acquireTenantConnection,
+  UpstreamUnavailableError,
+  type LeaseSource,
+} from '../upstream/tenant-connection';
 import type { Statement } from './parameters';
 import { QueryError } from './query-error';
 import { DISCARD, StatementRunner, type QueryLimits, type ResultSink } from './statement-runner';
@@ -24,20 +26,6 @@ export const HTTP_SESSION_SETTINGS: Readonly<Record<string, string>> = Object.fr
   TimeZone: 'UTC',
   bytea_output: 'hex',
 });
-
-/**
- * The upstream pool (UpstreamPool, or the server's PoolService in front of
- * it), as the wire uses it: `user` counts against the per-user shares, and
- * an HTTP request is `shortLived` (it may use the budget's HTTP reserve).
- */
-export interface LeaseSource {
-  acquire(
-    target: UpstreamTarget,
-    settings: Readonly<Record<string, string>>,
-    user?: string,
-    shortLived?: boolean,
-  ): Promise<Lease>;
-}
 
 /** Who asks, for the per-user shares and for the message when a limit refuses them. */
 export interface QueryCaller {
@@ -140,20 +128,26 @@ export class QueryExecutor {
     }
   }
 
-  /** The same connections, limits and failure mapping as a wire login (upstreamFailure). */
+  /** The same connections, limits and failure mapping as a wire login. */
   private async acquire(target: QueryTarget): Promise<Lease> {
-    const { endpoint, database, readOnly } = target;
+    const { endpoint, database, readOnly, name } = target;
     try {
-      return await this.pool.acquire(
-        tenantTarget(endpoint, database, readOnly),
-        HTTP_SESSION_SETTINGS,
-        this.caller.id,
-        true,
+      return await acquireTenantConnection(
+        this.pool,
+        {
+          endpoint,
+          database,
+          readOnly,
+          databaseName: name,
+          user: this.caller,
+          settings: HTTP_SESSION_SETTINGS,
+          shortLived: true,
+        },
+        this.log,
       );
     } catch (err) {
-      const failure = upstreamFailure(err, target.name, this.caller.slug, this.log);
-      if (!failure) throw err;
-      throw new QueryError(failure.sqlstate, failure.message);
+      if (err instanceof UpstreamUnavailableError) throw new QueryError(err.sqlstate, err.message);
+      throw err;
     }
   }
 }

@@ -184,7 +184,11 @@ export class UpstreamPool {
   ): Promise<Lease> {
     try {
       for (let idle = state.idle.pop(); idle; idle = state.idle.pop()) {
-        if (idle.connection.socket.destroyed) continue;
+        if (!idle.connection.reusable) {
+          // Closed, or PostgreSQL said something while it sat idle (a FATAL before closing).
+          idle.connection.discard();
+          continue;
+        }
         let parameters: ReadonlyMap<string, string>;
         try {
           parameters = await applySettings(idle.connection, idle.parameters, settings);

@@ -3,10 +3,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import {
+  acquireTenantConnection,
   ConnectionClosedError,
   guardrailsFor,
-  tenantTarget,
-  upstreamFailure,
+  UpstreamUnavailableError,
   type ClusterEndpoint,
   type Lease,
   type LogSink,
@@ -186,11 +186,26 @@ export class ClientSession {
     login: AuthenticatedLogin,
   ): Promise<Lease> {
     const { database, level } = granted;
-    const target = tenantTarget(this.deps.endpoint(), database, level === 'read-only');
     try {
-      return await this.deps.pool.acquire(target, settings, login.userId);
+      return await acquireTenantConnection(
+        this.deps.pool,
+        {
+          endpoint: this.deps.endpoint(),
+          database,
+          readOnly: level === 'read-only',
+          databaseName: `${database.ownerSlug}/${database.name}`,
+          user: { id: login.userId, slug: login.slug },
+          settings,
+          shortLived: false,
+        },
+        this.deps.log,
+      );
     } catch (err) {
-      throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`, login.slug);
+      // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
+      if (err instanceof UpstreamUnavailableError) {
+        throw new PgError(err.sqlstate as SqlStateCode, err.message);
+      }
+      throw err;
     }
   }
 
@@ -224,7 +239,10 @@ export class ClientSession {
       authMethod: login.method,
       startedAt: new Date(),
     };
-    const unregister = this.deps.sessions.add(info, () => this.terminate());
+    const unregister = this.deps.sessions.add(info, {
+      close: () => this.terminate(),
+      retire: () => connection.retire(),
+    });
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
     const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
       statement: (query) =>
@@ -263,13 +281,6 @@ export class ClientSession {
     }, delay);
     timer.unref();
     return timer;
-  }
-
-  /** The client is told which limit refused it: pool, per-user share, or the cluster (HARD-06). */
-  private upstreamFailure(err: unknown, database: string, user: string): PgError {
-    const failure = upstreamFailure(err, database, user, this.deps.log);
-    if (!failure) return err as PgError;
-    return new PgError(failure.sqlstate as SqlStateCode, failure.message);
   }
 
   private fail(err: unknown): void {
