@@ -103,6 +103,13 @@ describe('UpstreamConnection', () => {
     );
   });
 
+  test('a retired connection (its backend being terminated by pid) is never reused', () => {
+    const { connection } = setup();
+    connection.retire();
+    assert.equal(connection.state, 'idle');
+    assert.equal(connection.reusable, false);
+  });
+
   test('discard closes the socket; nothing revives a broken connection', () => {
     const { upstream, connection } = setup();
     connection.discard();

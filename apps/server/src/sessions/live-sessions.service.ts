@@ -43,11 +43,21 @@ export interface SessionActivity {
   readonly queryStartedAt: Date | null;
 }
 
+/** What LiveSessions can do to a session. */
+export interface SessionControl {
+  /** Closes the client connection without waiting for the upstream. */
+  close(): void;
+  /**
+   * Its upstream connection will serve no later session: while its backend
+   * is being terminated by pid, that pid must not pass to the next client.
+   */
+  retire(): void;
+}
+
 interface LiveSession {
   readonly info: LiveSessionInfo;
   activity: SessionActivity;
-  /** Closes the client connection without waiting for the upstream. */
-  readonly close: () => void;
+  readonly control: SessionControl;
 }
 
 /** A login admitted under the connection caps that has not become a session yet. */
@@ -107,9 +117,9 @@ export class LiveSessions {
     return { release: () => this.reservations.delete(reservation) };
   }
 
-  add(info: LiveSessionInfo, close: () => void): () => void {
+  add(info: LiveSessionInfo, control: SessionControl): () => void {
     const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };
-    const session: LiveSession = { info, close, activity };
+    const session: LiveSession = { info, control, activity };
     this.sessions.set(info.id, session);
     return () => {
       // Only its own entry: a later session on the same upstream connection has the same id.
@@ -140,6 +150,9 @@ export class LiveSessions {
     const matching = [...this.sessions.values()].filter((session) => filter(session.info));
     if (matching.length === 0) return 0;
     this.log.info(`ending ${matching.length} session(s): ${reason}`);
+    // Before the first await: a session ending on its own meanwhile must not hand its
+    // backend (whose pid is about to be terminated) to the next client.
+    for (const session of matching) session.control.retire();
     try {
       await terminateBackends(
         this.cluster.endpoint,
@@ -149,7 +162,9 @@ export class LiveSessions {
       this.log.warn(`could not terminate upstream backends: ${(err as Error).message}`);
     }
     setTimeout(() => {
-      for (const session of matching) if (this.sessions.has(session.info.id)) session.close();
+      for (const session of matching) {
+        if (this.sessions.get(session.info.id) === session) session.control.close();
+      }
     }, TERMINATE_GRACE_MS).unref();
     return matching.length;
   }

@@ -46,6 +46,8 @@ const DEFAULT_FRAME_CAP = 1 << 30;
 export class UpstreamConnection {
   private stateNow: ConnectionState = 'idle';
   private cancelledEver = false;
+  /** Someone ends this backend by pid (pg_terminate_backend): it must not pass to another client. */
+  private retired = false;
   private cancelInFlight: Promise<void> | null = null;
 
   constructor(
@@ -96,6 +98,7 @@ export class UpstreamConnection {
     return (
       this.stateNow === 'idle' &&
       !this.cancelledEver &&
+      !this.retired &&
       !this.socket.destroyed &&
       (this.framer?.bufferedLength ?? 0) === 0
     );
@@ -144,6 +147,11 @@ export class UpstreamConnection {
   /** The client's CopyDone/CopyFail (`copy-in`) or the upstream's CopyDone (`copy-out`): the statement still awaits its ReadyForQuery. */
   copyEnded(kind: 'copy-in' | 'copy-out'): void {
     if (this.stateNow === kind) this.stateNow = 'busy';
+  }
+
+  /** Never hand this connection to another client (it is being terminated by pid). */
+  retire(): void {
+    this.retired = true;
   }
 
   /** The state is unknown or abandoned: closes the connection (PostgreSQL rolls back on EOF). */
