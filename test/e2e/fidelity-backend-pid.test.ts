@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { python } from '../support/clients';
+import { ControlFixtures } from '../support/control-fixtures';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 import { cancelRequest, connectRaw, MessageStream } from '../support/raw-client';
 
@@ -67,47 +68,6 @@ describe('client fidelity: the BackendKeyData pid is the upstream backend pid', 
   );
 
   test(
-    'FIDELITY-PID a stale key of the previous client of a pooled connection cancels nothing',
-    LIMIT,
-    async () => {
-      const first = await postern.connect();
-      const pid = processId(first);
-      const staleKey = secretKey(first);
-      await first.end();
-      const second = await postern.connect();
-      try {
-        assert.equal(processId(second), pid, 'the pooled upstream connection was reused');
-        assert.notDeepEqual(secretKey(second), staleKey, 'each client session gets a fresh key');
-        const outcome = second.query("SELECT pg_sleep(1.5), 'stale-cancel-marker'").then(
-          () => 'completed',
-          (err: { code?: string }) => err.code ?? 'failed',
-        );
-        const observer = await postern.connect();
-        try {
-          const running = async () =>
-            (
-              await observer.query(
-                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%stale-cancel-marker%' AND pid <> pg_backend_pid()",
-              )
-            ).rows[0].n as number;
-          while ((await running()) === 0) await new Promise((r) => setTimeout(r, 20));
-        } finally {
-          await observer.end();
-        }
-        const socket = await connectRaw(postern.wirePort);
-        socket.on('error', () => undefined);
-        socket.write(cancelRequest(pid, staleKey));
-        const messages = new MessageStream(socket);
-        await messages.untilClosed();
-        assert.equal(messages.received, 0, 'nothing is written to a cancel connection');
-        assert.equal(await outcome, 'completed', 'the stale key did not cancel the next client');
-      } finally {
-        await second.end();
-      }
-    },
-  );
-
-  test(
     'FIDELITY-PID psycopg2: conn.info.backend_pid is pg_backend_pid(), notifications name it',
     LIMIT,
     async () => {
@@ -144,6 +104,70 @@ print(json.dumps({"info_pid": notifier.info.backend_pid, "get_pid": notifier.get
       assert.equal(out.info_pid, out.backend_pid);
       assert.equal(out.get_pid, out.backend_pid);
       assert.equal(out.sender, out.backend_pid, 'the notification names the sender by its own pid');
+    },
+  );
+});
+
+/**
+ * A pooled connection keeps its pid from one client to the next, but not
+ * the key: with one upstream connection per key (POSTERN_POOL_SIZE=1), the
+ * second client waits for the first one's connection to be reset and gets
+ * it, and the first client's key cancels nothing of it.
+ */
+describe('client fidelity: a pooled connection gets a new key with every client', () => {
+  let postern: PosternProcess;
+  let fixtures: ControlFixtures;
+
+  before(async () => {
+    postern = await PosternProcess.start({
+      env: { POSTERN_POOL_SIZE: '1', POSTERN_POOL_TIMEOUT: '10s' },
+    });
+    fixtures = await ControlFixtures.connect(postern);
+  });
+  after(async () => {
+    await fixtures.close().catch(() => undefined);
+    await postern.dispose();
+  });
+
+  /** Whether PostgreSQL runs a statement containing `marker` now (seen as the superuser). */
+  const running = (marker: string) =>
+    fixtures.superuser('postgres', async (client) => {
+      const { rows } = await client.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
+        [marker],
+      );
+      return (rows[0] as { n: number }).n > 0;
+    });
+
+  test(
+    'FIDELITY-PID a stale key of the previous client of a pooled connection cancels nothing',
+    LIMIT,
+    async () => {
+      const first = await postern.connect();
+      const pid = processId(first);
+      const staleKey = secretKey(first);
+      await first.end();
+      const second = await postern.connect();
+      try {
+        assert.equal(processId(second), pid, 'the pooled upstream connection was reused');
+        assert.notDeepEqual(secretKey(second), staleKey, 'each client session gets a fresh key');
+        const outcome = second.query("SELECT pg_sleep(1.5), 'stale-cancel-marker'").then(
+          () => 'completed',
+          (err: { code?: string }) => err.code ?? 'failed',
+        );
+        while (!(await running('stale-cancel-marker'))) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const socket = await connectRaw(postern.wirePort);
+        socket.on('error', () => undefined);
+        socket.write(cancelRequest(pid, staleKey));
+        const messages = new MessageStream(socket);
+        await messages.untilClosed();
+        assert.equal(messages.received, 0, 'nothing is written to a cancel connection');
+        assert.equal(await outcome, 'completed', 'the stale key did not cancel the next client');
+      } finally {
+        await second.end();
+      }
     },
   );
 });
