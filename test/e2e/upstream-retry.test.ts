@@ -62,7 +62,8 @@ describe('FAULT-02: upstream connects are retried while the upstream is unavaila
     try {
       const lease = await acquiring;
       assert.equal(lease.parameters.get('application_name'), 'retry-test');
-      lease.release(false);
+      lease.connection.discard();
+      lease.release();
     } finally {
       upstreams.close();
       server.close();

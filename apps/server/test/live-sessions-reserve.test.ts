@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClusterService } from '../src/engine/cluster.service';
-import { LiveSessions, type LiveSessionInfo } from '../src/wire/live-sessions.service';
+import { LiveSessions, type LiveSessionInfo } from '../src/sessions/live-sessions.service';
 
 const caps = { total: 3, perUser: 2, perDatabase: 0 };
 
@@ -19,13 +19,12 @@ function session(id: number, userId: string, databaseId: string): LiveSessionInf
     tlsVersion: null,
     authMethod: 'SCRAM-SHA-256',
     startedAt: new Date(),
-    upstreamProcessId: id,
   };
 }
 
-describe('LiveSessions.reserve (HARD-13)', () => {
-  const sessions = () => new LiveSessions({} as ClusterService);
+const sessions = () => new LiveSessions({} as ClusterService);
 
+describe('LiveSessions.reserve (HARD-13)', () => {
   test('reservations count like sessions, so back-to-back logins cannot overshoot a cap', () => {
     const live = sessions();
     const first = live.reserve('u1', 'd1', caps);
@@ -41,9 +40,30 @@ describe('LiveSessions.reserve (HARD-13)', () => {
     const reserved = live.reserve('u1', 'd1', { ...caps, perDatabase: 1 });
     assert.ok('release' in reserved);
     assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
-    live.add(session(1, 'u1', 'd1'), () => undefined);
+    live.add(session(1, 'u1', 'd1'), { close: () => undefined, retire: () => undefined });
     reserved.release();
     assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
     assert.ok('release' in live.reserve('u2', 'd2', { ...caps, perDatabase: 1 }));
+  });
+});
+
+describe('LiveSessions: ids are upstream backend pids', () => {
+  test('terminating a session retires its upstream connection before anything is awaited', () => {
+    const live = sessions();
+    let retired = 0;
+    live.add(session(7, 'u1', 'd1'), { close: () => undefined, retire: () => retired++ });
+    live.add(session(8, 'u2', 'd1'), { close: () => undefined, retire: () => retired++ });
+    // The cluster is not reachable here: terminateBackends fails, which is logged.
+    void live.terminate((s) => s.id === 7, 'test');
+    assert.equal(retired, 1, 'the pid being terminated cannot pass to the next client');
+  });
+
+  test('a later session on the same upstream connection keeps its id when the earlier one unregisters late', () => {
+    const live = sessions();
+    const control = { close: () => undefined, retire: () => undefined };
+    const unregisterFirst = live.add(session(9, 'u1', 'd1'), control);
+    live.add(session(9, 'u2', 'd1'), control);
+    unregisterFirst();
+    assert.equal(live.get(9)?.userId, 'u2');
   });
 });

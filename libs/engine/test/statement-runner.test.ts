@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
-import { QueryError, StatementRunner, type JsonValue, type QueryLimits } from '#engine';
+import {
+  QueryError,
+  StatementRunner,
+  UpstreamConnection,
+  type JsonValue,
+  type QueryLimits,
+} from '#engine';
 
 /*
  * StatementRunner against a scripted upstream: the bytes PostgreSQL would
@@ -82,18 +88,20 @@ class FakeUpstream extends Duplex {
   }
 }
 
-const NO_LIMITS: QueryLimits = { maxRows: 0, maxBytes: 0, statementTimeoutMs: 0 };
+const NO_LIMITS: QueryLimits = { maxResultRows: 0, maxResultBytes: 0, statementTimeoutMs: 0 };
 
 function setup(limits: QueryLimits = NO_LIMITS, signal?: AbortSignal) {
   const upstream = new FakeUpstream();
   let cancels = 0;
-  const runner = new StatementRunner(upstream, {
-    limits,
-    signal,
-    cancel: async () => {
+  const connection = new UpstreamConnection(
+    upstream,
+    new Map(),
+    { processId: 4242, secretKey: Buffer.alloc(4) },
+    async () => {
       cancels++;
     },
-  });
+  );
+  const runner = new StatementRunner(connection, { limits, signal });
   const rows: JsonValue[][] = [];
   const sink = { fields: [] as unknown[], summary: null as unknown };
   const resultSink = {
@@ -101,12 +109,12 @@ function setup(limits: QueryLimits = NO_LIMITS, signal?: AbortSignal) {
     row: (values: JsonValue[]) => void rows.push(values),
     complete: (summary: unknown) => void (sink.summary = summary),
   };
-  return { upstream, runner, rows, sink, resultSink, cancels: () => cancels };
+  return { upstream, connection, runner, rows, sink, resultSink, cancels: () => cancels };
 }
 
 describe('StatementRunner', () => {
   test('one statement: Parse/Bind/Describe/Execute/Sync, typed rows, reusable when idle', async () => {
-    const { upstream, runner, rows, sink, resultSink } = setup();
+    const { upstream, connection, runner, rows, sink, resultSink } = setup();
     const run = runner.run({ sql: 'SELECT $1::int AS n', params: [7] }, resultSink);
     upstream.send(
       preamble,
@@ -126,11 +134,12 @@ describe('StatementRunner', () => {
     ]);
     assert.deepEqual(rows, [[7, null]]);
     assert.deepEqual(sink.summary, { command: 'SELECT', rowCount: 1 });
-    assert.equal(runner.finish(), true);
+    runner.finish();
+    assert.equal(connection.reusable, true, 'the connection says whether it may be reused');
   });
 
   test('an ErrorResponse is thrown after ReadyForQuery, with position; the session stays reusable', async () => {
-    const { upstream, runner, resultSink } = setup();
+    const { upstream, connection, runner, resultSink } = setup();
     const run = runner.run({ sql: 'SELEC 1', params: [] }, resultSink);
     upstream.send(
       error({ S: 'ERROR', C: '42601', M: 'syntax error at or near "SELEC"', P: '1' }),
@@ -141,11 +150,15 @@ describe('StatementRunner', () => {
       assert.equal(err.fields.position, 1);
       return true;
     });
-    assert.equal(runner.finish(), true);
+    runner.finish();
+    assert.equal(connection.reusable, true, 'the connection says whether it may be reused');
   });
 
   test('past the row limit: one CancelRequest, 54000, and the session is not reused', async () => {
-    const { upstream, runner, rows, resultSink, cancels } = setup({ ...NO_LIMITS, maxRows: 1 });
+    const { upstream, connection, runner, rows, resultSink, cancels } = setup({
+      ...NO_LIMITS,
+      maxResultRows: 1,
+    });
     const run = runner.run({ sql: 'SELECT g', params: [] }, resultSink);
     upstream.send(preamble, rowDescription(['g', 23]), dataRow('1'), dataRow('2'), dataRow('3'));
     await new Promise((resolve) => setImmediate(resolve));
@@ -159,11 +172,12 @@ describe('StatementRunner', () => {
     );
     assert.deepEqual(rows, [[1]]);
     assert.equal(cancels(), 1);
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('the statement timeout cancels and reports 57014 as a timeout', async () => {
-    const { upstream, runner, resultSink, cancels } = setup({
+    const { upstream, connection, runner, resultSink, cancels } = setup({
       ...NO_LIMITS,
       statementTimeoutMs: 20,
     });
@@ -176,51 +190,62 @@ describe('StatementRunner', () => {
       ready('I'),
     );
     await assert.rejects(run, /statement timeout/);
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('a session left in a transaction is not reusable', async () => {
-    const { upstream, runner, resultSink } = setup();
+    const { upstream, connection, runner, resultSink } = setup();
     const run = runner.run({ sql: 'BEGIN', params: [] }, resultSink);
     upstream.send(preamble, message('n'), complete('BEGIN'), ready('T'));
     await run;
     assert.equal(runner.transactionStatus, 'T');
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('COPY FROM STDIN gets CopyFail and another Sync, and answers 0A000', async () => {
-    const { upstream, runner, resultSink } = setup();
+    const { upstream, connection, runner, resultSink } = setup();
     const run = runner.run({ sql: 'COPY t FROM STDIN', params: [] }, resultSink);
     upstream.send(preamble, message('n'), message('G', Buffer.from([0, 0, 0])));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(upstream.types, 'PBDESfS');
     upstream.send(error({ S: 'ERROR', C: '57014', M: 'COPY from stdin failed' }), ready('I'));
     await assert.rejects(run, (err: QueryError) => err.sqlstate === '0A000');
-    assert.equal(runner.finish(), true);
+    runner.finish();
+    assert.equal(connection.reusable, true, 'the connection says whether it may be reused');
   });
 
   test('an aborted request cancels, closes the session and rejects', async () => {
     const controller = new AbortController();
-    const { upstream, runner, resultSink, cancels } = setup(NO_LIMITS, controller.signal);
+    const { upstream, connection, runner, resultSink, cancels } = setup(
+      NO_LIMITS,
+      controller.signal,
+    );
     const run = runner.run({ sql: 'SELECT 1', params: [] }, resultSink);
     controller.abort();
     await assert.rejects(run, (err: QueryError) => err.sqlstate === '57014');
     assert.equal(cancels(), 1);
     assert.ok(upstream.destroyed);
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('a malformed message closes the session', async () => {
-    const { upstream, runner, resultSink } = setup();
+    const { upstream, connection, runner, resultSink } = setup();
     const run = runner.run({ sql: 'SELECT 1', params: [] }, resultSink);
     upstream.send(preamble, message('D', Buffer.from([0, 1, 0, 0, 0, 9])));
     await assert.rejects(run, (err: QueryError) => err.sqlstate === '08P01');
     assert.ok(upstream.destroyed);
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('HARD-08 a DataRow longer than maxRowBytes is refused from its header, before its body arrives', async () => {
-    const { upstream, runner, resultSink, cancels } = setup({ ...NO_LIMITS, maxRowBytes: 1000 });
+    const { upstream, connection, runner, resultSink, cancels } = setup({
+      ...NO_LIMITS,
+      maxRowBytes: 1000,
+    });
     const run = runner.run({ sql: 'select repeat($1, 300000000)', params: ['x'] }, resultSink);
     const header = Buffer.alloc(5);
     header.write('D', 0, 'latin1');
@@ -233,7 +258,8 @@ describe('StatementRunner', () => {
     });
     assert.equal(cancels(), 1);
     assert.ok(upstream.destroyed, 'the session is closed, not read to the end');
-    assert.equal(runner.finish(), false);
+    runner.finish();
+    assert.equal(connection.reusable, false, 'the connection says whether it may be reused');
   });
 
   test('HARD-17 the last command tag is kept: COMMIT AND CHAIN leaves status T but says COMMIT', async () => {

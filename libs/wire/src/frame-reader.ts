@@ -36,7 +36,7 @@ const EMPTY = Buffer.alloc(0);
  * Returned bodies are never overwritten by later pushes.
  */
 export class FrameReader {
-  readonly #maxMessageLength: number;
+  #maxMessageLength: number;
   #chunks: Buffer[] = [];
   /** Index in #chunks of the first chunk holding unconsumed bytes. */
   #first = 0;
@@ -55,6 +55,22 @@ export class FrameReader {
       throw new RangeError(`maxMessageLength must be an integer in [4, 2^31-1], got ${max}`);
     }
     this.#maxMessageLength = max;
+  }
+
+  /**
+   * Changes the length cap for frames read from now on: one upstream
+   * connection's reader serves the gateway's own small checks and HTTP
+   * statements whose per-row cap is a guardrail (HARD-08).
+   */
+  set maxMessageLength(max: number) {
+    if (!Number.isInteger(max) || max < 4 || max > 0x7fffffff) {
+      throw new RangeError(`maxMessageLength must be an integer in [4, 2^31-1], got ${max}`);
+    }
+    this.#maxMessageLength = max;
+  }
+
+  get maxMessageLength(): number {
+    return this.#maxMessageLength;
   }
 
   /** Bytes received but not yet returned in a frame. */

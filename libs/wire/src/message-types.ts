@@ -25,40 +25,50 @@ export const StartupCode = {
   GssEncRequest: 80877104, // 1234.5680
 } as const;
 
-/** Type bytes of frontend (client to server) messages. */
+/** Type bytes of frontend (client to server) messages, protocol 3.0. */
 export const FrontendType = {
-  Query: 0x51, // Q
-  Parse: 0x50, // P
   Bind: 0x42, // B
-  Execute: 0x45, // E
-  Sync: 0x53, // S
-  Terminate: 0x58, // X
-  PasswordOrSasl: 0x70, // p: PasswordMessage, SASLInitialResponse, SASLResponse
+  Close: 0x43, // C
   CopyData: 0x64, // d
   CopyDone: 0x63, // c
   CopyFail: 0x66, // f
-  Flush: 0x48, // H
   Describe: 0x44, // D
-  Close: 0x43, // C
+  Execute: 0x45, // E
+  Flush: 0x48, // H
   FunctionCall: 0x46, // F
+  Parse: 0x50, // P
+  PasswordOrSasl: 0x70, // p: PasswordMessage, SASLInitialResponse, SASLResponse, GSSResponse
+  Query: 0x51, // Q
+  Sync: 0x53, // S
+  Terminate: 0x58, // X
 } as const;
 
-/** Type bytes of backend (server to client) messages. */
+/** Type bytes of backend (server to client) messages, protocol 3.0. */
 export const BackendType = {
   Authentication: 0x52, // R
-  ParameterStatus: 0x53, // S
   BackendKeyData: 0x4b, // K
-  ReadyForQuery: 0x5a, // Z
-  ErrorResponse: 0x45, // E
-  NoticeResponse: 0x4e, // N
-  DataRow: 0x44, // D
+  BindComplete: 0x32, // 2
+  CloseComplete: 0x33, // 3
   CommandComplete: 0x43, // C
-  RowDescription: 0x54, // T
+  CopyData: 0x64, // d
+  CopyDone: 0x63, // c
   CopyInResponse: 0x47, // G
   CopyOutResponse: 0x48, // H
   CopyBothResponse: 0x57, // W
-  NotificationResponse: 0x41, // A
+  DataRow: 0x44, // D
+  EmptyQueryResponse: 0x49, // I
+  ErrorResponse: 0x45, // E
+  FunctionCallResponse: 0x56, // V
   NegotiateProtocolVersion: 0x76, // v
+  NoData: 0x6e, // n
+  NoticeResponse: 0x4e, // N
+  NotificationResponse: 0x41, // A
+  ParameterDescription: 0x74, // t
+  ParameterStatus: 0x53, // S
+  ParseComplete: 0x31, // 1
+  PortalSuspended: 0x73, // s
+  ReadyForQuery: 0x5a, // Z
+  RowDescription: 0x54, // T
 } as const;
 
 /** Authentication request codes carried in the first int32 of an 'R' message. */

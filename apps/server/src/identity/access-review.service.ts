@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { levelRank, type AccessLevel } from '#control';
 import { ClusterService } from '../engine/cluster.service';
-import { LiveSessions, type LiveSessionInfo } from '../wire/live-sessions.service';
+import { LiveSessions, type LiveSessionInfo } from '../sessions/live-sessions.service';
 import { DatabaseAccessService } from './database-access.service';
 
 /**

@@ -2,7 +2,7 @@ import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/commo
 import { levelRank, type AccessLevel, type DatabaseLimits, type DatabaseRecord } from '#control';
 import { dropDatabase } from '#engine';
 import { ClusterService } from '../engine/cluster.service';
-import { LiveSessions } from '../wire/live-sessions.service';
+import { LiveSessions } from '../sessions/live-sessions.service';
 import { auditActor, requireUnscoped, type Actor } from './actor';
 import { unlessTaken } from './conflicts';
 import { DatabaseAccessService } from './database-access.service';

@@ -7,7 +7,7 @@ import {
 import type { EntityRecord } from '#control';
 import { ADMIN_SLUG } from '../bootstrap/bootstrap.service';
 import { ClusterService } from '../engine/cluster.service';
-import { LiveSessions } from '../wire/live-sessions.service';
+import { LiveSessions } from '../sessions/live-sessions.service';
 import { AccessReviewService } from './access-review.service';
 import { auditActor, requireUnscoped, type Actor } from './actor';
 import { unlessTaken } from './conflicts';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EngineModule } from '../engine/engine.module';
-import { WireModule } from '../wire/wire.module';
+import { LiveSessionsModule } from '../sessions/live-sessions.module';
 import { AccessReviewService } from './access-review.service';
 import { AuditLogService } from './audit-log.service';
 import { DatabaseCatalogService } from './database-catalog.service';
@@ -13,12 +13,12 @@ import { SessionsService } from './sessions.service';
 import { TokensService } from './tokens.service';
 
 /**
- * The rules of managing identities and access on behalf of an actor. Apart
- * from IdentityModule because ending live sessions needs WireModule, which
- * itself depends on IdentityModule.
+ * The rules of managing identities and access on behalf of an actor
+ * (IdentityModule holds what the wire's logins need). Ending live sessions
+ * needs only LiveSessionsModule, not the wire server.
  */
 @Module({
-  imports: [EngineModule, IdentityModule, WireModule],
+  imports: [EngineModule, IdentityModule, LiveSessionsModule],
   providers: [
     AccessReviewService,
     AuditLogService,

@@ -6,7 +6,7 @@ import {
   type AuthMethod,
   type LiveSessionInfo,
   type SessionState,
-} from '../wire/live-sessions.service';
+} from '../sessions/live-sessions.service';
 import { auditActor, type Actor } from './actor';
 import { atLeast } from './database-catalog.service';
 import { DatabaseAccessService } from './database-access.service';

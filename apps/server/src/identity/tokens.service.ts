@@ -8,7 +8,7 @@ import { deriveScramVerifier } from '#auth';
 import type { EntityRecord, GrantLevel, TokenRecord } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
-import { LiveSessions } from '../wire/live-sessions.service';
+import { LiveSessions } from '../sessions/live-sessions.service';
 import { auditActor, requireUnscoped, type Actor } from './actor';
 import { isApiTokenId, newApiToken } from './api-token-format';
 import { ApiTokenVerifier } from './api-token-verifier';

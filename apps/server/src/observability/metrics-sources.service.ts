@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ClusterService } from '../engine/cluster.service';
 import { PoolService } from '../engine/pool.service';
-import { LiveSessions } from '../wire/live-sessions.service';
+import { LiveSessions } from '../sessions/live-sessions.service';
 import { WireServer } from '../wire/wire.server';
 import { recordAuditEvent } from './audit-metrics';
 import { PosternMetrics } from './metrics';

@@ -1,5 +1,6 @@
 import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { EngineModule } from '../engine/engine.module';
+import { LiveSessionsModule } from '../sessions/live-sessions.module';
 import { WireModule } from '../wire/wire.module';
 import { EVERY_PATH, HttpRequestLogging } from './http-logging.middleware';
 import { MetricsController } from './metrics.controller';
@@ -7,7 +8,7 @@ import { MetricsSources } from './metrics-sources.service';
 
 /** `GET /metrics`, the sources of its gauges and counters, and HTTP request lines. */
 @Module({
-  imports: [EngineModule, WireModule],
+  imports: [EngineModule, LiveSessionsModule, WireModule],
   controllers: [MetricsController],
   providers: [MetricsSources, HttpRequestLogging],
 })

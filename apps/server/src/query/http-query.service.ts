@@ -10,16 +10,13 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AccessLevel, DatabaseRecord } from '#control';
 import {
-  clusterOutOfSlots,
-  PoolExhaustedError,
+  guardrailsFor,
   QueryError,
   QueryExecutor,
-  type LeaseSource,
   type QueryLimits,
   type QueryTarget,
   type Statement,
 } from '#engine';
-import { SqlState } from '#wire';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
@@ -27,7 +24,6 @@ import { PoolService } from '../engine/pool.service';
 import { auditActor, type Actor } from '../identity/actor';
 import { DatabaseCatalogService } from '../identity/database-catalog.service';
 import { logSink } from '../logging';
-import { sendCancelRequest } from '../wire/session/cancel-registry';
 import { NdjsonResultStream } from './ndjson-result-stream';
 import {
   ResultCollector,
@@ -45,7 +41,10 @@ export type QueryRequest =
  * the guardrails (POSTERN_MAX_RESULT_ROWS / _BYTES, or the database's own
  * limits) are off. NDJSON streams with backpressure and has only those.
  */
-export const HTTP_JSON_DEFAULT_LIMITS = { maxRows: 10_000, maxBytes: 10 * 1024 * 1024 } as const;
+export const HTTP_JSON_DEFAULT_LIMITS = {
+  maxResultRows: 10_000,
+  maxResultBytes: 10 * 1024 * 1024,
+} as const;
 
 /** How much of a statement the audit log keeps (parameters never). */
 const AUDITED_STATEMENT_LENGTH = 200;
@@ -74,33 +73,11 @@ export class HttpQueryService {
   ) {}
 
   /**
-   * An executor whose sessions count against the actor's share of the
+   * An executor whose connections count against the actor's share of the
    * pools and of the upstream budget, refused with the limit's name (HARD-06).
    */
-  private executorFor(actor: Actor, database: DatabaseRecord): QueryExecutor {
-    const name = `${database.ownerSlug}/${database.name}`;
-    const leases: LeaseSource = {
-      acquire: async (target, settings) => {
-        try {
-          return await this.pool.acquire(target, settings, actor.id, true);
-        } catch (err) {
-          if (err instanceof PoolExhaustedError) {
-            throw new QueryError(SqlState.TooManyConnections, err.describe(name, actor.slug));
-          }
-          if (clusterOutOfSlots(err)) {
-            this.log.warn(
-              `upstream connection for an HTTP query failed: ${(err as Error).message}`,
-            );
-            throw new QueryError(
-              SqlState.TooManyConnections,
-              'too many connections: the database cluster has no connection slots left',
-            );
-          }
-          throw err;
-        }
-      },
-    };
-    return new QueryExecutor(leases, sendCancelRequest, this.log);
+  private executorFor(actor: Actor): QueryExecutor {
+    return new QueryExecutor(this.pool, actor, this.log);
   }
 
   /** Runs the request and answers the whole result as JSON. */
@@ -113,7 +90,7 @@ export class HttpQueryService {
   ): Promise<QueryResultView | TransactionResultView> {
     const prepared = await this.prepare(actor, owner, name);
     const options = { limits: this.limits('json', prepared.database), signal };
-    const executor = this.executorFor(actor, prepared.database);
+    const executor = this.executorFor(actor);
     try {
       if (request.kind === 'statement') {
         const collector = new ResultCollector();
@@ -159,7 +136,7 @@ export class HttpQueryService {
     signal.addEventListener('abort', () => stop.abort(), { once: true });
     const stream = new NdjsonResultStream(() => stop.abort());
     const options = { limits: this.limits('ndjson', prepared.database), signal: stop.signal };
-    void this.executorFor(actor, prepared.database)
+    void this.executorFor(actor)
       .statement(prepared.target, request.statement, stream, options)
       .then(
         () => {
@@ -182,25 +159,29 @@ export class HttpQueryService {
       // A site admin sees every database, but reads its data only with a grant like anyone.
       throw new ForbiddenException('querying a database needs access of your own (a grant)');
     }
-    const target = { endpoint: this.cluster.endpoint, database, readOnly: level === 'read-only' };
+    const target: QueryTarget = {
+      endpoint: this.cluster.endpoint,
+      database,
+      readOnly: level === 'read-only',
+      name: `${database.ownerSlug}/${database.name}`,
+    };
     return { database, level, target };
   }
 
   /** The wire path's guardrails (global, overridden by the database's own), plus the JSON caps. */
   private limits(mode: 'json' | 'ndjson', database: DatabaseRecord): QueryLimits {
-    const global = this.config.guardrails;
-    const own = database.limits;
-    const maxResultRows = own.maxResultRows ?? global.maxResultRows;
-    const maxResultBytes = own.maxResultBytes ?? global.maxResultBytes;
-    const statementTimeoutMs = own.statementTimeoutMs ?? global.statementTimeoutMs;
+    const { maxResultRows, maxResultBytes, statementTimeoutMs } = guardrailsFor(
+      this.config.guardrails,
+      database.limits,
+    );
     // One row is held whole while it is decoded and written, whatever the mode (HARD-08).
     const maxRowBytes = this.config.httpMaxRowBytes;
     if (mode === 'ndjson') {
-      return { maxRows: maxResultRows, maxBytes: maxResultBytes, statementTimeoutMs, maxRowBytes };
+      return { maxResultRows, maxResultBytes, statementTimeoutMs, maxRowBytes };
     }
     return {
-      maxRows: maxResultRows || HTTP_JSON_DEFAULT_LIMITS.maxRows,
-      maxBytes: maxResultBytes || HTTP_JSON_DEFAULT_LIMITS.maxBytes,
+      maxResultRows: maxResultRows || HTTP_JSON_DEFAULT_LIMITS.maxResultRows,
+      maxResultBytes: maxResultBytes || HTTP_JSON_DEFAULT_LIMITS.maxResultBytes,
       statementTimeoutMs,
       maxRowBytes,
     };

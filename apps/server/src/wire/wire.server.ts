@@ -15,7 +15,7 @@ import { logSink, rateLimited } from '../logging';
 import { PosternMetrics } from '../observability/metrics';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
-import { LiveSessions } from './live-sessions.service';
+import { LiveSessions } from '../sessions/live-sessions.service';
 import { PoolService } from '../engine/pool.service';
 import { LoginService } from './session/login.service';
 import { TlsService } from './tls.service';

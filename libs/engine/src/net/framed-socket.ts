@@ -27,15 +27,30 @@ export class FramedSocket {
   private readonly onEnd = () => this.fail(new ConnectionClosedError());
   private readonly onError = (err: Error) => this.fail(new ConnectionClosedError(err));
 
+  private attached = false;
+
   constructor(
     readonly socket: Duplex,
     private readonly reader: FrameReader,
   ) {
-    socket.pause();
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
-    socket.on('error', this.onError);
+    this.attach();
+  }
+
+  /** Frames the socket (again, after `detach`); the socket stays paused until a frame is awaited. */
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.socket.pause();
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('close', this.onEnd);
+    this.socket.on('error', this.onError);
+    if (this.socket.destroyed) this.failure ??= new ConnectionClosedError();
+  }
+
+  /** The length cap of frames read from now on (the reader's). */
+  set maxMessageLength(max: number) {
+    this.reader.maxMessageLength = max;
   }
 
   /** An untyped startup-phase frame body (SSLRequest, StartupMessage, CancelRequest). */
@@ -72,6 +87,7 @@ export class FramedSocket {
    * ahead, for a TLS upgrade or a raw relay.
    */
   detach(): Buffer {
+    this.attached = false;
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onEnd);

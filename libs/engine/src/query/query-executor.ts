@@ -3,9 +3,12 @@ import { SqlState } from '#wire';
 import type { ClusterEndpoint } from '../cluster';
 import type { LogSink } from '../log';
 import type { PhysicalDatabase } from '../provisioning';
-import { PoolExhaustedError, type Lease } from '../upstream/pool';
-import { tenantTarget } from '../upstream/tenant-target';
-import { UpstreamConnectError, type UpstreamTarget } from '../upstream/upstream-connect';
+import type { Lease } from '../upstream/pool';
+import {
+  acquireTenantConnection,
+  UpstreamUnavailableError,
+  type LeaseSource,
+} from '../upstream/tenant-connection';
 import type { Statement } from './parameters';
 import { QueryError } from './query-error';
 import { DISCARD, StatementRunner, type QueryLimits, type ResultSink } from './statement-runner';
@@ -24,24 +27,19 @@ export const HTTP_SESSION_SETTINGS: Readonly<Record<string, string>> = Object.fr
   bytea_output: 'hex',
 });
 
-/** The upstream pool (UpstreamPool, or the server's PoolService in front of it). */
-export interface LeaseSource {
-  acquire(target: UpstreamTarget, settings: Readonly<Record<string, string>>): Promise<Lease>;
+/** Who asks, for the per-user shares and for the message when a limit refuses them. */
+export interface QueryCaller {
+  readonly id: string;
+  readonly slug: string;
 }
-
-/** Sends a CancelRequest to the backend `processId` of the cluster at host:port. */
-export type CancelSender = (target: {
-  readonly host: string;
-  readonly port: number;
-  readonly processId: number;
-  readonly secretKey: Buffer;
-}) => Promise<void>;
 
 /** Which database, and whether as its reader role (read-only level) or its writer role. */
 export interface QueryTarget {
   readonly endpoint: ClusterEndpoint;
   readonly database: PhysicalDatabase;
   readonly readOnly: boolean;
+  /** `owner/name`, for messages. */
+  readonly name: string;
 }
 
 export interface QueryOptions {
@@ -58,7 +56,7 @@ export interface QueryOptions {
 export class QueryExecutor {
   constructor(
     private readonly pool: LeaseSource,
-    private readonly sendCancel: CancelSender,
+    private readonly caller: QueryCaller,
     private readonly log: LogSink,
   ) {}
 
@@ -118,39 +116,38 @@ export class QueryExecutor {
     work: (runner: StatementRunner) => Promise<void>,
   ): Promise<void> {
     const lease = await this.acquire(target);
-    const { host, port } = target.endpoint;
-    const runner = new StatementRunner(lease.session.socket, {
+    const runner = new StatementRunner(lease.connection, {
       limits: options.limits,
       signal: options.signal,
-      cancel: () => this.sendCancel({ host, port, ...lease.session.backendKey }),
     });
     try {
       await work(runner);
     } finally {
-      lease.release(runner.finish());
+      runner.finish();
+      lease.release();
     }
   }
 
+  /** The same connections, limits and failure mapping as a wire login. */
   private async acquire(target: QueryTarget): Promise<Lease> {
-    const { endpoint, database, readOnly } = target;
+    const { endpoint, database, readOnly, name } = target;
     try {
-      return await this.pool.acquire(
-        tenantTarget(endpoint, database, readOnly),
-        HTTP_SESSION_SETTINGS,
+      return await acquireTenantConnection(
+        this.pool,
+        {
+          endpoint,
+          database,
+          readOnly,
+          databaseName: name,
+          user: this.caller,
+          settings: HTTP_SESSION_SETTINGS,
+          shortLived: true,
+        },
+        this.log,
       );
     } catch (err) {
-      if (err instanceof PoolExhaustedError) {
-        throw new QueryError(
-          SqlState.TooManyConnections,
-          'too many connections for this database; try again later',
-        );
-      }
-      if (!(err instanceof UpstreamConnectError)) throw err;
-      // Upstream text is for the log only, as for wire logins.
-      this.log.warn(`upstream connection for an HTTP query failed: ${err.message}`);
-      const state =
-        err.sqlstate === SqlState.TooManyConnections ? err.sqlstate : SqlState.ConnectionFailure;
-      throw new QueryError(state, 'could not connect to the database server');
+      if (err instanceof UpstreamUnavailableError) throw new QueryError(err.sqlstate, err.message);
+      throw err;
     }
   }
 }

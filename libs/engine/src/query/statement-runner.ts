@@ -1,8 +1,6 @@
-import type { Duplex } from 'node:stream';
 import { serialize } from 'pg-protocol';
 import {
   BackendType,
-  FrameReader,
   parseErrorFields,
   parseParameterStatus,
   parseReadyForQuery,
@@ -10,7 +8,15 @@ import {
   SqlState,
   type TransactionStatus,
 } from '#wire';
-import { FramedSocket } from '../net/framed-socket';
+import {
+  resultLimitMessage,
+  ResultMeter,
+  STATEMENT_TIMEOUT_MESSAGE,
+  type Guardrails,
+  type ResultLimit,
+} from '../guardrails';
+import type { FramedSocket } from '../net/framed-socket';
+import type { UpstreamConnection } from '../upstream/upstream-connection';
 import { parameterText, type Statement } from './parameters';
 import { QueryError } from './query-error';
 import {
@@ -22,11 +28,14 @@ import {
 } from './result-messages';
 import { decoderFor, type JsonValue, type ValueDecoder } from './value-decoders';
 
-/** Guardrails of one request; 0 turns one off. Rows and bytes count over the whole request. */
-export interface QueryLimits {
-  readonly maxRows: number;
-  readonly maxBytes: number;
-  readonly statementTimeoutMs: number;
+/**
+ * The guardrails of one request (the wire's, plus a per-row cap); 0 turns
+ * one off. Rows and bytes count over the whole request.
+ */
+export interface QueryLimits extends Pick<
+  Guardrails,
+  'statementTimeoutMs' | 'maxResultRows' | 'maxResultBytes'
+> {
   /**
    * Largest single DataRow (or CopyData) accepted, checked from the message
    * length before anything is buffered (HARD-08); 0 or absent: none.
@@ -47,21 +56,9 @@ export interface ResultSink {
 
 export interface RunnerOptions {
   readonly limits: QueryLimits;
-  /** Sends a CancelRequest for this session's backend; resolves once PostgreSQL took it. */
-  readonly cancel: () => Promise<void>;
   /** Aborted when the HTTP client went away: the statement is cancelled, the session closed. */
   readonly signal?: AbortSignal;
 }
-
-const t = (c: string) => c.charCodeAt(0);
-const ParseComplete = t('1');
-const BindComplete = t('2');
-const CloseComplete = t('3');
-const NoData = t('n');
-const EmptyQueryResponse = t('I');
-const PortalSuspended = t('s');
-const CopyData = t('d');
-const CopyDone = t('c');
 
 /** Largest frame read while a byte limit applies: one DataRow may not exceed the limit either. */
 const MAX_FRAME = 1 << 30;
@@ -70,45 +67,42 @@ const MAX_FRAME = 1 << 30;
 export const DISCARD: ResultSink = { fields() {}, row() {}, complete() {} };
 
 /**
- * Runs statements on one upstream session with the extended protocol:
+ * Runs statements on one upstream connection with the extended protocol:
  * Parse (unnamed), Bind (text parameters, text results), Describe, Execute,
  * Sync; then reads up to ReadyForQuery. One Parse holds one statement:
  * PostgreSQL itself refuses several (42601). Guardrails as on the wire:
- * statement timeout and row/byte limits cancel the statement with a
- * CancelRequest; afterwards the session is never reused (a late cancel
- * could hit someone else's statement).
+ * statement timeout and row/byte limits cancel the statement through the
+ * connection, which is then never reused (a late cancel could hit someone
+ * else's statement). The connection keeps the protocol state; the runner
+ * only reports what it saw.
  */
 export class StatementRunner {
   private readonly framed: FramedSocket;
   /** The frame reader's length cap, and which guardrail it stands for. */
   private readonly frameCap: FrameCap;
-  private status: TransactionStatus = 'I';
   /** The command tag of the last statement that completed (COMMIT, INSERT, ...). */
   private command: string | null = null;
-  private rows = 0;
-  private bytes = 0;
-  private cancelled = false;
-  private cancelInFlight: Promise<void> | null = null;
-  /** The session's state is unknown (closed, cut mid-message, aborted): never reuse it. */
-  private broken = false;
+  private readonly meter: ResultMeter;
   private aborted = false;
   private readonly onAbort = () => this.abort();
 
   constructor(
-    private readonly socket: Duplex,
+    private readonly connection: UpstreamConnection,
     private readonly options: RunnerOptions,
   ) {
     this.frameCap = frameCapOf(options.limits);
-    this.framed = new FramedSocket(
-      socket,
-      new FrameReader({ maxMessageLength: this.frameCap.length }),
-    );
+    this.meter = new ResultMeter(options.limits);
+    this.framed = connection.framed(this.frameCap.length);
     if (options.signal?.aborted) this.abort();
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get transactionStatus(): TransactionStatus {
-    return this.status;
+    return this.connection.transactionStatus;
+  }
+
+  private get broken(): boolean {
+    return this.connection.state === 'broken';
   }
 
   /**
@@ -122,7 +116,7 @@ export class StatementRunner {
   /** Runs one statement; throws a QueryError after ReadyForQuery (or when the session is gone). */
   async run(statement: Statement, sink: ResultSink): Promise<void> {
     // A guardrail's cancel must have reached PostgreSQL before the next statement starts.
-    await this.cancelInFlight;
+    await this.connection.pendingCancel;
     if (this.broken) throw this.stoppedError();
     if (statement.sql.includes('\0')) {
       throw new QueryError(
@@ -139,6 +133,7 @@ export class StatementRunner {
         serialize.sync(),
       ]),
     );
+    this.connection.sent();
     const execution = new Execution();
     this.command = null;
     const { statementTimeoutMs } = this.options.limits;
@@ -153,8 +148,7 @@ export class StatementRunner {
       await this.readResult(execution, sink);
     } catch (err) {
       // Stopped mid-answer (a malformed message, a failing sink): the session's state is unknown.
-      this.broken = true;
-      this.socket.destroy();
+      this.connection.discard();
       if (err instanceof PgError) throw new QueryError(err.sqlstate, err.message);
       throw err;
     } finally {
@@ -165,15 +159,14 @@ export class StatementRunner {
 
   /** Ends an open transaction; a broken or cancelled session is closed instead, which ends it too. */
   async rollback(): Promise<void> {
-    if (this.status === 'I' || this.broken || this.cancelled) return;
+    const { connection } = this;
+    if (connection.transactionStatus === 'I' || this.broken || connection.everCancelled) return;
     await this.run({ sql: 'ROLLBACK', params: [] }, DISCARD).catch(() => undefined);
   }
 
-  /** Stops reading; true when the session may go back to the pool. */
-  finish(): boolean {
+  /** Stops watching the request; the connection itself says whether it may be reused. */
+  finish(): void {
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    const leftover = this.framed.detach();
-    return !this.broken && !this.cancelled && this.status === 'I' && leftover.length === 0;
   }
 
   private async readResult(execution: Execution, sink: ResultSink): Promise<void> {
@@ -199,7 +192,7 @@ export class StatementRunner {
           if (!execution.truncated) sink.complete(summary);
           break;
         }
-        case EmptyQueryResponse:
+        case BackendType.EmptyQueryResponse:
           sink.complete({ command: null, rowCount: null });
           break;
         case BackendType.ErrorResponse:
@@ -211,30 +204,31 @@ export class StatementRunner {
         case BackendType.CopyInResponse:
           // Sync is ignored during COPY IN; after CopyFail PostgreSQL waits for another.
           execution.refuse('COPY FROM STDIN is not available over HTTP');
+          this.connection.copy('copy-in');
           this.framed.write(
             Buffer.concat([serialize.copyFail('not available over HTTP'), serialize.sync()]),
           );
           break;
         case BackendType.CopyOutResponse:
           execution.refuse('COPY TO STDOUT is not available over HTTP; use SELECT');
+          this.connection.copy('copy-out');
           this.cancel();
           break;
         case BackendType.ReadyForQuery:
-          this.status = parseReadyForQuery(body);
+          this.connection.ready(parseReadyForQuery(body));
           return;
-        case ParseComplete:
-        case BindComplete:
-        case CloseComplete:
-        case NoData:
-        case PortalSuspended:
-        case CopyData:
-        case CopyDone:
+        case BackendType.ParseComplete:
+        case BackendType.BindComplete:
+        case BackendType.CloseComplete:
+        case BackendType.NoData:
+        case BackendType.PortalSuspended:
+        case BackendType.CopyData:
+        case BackendType.CopyDone:
         case BackendType.NoticeResponse:
         case BackendType.NotificationResponse:
           break;
         default:
-          this.broken = true;
-          this.socket.destroy();
+          this.connection.discard();
           throw new QueryError(
             SqlState.ProtocolViolation,
             `unexpected message "${String.fromCharCode(type)}" from the database server`,
@@ -247,8 +241,7 @@ export class StatementRunner {
     try {
       return await this.framed.nextMessage();
     } catch (err) {
-      this.broken = true;
-      this.socket.destroy();
+      this.connection.discard();
       if (this.aborted) throw this.stoppedError();
       if (err instanceof PgError && this.frameCap.kind) {
         // A single message above the frame cap: only a row (or COPY data) gets that large.
@@ -261,14 +254,10 @@ export class StatementRunner {
 
   /** Counts a row; past a limit the statement is cancelled and further rows are dropped. */
   private withinLimits(execution: Execution, size: number): boolean {
-    this.rows++;
-    this.bytes += size;
+    if (this.meter.count(size)) return true;
     if (execution.truncated) return false;
-    const { maxRows, maxBytes } = this.options.limits;
-    if (maxRows > 0 && this.rows > maxRows) execution.truncated = 'rows';
-    else if (maxBytes > 0 && this.bytes > maxBytes) execution.truncated = 'bytes';
-    else return true;
-    execution.error = execution.limitError(execution.truncated, this.options.limits);
+    execution.truncated = this.meter.exceeded;
+    execution.error = execution.limitError(execution.truncated!, this.options.limits);
     this.cancel();
     return false;
   }
@@ -276,7 +265,8 @@ export class StatementRunner {
   /** Values are decoded as UTF-8: a statement must not switch the session to another encoding. */
   private parameterChanged(execution: Execution, [name, value]: [string, string]): void {
     if (name === 'client_encoding' && value.toUpperCase() !== 'UTF8') {
-      this.broken = true;
+      // Not worth a reset: the connection is closed when given back.
+      this.connection.discard();
       execution.error ??= new QueryError(
         SqlState.FeatureNotSupported,
         'client_encoding must stay UTF8 over HTTP',
@@ -285,17 +275,14 @@ export class StatementRunner {
   }
 
   private cancel(): void {
-    this.cancelled = true;
-    this.cancelInFlight ??= this.options.cancel().catch(() => undefined);
+    void this.connection.cancel();
   }
 
   /** The HTTP client is gone: stop PostgreSQL's work and close the session. */
   private abort(): void {
     this.aborted = true;
-    this.broken = true;
-    this.cancel();
     // The cancel goes out first; closing right away also ends a statement stuck waiting to send.
-    void this.cancelInFlight?.then(() => this.socket.destroy());
+    void this.connection.cancel().then(() => this.connection.discard());
   }
 
   private stoppedError(): QueryError {
@@ -308,20 +295,16 @@ export class StatementRunner {
 /** What one statement's answer has brought so far. */
 class Execution {
   error: QueryError | null = null;
-  truncated: 'rows' | 'bytes' | null = null;
+  truncated: ResultLimit | null = null;
   timedOut = false;
 
   /** The first error counts; a guardrail's own cancellation is reported as the guardrail. */
   fail(error: QueryError, limits: QueryLimits): void {
     if (this.truncated || this.error) return;
     if (error.sqlstate === SqlState.QueryCanceled && this.timedOut) {
-      this.error = new QueryError(
-        SqlState.QueryCanceled,
-        'canceling statement due to statement timeout',
-        {
-          hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
-        },
-      );
+      this.error = new QueryError(SqlState.QueryCanceled, STATEMENT_TIMEOUT_MESSAGE, {
+        hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
+      });
       return;
     }
     this.error = error;
@@ -331,7 +314,7 @@ class Execution {
     this.error ??= new QueryError(SqlState.FeatureNotSupported, message);
   }
 
-  limitError(kind: 'rows' | 'bytes' | 'row', limits: QueryLimits): QueryError {
+  limitError(kind: ResultLimit | 'row', limits: QueryLimits): QueryError {
     if (kind === 'row') {
       return new QueryError(
         SqlState.ProgramLimitExceeded,
@@ -339,8 +322,7 @@ class Execution {
         { hint: 'Select less of the value (e.g. substring), or read it over the wire protocol.' },
       );
     }
-    const limit = kind === 'rows' ? `${limits.maxRows} rows` : `${limits.maxBytes} bytes`;
-    return new QueryError(SqlState.ProgramLimitExceeded, `result exceeds the limit of ${limit}`, {
+    return new QueryError(SqlState.ProgramLimitExceeded, resultLimitMessage(kind, limits), {
       hint: 'Add a LIMIT, or fetch the result in parts.',
     });
   }
@@ -357,7 +339,7 @@ interface FrameCap {
  * the per-row cap, or the byte limit (one DataRow may not exceed it either),
  * whichever is smaller.
  */
-function frameCapOf({ maxBytes, maxRowBytes = 0 }: QueryLimits): FrameCap {
+function frameCapOf({ maxResultBytes: maxBytes, maxRowBytes = 0 }: QueryLimits): FrameCap {
   const row: FrameCap | null =
     maxRowBytes > 0 ? { length: Math.min(MAX_FRAME, maxRowBytes + 4), kind: 'row' } : null;
   const bytes: FrameCap | null =

@@ -1,13 +1,7 @@
-import { FrameReader } from '#wire';
 import { quoteLiteral } from '../provisioning/sql';
-import { FramedSocket } from '../net/framed-socket';
 import type { LogSink } from '../log';
-import {
-  connectUpstream,
-  UpstreamConnectError,
-  type UpstreamSession,
-  type UpstreamTarget,
-} from './upstream-connect';
+import { connectUpstream, UpstreamConnectError, type UpstreamTarget } from './upstream-connect';
+import type { UpstreamConnection } from './upstream-connection';
 import { assertNoPlantedSettings, PlantedSettingsError } from './session-check';
 import { resetSession } from './session-reset';
 import { runSimpleQuery } from './simple-query';
@@ -91,22 +85,23 @@ export function clusterOutOfSlots(err: unknown): boolean {
   );
 }
 
-/** An upstream session lent to one client session. */
+/** An upstream connection lent to one client session (wire) or one request (HTTP). */
 export interface Lease {
-  readonly session: UpstreamSession;
+  readonly connection: UpstreamConnection;
   /** The upstream's ParameterStatus values, with the client's settings applied. */
   readonly parameters: ReadonlyMap<string, string>;
   readonly reused: boolean;
   /**
-   * Gives the connection back. `reusable` only when it is idle, outside a
-   * transaction and COPY, with no message half-sent either way; it is then
-   * reset (DISCARD ALL) before anyone else gets it. Otherwise it is closed.
+   * Gives the connection back. When the connection says it is `reusable`
+   * (idle, outside a transaction and COPY, never cancelled, nothing read
+   * ahead) it is reset (DISCARD ALL) before anyone else gets it; otherwise
+   * it is closed. A user that left it mid-message calls `discard()` first.
    */
-  release(reusable: boolean): void;
+  release(): void;
 }
 
 interface Idle {
-  readonly session: UpstreamSession;
+  readonly connection: UpstreamConnection;
   readonly parameters: ReadonlyMap<string, string>;
   readonly since: number;
 }
@@ -168,14 +163,14 @@ export class UpstreamPool {
       releaseUser();
       throw err;
     }
-    const { session, parameters, reused } = lease;
+    const { connection, parameters, reused } = lease;
     return {
-      session,
+      connection,
       parameters,
       reused,
-      release: (reusable) => {
+      release: () => {
         releaseUser();
-        lease.release(reusable);
+        lease.release();
       },
     };
   }
@@ -189,29 +184,33 @@ export class UpstreamPool {
   ): Promise<Lease> {
     try {
       for (let idle = state.idle.pop(); idle; idle = state.idle.pop()) {
-        if (idle.session.socket.destroyed) continue;
+        if (!idle.connection.reusable) {
+          // Closed, or PostgreSQL said something while it sat idle (a FATAL before closing).
+          idle.connection.discard();
+          continue;
+        }
         let parameters: ReadonlyMap<string, string>;
         try {
-          parameters = await applySettings(idle.session, idle.parameters, settings);
+          parameters = await applySettings(idle.connection, idle.parameters, settings);
         } catch (err) {
           if (err instanceof UpstreamSettingError) {
             state.idle.push(idle); // the connection is fine; the client's setting is not
             throw err;
           }
-          idle.session.socket.destroy(); // died while idle: try the next one
+          idle.connection.discard(); // died while idle: try the next one
           continue;
         }
-        return this.lease(key, state, idle.session, parameters, true);
+        return this.lease(key, state, idle.connection, parameters, true);
       }
-      const session = await this.connect(target);
+      const connection = await this.connect(target);
       try {
-        const parameters = await applySettings(session, session.parameters, settings);
-        return this.lease(key, state, session, parameters, false);
+        const parameters = await applySettings(connection, connection.parameters, settings);
+        return this.lease(key, state, connection, parameters, false);
       } catch (err) {
         if (err instanceof UpstreamSettingError) {
-          state.idle.push({ session, parameters: session.parameters, since: Date.now() });
+          state.idle.push({ connection, parameters: connection.parameters, since: Date.now() });
         } else {
-          session.socket.destroy();
+          connection.discard();
         }
         throw err;
       }
@@ -228,7 +227,7 @@ export class UpstreamPool {
    * the target's repair runs (once at a time per role) and the connect is
    * tried once more.
    */
-  private async connect(target: UpstreamTarget): Promise<UpstreamSession> {
+  private async connect(target: UpstreamTarget): Promise<UpstreamConnection> {
     try {
       return await this.connectChecked(target);
     } catch (err) {
@@ -241,15 +240,15 @@ export class UpstreamPool {
     return this.connectChecked(target);
   }
 
-  private async connectChecked(target: UpstreamTarget): Promise<UpstreamSession> {
-    const session = await this.connectWithRetry(target);
+  private async connectChecked(target: UpstreamTarget): Promise<UpstreamConnection> {
+    const connection = await this.connectWithRetry(target);
     try {
-      await assertNoPlantedSettings(session, target.provisionedSettings ?? []);
+      await assertNoPlantedSettings(connection, target.provisionedSettings ?? []);
     } catch (err) {
-      session.socket.destroy();
+      connection.discard();
       throw err;
     }
-    return session;
+    return connection;
   }
 
   /** Concurrent sessions that find the same role broken share one repair. */
@@ -269,7 +268,7 @@ export class UpstreamPool {
    * waiting (53300, bad credentials) fail at once; nothing of a client's is
    * ever replayed, only the connection setup (FAULT-01d).
    */
-  private async connectWithRetry(target: UpstreamTarget): Promise<UpstreamSession> {
+  private async connectWithRetry(target: UpstreamTarget): Promise<UpstreamConnection> {
     const deadline = Date.now() + this.options.connectRetryMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
@@ -287,7 +286,7 @@ export class UpstreamPool {
     this.closed = true;
     clearInterval(this.reaper);
     for (const state of this.keys.values()) {
-      for (const idle of state.idle.splice(0)) idle.session.socket.destroy();
+      for (const idle of state.idle.splice(0)) idle.connection.discard();
     }
   }
 
@@ -309,34 +308,34 @@ export class UpstreamPool {
   private lease(
     key: string,
     state: KeyState,
-    session: UpstreamSession,
+    connection: UpstreamConnection,
     parameters: ReadonlyMap<string, string>,
     reused: boolean,
   ): Lease {
     let released = false;
     return {
-      session,
+      connection,
       parameters,
       reused,
-      release: (reusable) => {
+      release: () => {
         if (released) return;
         released = true;
-        if (!reusable || this.closed || session.socket.destroyed) {
-          session.socket.destroy();
+        if (!connection.reusable || this.closed) {
+          connection.discard();
           this.freeSlot(state);
           return;
         }
-        void this.reset(session).then(
+        void this.reset(connection).then(
           (neutral) => {
-            if (neutral && !this.closed) {
-              state.idle.push({ session, parameters: neutral, since: Date.now() });
+            if (neutral && !this.closed && connection.reusable) {
+              state.idle.push({ connection, parameters: neutral, since: Date.now() });
             } else {
-              session.socket.destroy();
+              connection.discard();
             }
             this.freeSlot(state);
           },
           () => {
-            session.socket.destroy();
+            connection.discard();
             this.freeSlot(state);
           },
         );
@@ -350,17 +349,12 @@ export class UpstreamPool {
    * connection is not cleanly idle afterwards or would show something of
    * the previous session.
    */
-  private async reset(session: UpstreamSession): Promise<ReadonlyMap<string, string> | null> {
-    const framed = frame(session);
-    try {
-      const result = await resetSession(framed);
-      if (!result.clean) return null;
-      const parameters = new Map(session.parameters);
-      for (const [name, value] of result.parameters) parameters.set(name, value);
-      return parameters;
-    } finally {
-      framed.detach();
-    }
+  private async reset(connection: UpstreamConnection): Promise<ReadonlyMap<string, string> | null> {
+    const result = await resetSession(connection);
+    if (!result.clean) return null;
+    const parameters = new Map(connection.parameters);
+    for (const [name, value] of result.parameters) parameters.set(name, value);
+    return parameters;
   }
 
   private stateOf(key: string): KeyState {
@@ -453,7 +447,7 @@ export class UpstreamPool {
     }
     if (!oldest) return false;
     const { state, index } = oldest as { state: KeyState; index: number };
-    state.idle.splice(index, 1)[0]!.session.socket.destroy();
+    state.idle.splice(index, 1)[0]!.connection.discard();
     return true;
   }
 
@@ -470,9 +464,9 @@ export class UpstreamPool {
     const cutoff = Date.now() - this.options.idleTimeoutMs;
     for (const state of this.keys.values()) {
       const keep = state.idle.filter(
-        (idle) => idle.since >= cutoff && !idle.session.socket.destroyed,
+        (idle) => idle.since >= cutoff && !idle.connection.socket.destroyed,
       );
-      for (const idle of state.idle) if (!keep.includes(idle)) idle.session.socket.destroy();
+      for (const idle of state.idle) if (!keep.includes(idle)) idle.connection.discard();
       state.idle.splice(0, state.idle.length, ...keep);
     }
   }
@@ -504,17 +498,13 @@ function needsRepair(err: unknown): boolean {
   );
 }
 
-function frame(session: UpstreamSession): FramedSocket {
-  return new FramedSocket(session.socket, new FrameReader({ maxMessageLength: 1 << 30 }));
-}
-
 /**
  * The client's startup settings, applied with set_config (the same raw
  * string semantics as a startup packet, e.g. for search_path lists). One
  * round trip, which also proves an idle connection still works.
  */
 async function applySettings(
-  session: UpstreamSession,
+  connection: UpstreamConnection,
   base: ReadonlyMap<string, string>,
   settings: Readonly<Record<string, string>>,
 ): Promise<ReadonlyMap<string, string>> {
@@ -523,18 +513,13 @@ async function applySettings(
     ([name, value]) =>
       `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
   );
-  const framed = frame(session);
-  try {
-    const result = await runSimpleQuery(framed, calls.length ? `SELECT ${calls.join(', ')}` : '');
-    if (result.error) {
-      throw new UpstreamSettingError(result.error.M ?? 'invalid setting', result.error.C);
-    }
-    const parameters = new Map(base);
-    for (const [name, value] of result.parameters) parameters.set(name, value);
-    return parameters;
-  } finally {
-    framed.detach();
+  const result = await runSimpleQuery(connection, calls.length ? `SELECT ${calls.join(', ')}` : '');
+  if (result.error) {
+    throw new UpstreamSettingError(result.error.M ?? 'invalid setting', result.error.C);
   }
+  const parameters = new Map(base);
+  for (const [name, value] of result.parameters) parameters.set(name, value);
+  return parameters;
 }
 
 /** A client's startup setting was refused by PostgreSQL (e.g. an unknown time zone). */

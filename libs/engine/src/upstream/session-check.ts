@@ -1,7 +1,6 @@
-import { FrameReader } from '#wire';
-import { FramedSocket } from '../net/framed-socket';
 import { runSimpleQuery } from './simple-query';
-import { UpstreamConnectError, type UpstreamSession } from './upstream-connect';
+import { UpstreamConnectError } from './upstream-connect';
+import type { UpstreamConnection } from './upstream-connection';
 
 /**
  * Every role- and database-level setting that reached this session or is
@@ -48,20 +47,17 @@ export class PlantedSettingsError extends UpstreamConnectError {
  * `idle_session_timeout` ends the session) counts as planted too.
  */
 export async function assertNoPlantedSettings(
-  session: UpstreamSession,
+  connection: UpstreamConnection,
   provisioned: readonly string[],
 ): Promise<void> {
-  const framed = new FramedSocket(session.socket, new FrameReader({ maxMessageLength: 1 << 20 }));
   let result;
   try {
-    result = await runSimpleQuery(framed, PLANTED_SETTINGS_QUERY);
+    result = await runSimpleQuery(connection, PLANTED_SETTINGS_QUERY, 1 << 20);
   } catch (err) {
     throw new PlantedSettingsError(
       `the session check failed: ${(err as Error).message}`,
       undefined,
     );
-  } finally {
-    framed.detach();
   }
   if (result.error || result.status !== 'I') {
     throw new PlantedSettingsError(

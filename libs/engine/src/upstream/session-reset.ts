@@ -6,8 +6,8 @@ import {
   type TransactionStatus,
 } from '#wire';
 import { serialize } from 'pg-protocol';
-import type { FramedSocket } from '../net/framed-socket';
 import { parseDataRow } from '../query/result-messages';
+import type { UpstreamConnection } from './upstream-connection';
 
 const FLOAT8_OID = 701;
 
@@ -41,7 +41,9 @@ export function unpredictableSeed(): number {
  * temporary schema is not clean (the next one would see that it exists).
  * The reseeding statement is closed again, so no unnamed statement is left.
  */
-export async function resetSession(framed: FramedSocket): Promise<ResetOutcome> {
+export async function resetSession(connection: UpstreamConnection): Promise<ResetOutcome> {
+  const framed = connection.framed();
+  connection.sent();
   framed.write(
     Buffer.concat([
       serialize.query('DISCARD ALL'),
@@ -68,6 +70,7 @@ export async function resetSession(framed: FramedSocket): Promise<ResetOutcome> 
     } else if (type === BackendType.ReadyForQuery) {
       status = parseReadyForQuery(body);
       ready++;
+      if (ready === 2) connection.ready(status);
     }
   }
   return { parameters, clean: !failed && status === 'I' && tempSchema === '0' };

@@ -1,7 +1,7 @@
 import { BackendType, parseErrorFields, parseParameterStatus, parseReadyForQuery } from '#wire';
 import type { TransactionStatus } from '#wire';
-import type { FramedSocket } from '../net/framed-socket';
 import { parseDataRow } from '../query/result-messages';
+import type { UpstreamConnection } from './upstream-connection';
 
 /** The outcome of a query the gateway itself ran on an upstream session. */
 export interface SimpleQueryResult {
@@ -18,14 +18,17 @@ export interface SimpleQueryResult {
  * to ReadyForQuery (session resets, settings and checks: small results).
  */
 export async function runSimpleQuery(
-  framed: FramedSocket,
+  connection: UpstreamConnection,
   sql: string,
+  maxMessageLength?: number,
 ): Promise<SimpleQueryResult> {
+  const framed = connection.framed(maxMessageLength);
   const text = Buffer.from(`${sql}\0`, 'utf8');
   const header = Buffer.alloc(5);
   header.write('Q', 0, 'latin1');
   header.writeInt32BE(text.length + 4, 1);
   framed.write(Buffer.concat([header, text]));
+  connection.sent();
   const parameters = new Map<string, string>();
   const rows: Array<Array<string | null>> = [];
   let error: Record<string, string> | null = null;
@@ -39,7 +42,9 @@ export async function runSimpleQuery(
     } else if (type === BackendType.ErrorResponse) {
       error ??= parseErrorFields(body);
     } else if (type === BackendType.ReadyForQuery) {
-      return { parameters, rows, error, status: parseReadyForQuery(body) };
+      const status = parseReadyForQuery(body);
+      connection.ready(status);
+      return { parameters, rows, error, status };
     }
   }
 }

@@ -10,7 +10,9 @@ import {
   parseParameterStatus,
 } from '#wire';
 import { serialize } from 'pg-protocol';
+import { sendCancelRequest } from '../net/cancel-request';
 import { FramedSocket } from '../net/framed-socket';
+import { UpstreamConnection } from './upstream-connection';
 
 /** Where and as whom a session reaches its physical database. */
 export interface UpstreamTarget {
@@ -42,9 +44,8 @@ export interface UpstreamTarget {
   readonly repair?: () => Promise<void>;
 }
 
-/** An authenticated upstream session, idle, ready for the client's first message. */
-export interface UpstreamSession {
-  readonly socket: net.Socket | tls.TLSSocket;
+/** What the login told: the upstream's settings and its backend key. */
+interface LoginOutcome {
   readonly parameters: ReadonlyMap<string, string>;
   readonly backendKey: { readonly processId: number; readonly secretKey: Buffer };
 }
@@ -88,15 +89,22 @@ function saltedPasswordCacheFor(target: UpstreamTarget): SaltedPasswordCache {
   return cache;
 }
 
-/** Opens and authenticates an upstream session as `target` (with its fixed startup settings). */
+/**
+ * Opens and authenticates an upstream connection as `target` (with its
+ * fixed startup settings), idle and ready for its first statement.
+ */
 export async function connectUpstream(
   target: UpstreamTarget,
   timeoutMs: number,
-): Promise<UpstreamSession> {
+): Promise<UpstreamConnection> {
   const raw = target.socketPath
     ? net.connect({ path: target.socketPath })
-    : net.connect({ host: target.host, port: target.port, noDelay: true });
-  if (!target.socketPath) raw.setKeepAlive(true, 30_000);
+    : net.connect({ host: target.host, port: target.port });
+  if (!target.socketPath) {
+    // As PgBouncer: a Nagle delay would hold back pipelined small writes.
+    raw.setNoDelay(true);
+    raw.setKeepAlive(true, 30_000);
+  }
   // Owners come and go (connect, relay, pool); an error must never go unhandled
   // in between: it is observed through 'close' by whoever holds the socket.
   raw.on('error', () => undefined);
@@ -118,9 +126,16 @@ export async function connectUpstream(
         database: target.database,
       }),
     );
-    const session = await authenticate(framed, target);
-    framed.detach();
-    return { socket, ...session };
+    const { parameters, backendKey } = await authenticate(framed, target);
+    // Cancels go to the cluster's TCP port, also for a Unix-socket session (pg_hba does not apply).
+    const { host, port } = target;
+    return new UpstreamConnection(
+      socket,
+      parameters,
+      backendKey,
+      (key) => sendCancelRequest({ host, port, ...key }),
+      framed,
+    );
   } catch (err) {
     raw.destroy();
     if (err instanceof UpstreamConnectError) throw err;
@@ -159,12 +174,9 @@ async function startTls(raw: net.Socket, target: UpstreamTarget): Promise<tls.TL
   return secure;
 }
 
-async function authenticate(
-  framed: FramedSocket,
-  target: UpstreamTarget,
-): Promise<Omit<UpstreamSession, 'socket'>> {
+async function authenticate(framed: FramedSocket, target: UpstreamTarget): Promise<LoginOutcome> {
   const parameters = new Map<string, string>();
-  let backendKey: UpstreamSession['backendKey'] | undefined;
+  let backendKey: LoginOutcome['backendKey'] | undefined;
   let scram: ReturnType<typeof startScramClient> | undefined;
   let scramFinal: ReturnType<ReturnType<typeof startScramClient>['receiveServerFirst']> | undefined;
   for (;;) {

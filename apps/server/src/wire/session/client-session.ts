@@ -3,12 +3,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
 import {
-  clusterOutOfSlots,
+  acquireTenantConnection,
   ConnectionClosedError,
-  PoolExhaustedError,
-  tenantTarget,
-  UpstreamConnectError,
-  UpstreamSettingError,
+  guardrailsFor,
+  UpstreamUnavailableError,
   type ClusterEndpoint,
   type Lease,
   type LogSink,
@@ -26,10 +24,10 @@ import {
 import type { DatabaseRecord } from '#control';
 import type { PosternConfig } from '../../config/config';
 import type { DatabaseAccess, DatabaseAccessService } from '../../identity/database-access.service';
-import type { LiveSessionInfo, LiveSessions } from '../live-sessions.service';
+import type { LiveSessionInfo, LiveSessions } from '../../sessions/live-sessions.service';
 import type { PoolService } from '../../engine/pool.service';
 import type { TlsService } from '../tls.service';
-import { sendCancelRequest, type CancelRegistry } from './cancel-registry';
+import type { CancelRegistry } from './cancel-registry';
 import type { AuthenticatedLogin, LoginService } from './login.service';
 import type { RelayLimits } from './relay-limits';
 import { SessionRelay } from './session-relay';
@@ -188,11 +186,26 @@ export class ClientSession {
     login: AuthenticatedLogin,
   ): Promise<Lease> {
     const { database, level } = granted;
-    const target = tenantTarget(this.deps.endpoint(), database, level === 'read-only');
     try {
-      return await this.deps.pool.acquire(target, settings, login.userId);
+      return await acquireTenantConnection(
+        this.deps.pool,
+        {
+          endpoint: this.deps.endpoint(),
+          database,
+          readOnly: level === 'read-only',
+          databaseName: `${database.ownerSlug}/${database.name}`,
+          user: { id: login.userId, slug: login.slug },
+          settings,
+          shortLived: false,
+        },
+        this.deps.log,
+      );
     } catch (err) {
-      throw this.upstreamFailure(err, `${database.ownerSlug}/${database.name}`, login.slug);
+      // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
+      if (err instanceof UpstreamUnavailableError) {
+        throw new PgError(err.sqlstate as SqlStateCode, err.message);
+      }
+      throw err;
     }
   }
 
@@ -205,15 +218,9 @@ export class ClientSession {
     sourceAddress: string,
   ): void {
     const { framed } = startup;
-    const endpoint = this.deps.endpoint();
-    const upstreamKey = {
-      host: endpoint.host,
-      port: endpoint.port,
-      processId: lease.session.backendKey.processId,
-      secretKey: lease.session.backendKey.secretKey,
-    };
-    let cancelledByClient = false;
-    const key = this.deps.cancels.register(upstreamKey, () => (cancelledByClient = true));
+    const { connection } = lease;
+    // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
+    const key = this.deps.cancels.register(connection);
     for (const [name, value] of lease.parameters) framed.write(parameterStatus(name, value));
     framed.write(backendKeyData(key.processId, key.secretKey));
     framed.write(readyForQuery('I'));
@@ -231,22 +238,22 @@ export class ClientSession {
       tlsVersion: startup.tls?.socket.getProtocol() ?? null,
       authMethod: login.method,
       startedAt: new Date(),
-      upstreamProcessId: upstreamKey.processId,
     };
-    const unregister = this.deps.sessions.add(info, () => this.terminate());
+    const unregister = this.deps.sessions.add(info, {
+      close: () => this.terminate(),
+      retire: () => connection.retire(),
+    });
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
-    const relay = new SessionRelay(this.current, lease.session.socket, this.limitsFor(database), {
-      cancelUpstream: () => sendCancelRequest(upstreamKey),
+    const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
       statement: (query) =>
         this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
-      gatewayPid: (upstreamPid) => this.deps.sessions.byUpstreamPid(upstreamPid)?.id,
-      ended: (reusable) => {
+      ended: () => {
         key.release();
         unregister();
         if (expiry) clearTimeout(expiry);
-        // A connection a client ever cancelled on is not handed to anyone else (PgBouncer #717).
-        lease.release(reusable && !cancelledByClient);
+        // The connection decides: a cancelled one is never handed to anyone else (PgBouncer #717).
+        lease.release();
       },
     });
     this.relay = relay;
@@ -262,18 +269,7 @@ export class ClientSession {
   private limitsFor(database: DatabaseRecord): RelayLimits {
     const { guardrails, maxMessageLength } = this.deps.config;
     // maxConnections is checked at login, not by the relay.
-    const { statementTimeoutMs, idleInTransactionTimeoutMs, idleSessionTimeoutMs } =
-      database.limits;
-    const { maxResultRows, maxResultBytes } = database.limits;
-    return {
-      statementTimeoutMs: statementTimeoutMs ?? guardrails.statementTimeoutMs,
-      idleInTransactionTimeoutMs:
-        idleInTransactionTimeoutMs ?? guardrails.idleInTransactionTimeoutMs,
-      idleSessionTimeoutMs: idleSessionTimeoutMs ?? guardrails.idleSessionTimeoutMs,
-      maxResultRows: maxResultRows ?? guardrails.maxResultRows,
-      maxResultBytes: maxResultBytes ?? guardrails.maxResultBytes,
-      maxMessageLength,
-    };
+    return { ...guardrailsFor(guardrails, database.limits), maxMessageLength };
   }
 
   /** A session logged in with a token ends when the token expires. */
@@ -285,35 +281,6 @@ export class ClientSession {
     }, delay);
     timer.unref();
     return timer;
-  }
-
-  /** The client is told which limit refused it: pool, per-user share, or the cluster (HARD-06). */
-  private upstreamFailure(err: unknown, database: string, user: string): PgError {
-    if (err instanceof PoolExhaustedError) {
-      return PgErrors.tooManyConnections(err.describe(database, user));
-    }
-    if (err instanceof UpstreamSettingError) {
-      // The client's own startup setting, refused by PostgreSQL after login.
-      return new PgError((err.sqlstate ?? SqlState.ProtocolViolation) as SqlStateCode, err.message);
-    }
-    if (!(err instanceof UpstreamConnectError)) return err as PgError;
-    this.deps.log.warn(`upstream connection failed: ${err.message}`);
-    if (clusterOutOfSlots(err)) {
-      // The cluster is full: not something about the database the client asked for.
-      return PgErrors.tooManyConnections(
-        'too many connections: the database cluster has no connection slots left',
-      );
-    }
-    if (err.sqlstate === SqlState.TooManyConnections) {
-      return PgErrors.tooManyConnections(`too many connections for database "${database}"`);
-    }
-    if (err.sqlstate === SqlState.CannotConnectNow) {
-      return new PgError(
-        SqlState.CannotConnectNow,
-        'the database system is not accepting connections',
-      );
-    }
-    return PgErrors.connectionFailure('could not connect to the database server');
   }
 
   private fail(err: unknown): void {

@@ -15,7 +15,7 @@ import { POSTERN_CONFIG } from '../../config/config.module';
 import { ClusterService } from '../../engine/cluster.service';
 import { DatabaseAccessService } from '../../identity/database-access.service';
 import { logSink } from '../../logging';
-import type { AuthMethod } from '../live-sessions.service';
+import type { AuthMethod } from '../../sessions/live-sessions.service';
 import { exchangeCleartext, exchangeScram, type ExchangeInput } from './auth-phase';
 
 export const PASSWORD_SECRET_ID = 'password';

@@ -1,10 +1,8 @@
-/** Per-session guardrails; 0 disables one. */
-export interface RelayLimits {
-  readonly statementTimeoutMs: number;
-  readonly idleInTransactionTimeoutMs: number;
-  readonly idleSessionTimeoutMs: number;
-  readonly maxResultRows: number;
-  readonly maxResultBytes: number;
+import type { Guardrails } from '#engine';
+import { FrontendType } from '#wire';
+
+/** A session's guardrails, plus the frontend message length cap; 0 disables one. */
+export interface RelayLimits extends Guardrails {
   /** Largest length field accepted for the large message types (Query, Parse, Bind, CopyData, ...). */
   readonly maxMessageLength: number;
 }
@@ -13,7 +11,16 @@ export interface RelayLimits {
  * PostgreSQL's PQ_SMALL_MESSAGE_LIMIT applies to these frontend messages
  * (PROTO-04): Close, Describe, Execute, Flush, Sync, Terminate, CopyDone, CopyFail.
  */
-const SMALL_FRONTEND_TYPES = new Set([...'CDEHSXcf'].map((c) => c.charCodeAt(0)));
+const SMALL_FRONTEND_TYPES = new Set<number>([
+  FrontendType.Close,
+  FrontendType.Describe,
+  FrontendType.Execute,
+  FrontendType.Flush,
+  FrontendType.Sync,
+  FrontendType.Terminate,
+  FrontendType.CopyDone,
+  FrontendType.CopyFail,
+]);
 const SMALL_MESSAGE_LIMIT = 10_000;
 
 export function frontendLengthLimit(limits: RelayLimits): (type: number) => number {

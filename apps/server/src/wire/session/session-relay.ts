@@ -1,6 +1,14 @@
 import type { Duplex } from 'node:stream';
 import {
+  resultLimitMessage,
+  ResultMeter,
+  STATEMENT_TIMEOUT_MESSAGE,
+  type UpstreamConnection,
+} from '#engine';
+import {
+  BackendType as BE,
   errorResponse,
+  FrontendType as FE,
   MessageSplitter,
   parseErrorFields,
   PgError,
@@ -8,57 +16,31 @@ import {
   type TransactionStatus,
   type Verdict,
 } from '#wire';
+import type { SessionState } from '../../sessions/live-sessions.service';
 import { frontendLengthLimit, HOLD_UP_TO, type RelayLimits } from './relay-limits';
 
-const t = (c: string) => c.charCodeAt(0);
-const FE = {
-  Query: t('Q'),
-  Parse: t('P'),
-  Bind: t('B'),
-  Describe: t('D'),
-  Close: t('C'),
-  Flush: t('H'),
-  Execute: t('E'),
-  Sync: t('S'),
-  Terminate: t('X'),
-  FunctionCall: t('F'),
-  CopyDone: t('c'),
-  CopyFail: t('f'),
-};
-const BE = {
-  Notification: t('A'),
-  DataRow: t('D'),
-  CopyData: t('d'),
-  CommandComplete: t('C'),
-  Error: t('E'),
-  Ready: t('Z'),
-  CopyIn: t('G'),
-  CopyOut: t('H'),
-  CopyBoth: t('W'),
-  CopyDone: t('c'),
-};
-
 export interface RelayHooks {
-  /** Sends a CancelRequest for the upstream backend; resolves once PostgreSQL took it. */
-  cancelUpstream(): Promise<void>;
-  /** The session is over; `reusable` when the upstream connection is cleanly idle. */
-  ended(reusable: boolean): void;
+  /**
+   * The session is over. The upstream connection was discarded unless it
+   * was left idle; whether it may serve another client is its own call
+   * (`UpstreamConnection.reusable`).
+   */
+  ended(): void;
   /** A statement the client sent (for GET /sessions). */
   statement?(text: string): void;
   /** The session started a statement, or went idle after one (pg_stat_activity's `state`). */
   state?(state: SessionState): void;
-  /**
-   * The gateway process id clients know for an upstream backend, so that a
-   * notification names the sender as `BackendKeyData` did.
-   */
-  gatewayPid?(upstreamPid: number): number | undefined;
 }
+
+/**
+ * `relaying`; `holding`: a guardrail's cancel is on its way and client
+ * bytes are held back, so that it cannot hit the next statement; `ended`.
+ */
+type RelayPhase = 'relaying' | 'holding' | 'ended';
 
 /** How long a client told to go may take to read its last message before the socket is closed. */
 const CLIENT_CLOSE_GRACE_MS = 1000;
 
-export type SessionState =
-  'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
 const IDLE_STATES: Record<TransactionStatus, SessionState> = {
   I: 'idle',
   T: 'idle in transaction',
@@ -70,33 +52,30 @@ const IDLE_STATES: Record<TransactionStatus, SessionState> = {
  * unchanged except where a guardrail acts; what it watches: ReadyForQuery
  * (transaction state, statement end), DataRow and COPY OUT's CopyData (row
  * and byte limits), COPY state, ErrorResponse (guardrail errors, FATAL), Terminate (pool return).
- * Backpressure both ways: a side that cannot keep up pauses the other.
+ * The protocol state (idle, busy, in a transaction, COPY) is the upstream
+ * connection's; the relay reports what passes and counts pipelined
+ * statements. Backpressure both ways: a side that cannot keep up pauses the other.
  */
 export class SessionRelay {
   private readonly fromClient: MessageSplitter;
   private readonly fromUpstream: MessageSplitter;
-  private status: TransactionStatus = 'I';
+  private readonly upstream: Duplex;
+  private phase: RelayPhase = 'relaying';
   /** Query/Sync/FunctionCall messages sent that still await their ReadyForQuery. */
   private awaitingReady = 0;
   /**
    * Extended-query messages sent since the last Sync: the upstream is inside
    * an implicit transaction, or skipping to the next Sync after an error, and
-   * would swallow the pool's DISCARD ALL (FUZZ-02).
+   * would swallow the pool's reset (FUZZ-02). Counted in the order the client
+   * sent them, not from ReadyForQuery, which may answer an earlier Sync.
    */
   private unsynced = false;
-  private copyIn = false;
-  private copyOut = false;
-  private copyBoth = false;
+  /** The client sent Terminate: the session ends once what came before it is forwarded. */
   private terminated = false;
-  private finished = false;
+  /** The upstream sent a FATAL (or PANIC): its close is expected. */
   private upstreamFatal = false;
-  /** A cancel was ever sent: the connection is never handed to another client (PgBouncer #717). */
-  private cancelled = false;
-  private cancelInFlight: Promise<void> | null = null;
   private readonly held: Buffer[] = [];
-  private rows = 0;
-  private bytes = 0;
-  private truncating: 'rows' | 'bytes' | null = null;
+  private readonly meter: ResultMeter;
   private statementTimedOut = false;
   private statementTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -111,10 +90,12 @@ export class SessionRelay {
 
   constructor(
     private readonly client: Duplex,
-    private readonly upstream: Duplex,
+    private readonly connection: UpstreamConnection,
     private readonly limits: RelayLimits,
     private readonly hooks: RelayHooks,
   ) {
+    this.upstream = connection.socket;
+    this.meter = new ResultMeter(limits);
     this.fromClient = new MessageSplitter(
       {
         message: (type, frame) => this.clientMessage(type, frame),
@@ -133,12 +114,14 @@ export class SessionRelay {
 
   /** Starts relaying; `pipelined` are client bytes that arrived with its last login message. */
   start(pipelined: Buffer): void {
+    const readAhead = this.connection.takeStream();
     this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
     this.client.on('drain', () => this.upstream.resume());
     for (const event of ['end', 'close', 'error'] as const)
       this.client.on(event, () => this.clientGone());
     for (const [event, listener] of this.upstreamListeners) this.upstream.on(event, listener);
     this.armIdleTimer();
+    if (readAhead.length > 0) this.onUpstreamData(readAhead);
     if (pipelined.length > 0) this.onClientData(pipelined);
     // A client that hung up while it was logging in sent its EOF before these
     // listeners: without this its upstream connection would be held forever (FUZZ-04).
@@ -155,7 +138,7 @@ export class SessionRelay {
    * (idle timeouts, shutdown): only called while no query is in flight.
    */
   endWith(error: PgError): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     this.client.end(errorResponse(error));
     this.finish(this.isIdle());
   }
@@ -165,10 +148,7 @@ export class SessionRelay {
     return (
       this.awaitingReady === 0 &&
       !this.unsynced &&
-      this.status === 'I' &&
-      !this.copyIn &&
-      !this.copyOut &&
-      !this.copyBoth &&
+      this.connection.state === 'idle' &&
       this.fromClient.atBoundary &&
       this.fromUpstream.atBoundary
     );
@@ -177,8 +157,8 @@ export class SessionRelay {
   // ---- client -> upstream ----
 
   private onClientData(chunk: Buffer): void {
-    if (this.finished) return;
-    if (this.cancelInFlight) {
+    if (this.phase === 'ended') return;
+    if (this.phase === 'holding') {
       // A guardrail's cancel must not hit the next statement: hold it back.
       this.held.push(chunk);
       this.client.pause();
@@ -228,7 +208,7 @@ export class SessionRelay {
         break;
       case FE.CopyDone:
       case FE.CopyFail:
-        this.copyIn = false;
+        this.connection.copyEnded('copy-in');
         break;
     }
     return 'forward';
@@ -243,6 +223,7 @@ export class SessionRelay {
 
   private expectReady(): void {
     this.awaitingReady++;
+    this.connection.sent();
     this.startStatementTimer();
     this.hooks.state?.('active');
   }
@@ -264,7 +245,7 @@ export class SessionRelay {
   // ---- upstream -> client ----
 
   private onUpstreamData(chunk: Buffer): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     let out: Buffer[];
     try {
       out = this.fromUpstream.push(chunk);
@@ -282,64 +263,52 @@ export class SessionRelay {
         return this.countRow(frame.length);
       case BE.CopyData:
         // COPY TO STDOUT is a result too: each CopyData counts as a row (HARD-12).
-        return this.copyOut ? this.countRow(frame.length) : 'forward';
+        return this.connection.state === 'copy-out' ? this.countRow(frame.length) : 'forward';
       case BE.CommandComplete:
         return this.statementResult(null);
-      case BE.Error:
+      case BE.ErrorResponse:
         return this.statementResult(frame);
-      case BE.Ready:
-        this.status = String.fromCharCode(frame[5]!) as TransactionStatus;
+      case BE.ReadyForQuery: {
+        // NotificationResponse needs no rewrite: clients know the backend's own pid.
+        const status = String.fromCharCode(frame[5]!) as TransactionStatus;
+        this.connection.ready(status);
         this.awaitingReady = Math.max(0, this.awaitingReady - 1);
-        this.copyIn = this.copyOut = false;
-        if (this.awaitingReady === 0) {
+        if (this.awaitingReady > 0) {
+          this.connection.sent(); // pipelined statements are still on their way
+        } else {
           this.stopStatementTimer();
           this.armIdleTimer();
-          this.hooks.state?.(IDLE_STATES[this.status]);
+          this.hooks.state?.(IDLE_STATES[status]);
         }
         break;
-      case BE.CopyIn:
-        this.copyIn = true;
+      }
+      case BE.CopyInResponse:
+        this.connection.copy('copy-in');
         break;
-      case BE.CopyOut:
-        this.copyOut = true;
+      case BE.CopyOutResponse:
+        this.connection.copy('copy-out');
         break;
-      case BE.CopyBoth:
-        this.copyBoth = true;
+      case BE.CopyBothResponse:
+        this.connection.copy('copy-both');
         break;
       case BE.CopyDone:
-        this.copyOut = false;
+        this.connection.copyEnded('copy-out');
         break;
-      case BE.Notification:
-        return this.notification(frame);
     }
     return 'forward';
   }
 
-  /** NotificationResponse carries the sender's pid: upstream pids are translated. */
-  private notification(frame: Buffer): Verdict {
-    const upstreamPid = frame.readUInt32BE(5);
-    const gatewayPid = this.hooks.gatewayPid?.(upstreamPid);
-    if (gatewayPid === undefined || gatewayPid === upstreamPid) return 'forward';
-    const rewritten = Buffer.from(frame);
-    rewritten.writeUInt32BE(gatewayPid, 5);
-    return rewritten;
-  }
-
   private upstreamLarge(type: number, length: number): 'forward' | 'drop' {
-    if (type !== BE.DataRow && !(type === BE.CopyData && this.copyOut)) return 'forward';
+    const isRow =
+      type === BE.DataRow || (type === BE.CopyData && this.connection.state === 'copy-out');
+    if (!isRow) return 'forward';
     return this.countRow(length + 1) === 'drop' ? 'drop' : 'forward';
   }
 
   /** Row and byte guardrails: past a limit, rows are dropped and the statement cancelled. */
   private countRow(size: number): Verdict {
-    this.rows++;
-    this.bytes += size;
-    if (this.truncating) return 'drop';
-    const { maxResultRows, maxResultBytes } = this.limits;
-    if (maxResultRows > 0 && this.rows > maxResultRows) this.truncating = 'rows';
-    else if (maxResultBytes > 0 && this.bytes > maxResultBytes) this.truncating = 'bytes';
-    else return 'forward';
-    this.cancel();
+    if (this.meter.count(size)) return 'forward';
+    this.cancel(); // once per statement: the meter stays exceeded until its end
     return 'drop';
   }
 
@@ -349,28 +318,21 @@ export class SessionRelay {
    * cancellation (or completion, if the cancel came too late).
    */
   private statementResult(errorFrame: Buffer | null): Verdict {
-    const truncated = this.truncating;
-    this.rows = this.bytes = 0;
-    this.truncating = null;
+    const truncated = this.meter.exceeded;
+    this.meter.reset();
     if (errorFrame) {
       const fields = parseErrorFields(errorFrame.subarray(5));
       if (fields.S === 'FATAL' || fields.S === 'PANIC') this.upstreamFatal = true;
       if (fields.C === SqlState.QueryCanceled && this.statementTimedOut && !truncated) {
         this.statementTimedOut = false;
         return errorResponse(
-          new PgError(SqlState.QueryCanceled, 'canceling statement due to statement timeout', {
-            severity: 'ERROR',
-          }),
+          new PgError(SqlState.QueryCanceled, STATEMENT_TIMEOUT_MESSAGE, { severity: 'ERROR' }),
         );
       }
     }
     if (!truncated) return 'forward';
-    const limit =
-      truncated === 'rows'
-        ? `${this.limits.maxResultRows} rows`
-        : `${this.limits.maxResultBytes} bytes`;
     return errorResponse(
-      new PgError(SqlState.ProgramLimitExceeded, `result exceeds the limit of ${limit}`, {
+      new PgError(SqlState.ProgramLimitExceeded, resultLimitMessage(truncated, this.limits), {
         severity: 'ERROR',
         hint: 'Add a LIMIT, or fetch the result in parts with a cursor.',
       }),
@@ -395,8 +357,8 @@ export class SessionRelay {
 
   private armIdleTimer(): void {
     this.clearIdleTimer();
-    if (this.finished) return;
-    const inTransaction = this.status !== 'I';
+    if (this.phase === 'ended') return;
+    const inTransaction = this.connection.transactionStatus !== 'I';
     const ms = inTransaction
       ? this.limits.idleInTransactionTimeoutMs
       : this.limits.idleSessionTimeoutMs;
@@ -422,18 +384,20 @@ export class SessionRelay {
     this.idleTimer = null;
   }
 
+  /**
+   * A guardrail's cancel: client bytes are held back until PostgreSQL took
+   * it, so that it cannot hit the next statement.
+   */
   private cancel(): void {
-    if (this.cancelInFlight) return;
-    this.cancelled = true;
-    this.cancelInFlight = this.hooks
-      .cancelUpstream()
-      .catch(() => undefined)
-      .then(() => {
-        this.cancelInFlight = null;
-        const held = this.held.splice(0);
-        for (const chunk of held) this.onClientData(chunk);
-        if (!this.cancelInFlight) this.client.resume();
-      });
+    if (this.phase !== 'relaying') return;
+    this.phase = 'holding';
+    void this.connection.cancel().then(() => {
+      if (this.phase !== 'holding') return;
+      this.phase = 'relaying';
+      const held = this.held.splice(0);
+      for (const chunk of held) this.onClientData(chunk);
+      if (this.phase === 'relaying') this.client.resume();
+    });
   }
 
   // ---- plumbing ----
@@ -448,24 +412,22 @@ export class SessionRelay {
     const error =
       err instanceof PgError ? err : new PgError(SqlState.ProtocolViolation, 'protocol violation');
     this.client.end(errorResponse(error));
-    this.upstream.destroy();
     this.finish(false);
   }
 
   private clientGone(): void {
-    if (this.finished) return;
-    const reusable = this.isIdle() && !this.cancelled;
-    if (!reusable && this.awaitingReady > 0 && !this.copyIn) {
+    if (this.phase === 'ended') return;
+    const idle = this.isIdle();
+    if (!idle && this.awaitingReady > 0 && this.connection.state !== 'copy-in') {
       // PostgreSQL would keep running a statement for a client that is gone (FAULT-03).
-      void this.hooks.cancelUpstream().catch(() => undefined);
+      void this.connection.cancel();
     }
-    if (!reusable) this.upstream.destroy(); // mid-COPY: PostgreSQL rolls the COPY back on EOF
     this.client.destroy();
-    this.finish(reusable);
+    this.finish(idle); // mid-COPY: PostgreSQL rolls the COPY back on EOF
   }
 
   private upstreamGone(): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     if (!this.upstreamFatal && this.fromUpstream.atBoundary && this.client.writable) {
       this.client.end(
         errorResponse(
@@ -477,13 +439,17 @@ export class SessionRelay {
     } else {
       this.client.end();
     }
-    this.upstream.destroy();
     this.finish(false);
   }
 
-  private finish(reusable: boolean): void {
-    if (this.finished) return;
-    this.finished = true;
+  /**
+   * Ends the relay. `idle`: the upstream connection was left between
+   * statements and goes back (the pool still asks it whether it is
+   * reusable: a cancelled one is not); otherwise it is discarded.
+   */
+  private finish(idle: boolean): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
     this.stopStatementTimer();
     this.clearIdleTimer();
     if (!this.client.destroyed) {
@@ -494,11 +460,9 @@ export class SessionRelay {
       this.client.resume();
       setTimeout(() => this.client.destroy(), CLIENT_CLOSE_GRACE_MS).unref();
     }
-    if (!reusable && !this.upstream.destroyed) this.upstream.destroy();
-    if (reusable) {
-      this.upstream.pause();
-      for (const [event, listener] of this.upstreamListeners) this.upstream.off(event, listener);
-    }
-    this.hooks.ended(reusable && !this.cancelled);
+    this.upstream.pause();
+    for (const [event, listener] of this.upstreamListeners) this.upstream.off(event, listener);
+    if (!idle) this.connection.discard();
+    this.hooks.ended();
   }
 }

@@ -3,15 +3,20 @@ import { terminateBackends } from '#engine';
 import type { AccessLevel } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 import { logSink } from '../logging';
-import type { SessionState } from './session/session-relay';
-
-export type { SessionState };
+/** What a session is doing, in pg_stat_activity's words. */
+export type SessionState =
+  'idle' | 'active' | 'idle in transaction' | 'idle in transaction (aborted)';
 
 export type AuthMethod = 'SCRAM-SHA-256' | 'SCRAM-SHA-256-PLUS' | 'password';
 
 /** What is known about one established wire session (GET /sessions). */
 export interface LiveSessionInfo {
-  /** The gateway process id the client got in BackendKeyData. */
+  /**
+   * The process id the client got in BackendKeyData: its upstream backend's
+   * pid (`pg_backend_pid()`). A pooled upstream connection keeps its pid, so
+   * a later session on the same connection gets the same id once this one
+   * ended, as PostgreSQL reuses pids: an id names the session holding it now.
+   */
   readonly id: number;
   readonly userId: string;
   readonly user: string;
@@ -24,7 +29,6 @@ export interface LiveSessionInfo {
   readonly tlsVersion: string | null;
   readonly authMethod: AuthMethod;
   readonly startedAt: Date;
-  readonly upstreamProcessId: number;
   /** What the session is doing now; `list()` fills these in from `update()`. */
   readonly state?: SessionState;
   /** The last statement the client sent (its first 1024 characters), and when. */
@@ -39,11 +43,21 @@ export interface SessionActivity {
   readonly queryStartedAt: Date | null;
 }
 
+/** What LiveSessions can do to a session. */
+export interface SessionControl {
+  /** Closes the client connection without waiting for the upstream. */
+  close(): void;
+  /**
+   * Its upstream connection will serve no later session: while its backend
+   * is being terminated by pid, that pid must not pass to the next client.
+   */
+  retire(): void;
+}
+
 interface LiveSession {
   readonly info: LiveSessionInfo;
   activity: SessionActivity;
-  /** Closes the client connection without waiting for the upstream. */
-  readonly close: () => void;
+  readonly control: SessionControl;
 }
 
 /** A login admitted under the connection caps that has not become a session yet. */
@@ -103,10 +117,14 @@ export class LiveSessions {
     return { release: () => this.reservations.delete(reservation) };
   }
 
-  add(info: LiveSessionInfo, close: () => void): () => void {
+  add(info: LiveSessionInfo, control: SessionControl): () => void {
     const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };
-    this.sessions.set(info.id, { info, close, activity });
-    return () => this.sessions.delete(info.id);
+    const session: LiveSession = { info, control, activity };
+    this.sessions.set(info.id, session);
+    return () => {
+      // Only its own entry: a later session on the same upstream connection has the same id.
+      if (this.sessions.get(info.id) === session) this.sessions.delete(info.id);
+    };
   }
 
   list(): LiveSessionInfo[] {
@@ -117,14 +135,6 @@ export class LiveSessions {
   update(id: number, activity: Partial<SessionActivity>): void {
     const session = this.sessions.get(id);
     if (session) session.activity = { ...session.activity, ...activity };
-  }
-
-  /** The session using an upstream backend (pids are unique within the one cluster). */
-  byUpstreamPid(upstreamPid: number): LiveSessionInfo | undefined {
-    for (const { info } of this.sessions.values()) {
-      if (info.upstreamProcessId === upstreamPid) return info;
-    }
-    return undefined;
   }
 
   get(id: number): LiveSessionInfo | undefined {
@@ -140,16 +150,21 @@ export class LiveSessions {
     const matching = [...this.sessions.values()].filter((session) => filter(session.info));
     if (matching.length === 0) return 0;
     this.log.info(`ending ${matching.length} session(s): ${reason}`);
+    // Before the first await: a session ending on its own meanwhile must not hand its
+    // backend (whose pid is about to be terminated) to the next client.
+    for (const session of matching) session.control.retire();
     try {
       await terminateBackends(
         this.cluster.endpoint,
-        matching.map((session) => session.info.upstreamProcessId),
+        matching.map((session) => session.info.id),
       );
     } catch (err) {
       this.log.warn(`could not terminate upstream backends: ${(err as Error).message}`);
     }
     setTimeout(() => {
-      for (const session of matching) if (this.sessions.has(session.info.id)) session.close();
+      for (const session of matching) {
+        if (this.sessions.get(session.info.id) === session) session.control.close();
+      }
     }, TERMINATE_GRACE_MS).unref();
     return matching.length;
   }

@@ -1,0 +1,69 @@
+import type { ClusterEndpoint } from '../cluster';
+import type { LogSink } from '../log';
+import type { PhysicalDatabase } from '../provisioning';
+import type { Lease } from './pool';
+import { tenantTarget } from './tenant-target';
+import type { UpstreamTarget } from './upstream-connect';
+import { upstreamFailure } from './upstream-failure';
+
+/**
+ * The upstream pool (UpstreamPool, or the server's PoolService in front of
+ * it): `user` counts against the per-user shares, and a `shortLived` lease
+ * (an HTTP request) may use the budget's HTTP reserve.
+ */
+export interface LeaseSource {
+  acquire(
+    target: UpstreamTarget,
+    settings: Readonly<Record<string, string>>,
+    user?: string,
+    shortLived?: boolean,
+  ): Promise<Lease>;
+}
+
+/** An upstream connection for a login at a level on a tenant database. */
+export interface TenantConnectionRequest {
+  readonly endpoint: ClusterEndpoint;
+  readonly database: PhysicalDatabase;
+  /** The read-only level logs in as the database's reader role, every other as its writer. */
+  readonly readOnly: boolean;
+  /** `owner/name`, for messages. */
+  readonly databaseName: string;
+  /** Who counts against the per-user shares, and is named when one refuses. */
+  readonly user: { readonly id: string; readonly slug: string };
+  /** The client's settings, applied with set_config and reset when the lease ends. */
+  readonly settings: Readonly<Record<string, string>>;
+  /** An HTTP request's connection, given back at its end. */
+  readonly shortLived: boolean;
+}
+
+/** No upstream connection: what the client is told (a wire ErrorResponse, an HTTP error). */
+export class UpstreamUnavailableError extends Error {
+  constructor(
+    readonly sqlstate: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The one way the wire and SQL over HTTP get an upstream connection for
+ * (database, level): the same role and fixed startup settings
+ * (`tenantTarget`), the same pool with its check for planted settings and
+ * role repair, the same limits, and the same failure mapping
+ * (`upstreamFailure`), thrown as UpstreamUnavailableError.
+ */
+export async function acquireTenantConnection(
+  pool: LeaseSource,
+  request: TenantConnectionRequest,
+  log: LogSink,
+): Promise<Lease> {
+  const target = tenantTarget(request.endpoint, request.database, request.readOnly);
+  try {
+    return await pool.acquire(target, request.settings, request.user.id, request.shortLived);
+  } catch (err) {
+    const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
+    if (!failure) throw err;
+    throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
+  }
+}

@@ -1,0 +1,176 @@
+import type { Duplex } from 'node:stream';
+import { FrameReader, type TransactionStatus } from '#wire';
+import { FramedSocket } from '../net/framed-socket';
+
+/** A backend's key data as PostgreSQL sent it. */
+export interface BackendKey {
+  readonly processId: number;
+  readonly secretKey: Buffer;
+}
+
+/**
+ * Sends a CancelRequest for `key` (`sendCancelRequest` to the cluster's TCP
+ * address); resolves once PostgreSQL took it, never rejects.
+ */
+export type CancelSender = (key: BackendKey) => Promise<void>;
+
+/**
+ * What the upstream backend is doing, as far as the gateway knows:
+ * - `idle`: ReadyForQuery `I`, nothing sent that awaits an answer;
+ * - `busy`: a statement (Query, Sync, FunctionCall) awaits its ReadyForQuery;
+ * - `in-transaction` / `failed`: ReadyForQuery `T` / `E`;
+ * - `copy-in` / `copy-out` / `copy-both`: inside a COPY;
+ * - `broken`: its state is unknown (closed, cut mid-message, abandoned):
+ *   it is closed, never reused.
+ */
+export type ConnectionState =
+  'idle' | 'busy' | 'in-transaction' | 'failed' | 'copy-in' | 'copy-out' | 'copy-both' | 'broken';
+
+const AFTER_READY: Record<TransactionStatus, ConnectionState> = {
+  I: 'idle',
+  T: 'in-transaction',
+  E: 'failed',
+};
+
+/** Largest frame the gateway reads by default: PostgreSQL's own maximum allocation. */
+const DEFAULT_FRAME_CAP = 1 << 30;
+
+/**
+ * One authenticated upstream connection for its whole life, whoever uses
+ * it (a wire session's relay, an HTTP statement runner, the pool's checks
+ * and resets): the socket, one frame reader, the protocol state, its cancel
+ * and whether it was ever cancelled, and so whether it may serve another
+ * client. As PgBouncer's server socket: users report what they saw
+ * (`sent`, `ready`, `copy`), the connection decides about reuse.
+ */
+export class UpstreamConnection {
+  private stateNow: ConnectionState = 'idle';
+  private cancelledEver = false;
+  /** Someone ends this backend by pid (pg_terminate_backend): it must not pass to another client. */
+  private retired = false;
+  private cancelInFlight: Promise<void> | null = null;
+
+  constructor(
+    /** A TCP, TLS or Unix-domain socket, authenticated and idle. */
+    readonly socket: Duplex,
+    /** The upstream's ParameterStatus values at login. */
+    readonly parameters: ReadonlyMap<string, string>,
+    /** The backend's own BackendKeyData: the pid is what clients are told, the key never leaves. */
+    private readonly backendKey: BackendKey,
+    private readonly sendCancel: CancelSender,
+    /** The reader the login ran on, kept for the connection's life. */
+    private framer: FramedSocket | null = null,
+  ) {
+    socket.once('close', () => (this.stateNow = 'broken'));
+  }
+
+  /** The upstream backend's process id (`pg_backend_pid()`). */
+  get processId(): number {
+    return this.backendKey.processId;
+  }
+
+  get state(): ConnectionState {
+    return this.stateNow;
+  }
+
+  /** The transaction status of the last ReadyForQuery (`I` while busy before the first one). */
+  get transactionStatus(): TransactionStatus {
+    if (this.stateNow === 'in-transaction') return 'T';
+    if (this.stateNow === 'failed') return 'E';
+    return 'I';
+  }
+
+  /** A cancel was ever sent for this backend: a late one could hit a later user's statement. */
+  get everCancelled(): boolean {
+    return this.cancelledEver;
+  }
+
+  /** The cancel on its way to PostgreSQL, if one is: nothing new may reach the backend before it. */
+  get pendingCancel(): Promise<void> | null {
+    return this.cancelInFlight;
+  }
+
+  /**
+   * May serve another client (after a reset): idle, never cancelled, open,
+   * nothing read ahead. The one place this is decided.
+   */
+  get reusable(): boolean {
+    return (
+      this.stateNow === 'idle' &&
+      !this.cancelledEver &&
+      !this.retired &&
+      !this.socket.destroyed &&
+      (this.framer?.bufferedLength ?? 0) === 0
+    );
+  }
+
+  /**
+   * Frames read from this connection (one reader for its whole life, paused
+   * when nobody reads). `maxMessageLength` caps the frames of the next reads.
+   */
+  framed(maxMessageLength = DEFAULT_FRAME_CAP): FramedSocket {
+    this.framer ??= new FramedSocket(
+      this.socket,
+      new FrameReader({ maxMessageLength: DEFAULT_FRAME_CAP }),
+    );
+    this.framer.attach();
+    this.framer.maxMessageLength = maxMessageLength;
+    return this.framer;
+  }
+
+  /**
+   * Hands the socket to a byte relay: framing stops (the reader keeps its
+   * place for later users), and what was read ahead, if anything, is returned.
+   */
+  takeStream(): Buffer {
+    return this.framer ? this.framer.detach() : Buffer.alloc(0);
+  }
+
+  /** A statement went out that will end with ReadyForQuery. */
+  sent(): void {
+    // Inside a COPY (a pipelined Sync during COPY IN), the COPY state stands until it ends.
+    const state = this.stateNow;
+    if (state === 'idle' || state === 'in-transaction' || state === 'failed')
+      this.stateNow = 'busy';
+  }
+
+  /** ReadyForQuery with its status byte (`I`, `T`, `E`). */
+  ready(status: TransactionStatus): void {
+    if (this.stateNow !== 'broken') this.stateNow = AFTER_READY[status] ?? 'broken';
+  }
+
+  /** A CopyInResponse, CopyOutResponse or CopyBothResponse. */
+  copy(kind: 'copy-in' | 'copy-out' | 'copy-both'): void {
+    if (this.stateNow !== 'broken') this.stateNow = kind;
+  }
+
+  /** The client's CopyDone/CopyFail (`copy-in`) or the upstream's CopyDone (`copy-out`): the statement still awaits its ReadyForQuery. */
+  copyEnded(kind: 'copy-in' | 'copy-out'): void {
+    if (this.stateNow === kind) this.stateNow = 'busy';
+  }
+
+  /** Never hand this connection to another client (it is being terminated by pid). */
+  retire(): void {
+    this.retired = true;
+  }
+
+  /** The state is unknown or abandoned: closes the connection (PostgreSQL rolls back on EOF). */
+  discard(): void {
+    this.stateNow = 'broken';
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /**
+   * Sends a CancelRequest for this backend (one at a time: a second call
+   * while one is in flight shares it). Resolves once PostgreSQL took it,
+   * so that nothing new reaches the backend before it was signalled; marks
+   * the connection as never reusable.
+   */
+  cancel(): Promise<void> {
+    this.cancelledEver = true;
+    this.cancelInFlight ??= this.sendCancel(this.backendKey)
+      .catch(() => undefined)
+      .finally(() => (this.cancelInFlight = null));
+    return this.cancelInFlight;
+  }
+}
