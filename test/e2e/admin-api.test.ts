@@ -4,7 +4,7 @@ import { AdminHttp, assertError } from '../support/admin-http';
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 
 /**
- * The admin HTTP API (CONTRACT.md, "HTTP API"): auth, entities, memberships
+ * The admin HTTP API (README, "HTTP API"): auth, entities, memberships
  * and tokens against the real gateway. Databases, grants and their effect on
  * wire sessions are in admin-api-databases.test.ts.
  */

@@ -16,7 +16,7 @@ import { ControlFixtures } from '../support/control-fixtures';
 import { PosternProcess } from '../support/postern-process';
 
 /**
- * Provisioning as the guard of the privilege model (SECURITY-CASES PRIV-T2,
+ * Provisioning as the guard of the privilege model (docs/security.md PRIV-T2,
  * PRIV-T3): the invariant check fails loudly, naming each broken invariant;
  * provisioning converges from broken, half-done and older states; and a
  * tenant's own database settings and objects cannot hijack the superuser

@@ -12,7 +12,7 @@ import { ControlFixtures, type DatabaseFixture } from '../support/control-fixtur
 import { ADMIN_PASSWORD, PosternProcess } from '../support/postern-process';
 
 /**
- * SECURITY-CASES section 5 through the real gateway: read-only logins use
+ * The privilege cases (PRIV-*, docs/security.md) through the real gateway: read-only logins use
  * the database's reader role, read-write logins its writer role, and only
  * PostgreSQL's own privileges stand between them and a write. Every denied
  * attempt is followed by a superuser snapshot of everything a session could

@@ -4,7 +4,7 @@ import { startScramClient } from '#auth';
 
 /**
  * A PostgreSQL client written byte by byte, for the cases real drivers
- * never produce (SECURITY-CASES §8). Independent of the gateway's codec.
+ * never produce (the probes of docs/security.md). Independent of the gateway's codec.
  */
 export const SSL_REQUEST = Buffer.from('0000000804d2162f', 'hex');
 export const GSSENC_REQUEST = Buffer.from('0000000804d21630', 'hex');

@@ -11,7 +11,7 @@ export interface ChannelBinding {
  * Hash per signature algorithm OID (RFC 5929 §4.1): MD5 and SHA-1 are replaced by SHA-256;
  * any other single hash is used as is. Algorithms without a hash (Ed25519, Ed448) or not
  * listed here have no defined binding: the caller must not offer SCRAM-SHA-256-PLUS then,
- * rather than guess (SECURITY-CASES SCRAM-03g). PostgreSQL would fail the connection
+ * rather than guess (docs/security.md SCRAM-03g). PostgreSQL would fail the connection
  * instead, because it offers PLUS whenever TLS is on.
  */
 const HASH_BY_SIGNATURE_OID: Readonly<Record<string, string>> = {

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 
 /**
  * The one comparison for secrets in Postern: StoredKey, server signatures, nonces, token
- * hashes, cancel keys (SECURITY-CASES SCRAM-08). Nothing else in the project may compare a
+ * hashes, cancel keys (docs/security.md SCRAM-08). Nothing else in the project may compare a
  * secret with `===`, `Buffer.equals` or `Buffer.compare`; a test greps libs/auth for that.
  *
  * `crypto.timingSafeEqual` throws a RangeError when the lengths differ, and a caller that

@@ -12,7 +12,7 @@ import {
  * SASLprep (RFC 4013) exactly as PostgreSQL applies it to SCRAM passwords
  * (src/common/saslprep.c, used by pg_be_scram_build_secret and by libpq), because a
  * verifier built here must match the one PostgreSQL or libpq builds from the same password
- * (SECURITY-CASES SCRAM-04):
+ * (docs/security.md SCRAM-04):
  *
  * 1. Pure ASCII is used as is, with no checks at all (so "foo\x07bar" is kept).
  * 2. Input that is not valid UTF-8 is used as raw bytes.
@@ -25,7 +25,7 @@ import {
  * 5. Otherwise the result is the NFKC normalisation of the mapped string.
  *
  * Not reproduced: PostgreSQL reads C strings, so bytes after a NUL are ignored there. Callers
- * reject passwords containing NUL before they get here (SECURITY-CASES SCRAM-09c). Nor is
+ * reject passwords containing NUL before they get here (docs/security.md SCRAM-09c). Nor is
  * the 1024-byte "password too long" limit of older PostgreSQL releases.
  *
  * May return the very buffer it was given (when the raw bytes are used).

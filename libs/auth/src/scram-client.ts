@@ -15,7 +15,7 @@ import { AttributeReader, decodeBase64, isPrintable, sanitize, textToBytes } fro
 
 /**
  * The gateway's side of SCRAM when it logs in to an upstream PostgreSQL, and the probe the
- * tests use against our server. Checks follow libpq's fe-auth-scram.c (SECURITY-CASES
+ * tests use against our server. Checks follow libpq's fe-auth-scram.c (docs/security.md
  * SCRAM-10): our nonce prefix, a valid salt, a sane iteration count, no trailing garbage,
  * and the server signature, compared in constant time.
  */

@@ -56,7 +56,7 @@ export function formatPostgresScramSecret(
 /**
  * Reads a `rolpassword` SCRAM secret; null when it is not one. Stricter than PostgreSQL's
  * parse_scram_secret, which takes any strtol result: i=0, negative, over 2^31-1 or with
- * trailing junk is refused here (SECURITY-CASES SCRAM-06a), and the caller runs a doomed
+ * trailing junk is refused here (docs/security.md SCRAM-06a), and the caller runs a doomed
  * exchange instead, as for an unknown user.
  */
 export function parsePostgresScramSecret(
@@ -78,7 +78,7 @@ export function parsePostgresScramSecret(
 /**
  * The salt shown for a user that does not exist (or has no usable secret), so that probing
  * names learns nothing: stable for a name, different across names, unpredictable without
- * the server secret (SECURITY-CASES SCRAM-07; PostgreSQL's scram_mock_salt is the same
+ * the server secret (docs/security.md SCRAM-07; PostgreSQL's scram_mock_salt is the same
  * idea with SHA-256(name || mock nonce)). Use it with the configured iteration count.
  */
 export function mockScramSalt(serverSecret: Buffer, username: string): Buffer {

@@ -223,7 +223,7 @@ function parseClientFirst(
       );
     }
     // "y": the client could bind but believes we cannot. We can, so someone removed PLUS
-    // from our mechanism list on the way (RFC 5802 §6, SECURITY-CASES SCRAM-03c).
+    // from our mechanism list on the way (RFC 5802 §6, docs/security.md SCRAM-03c).
     if (flag === 'y' && options.channelBinding !== null) {
       throw new ScramError(
         '28000',

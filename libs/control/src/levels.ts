@@ -1,4 +1,4 @@
-/** Access levels in increasing order (DESIGN.md, "Identity and permissions"). */
+/** Access levels in increasing order (docs/architecture.md, "Identity"). */
 export const ACCESS_LEVELS = ['read-only', 'read-write', 'manager', 'owner'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 /** The levels a grant (or a token's cap) can name; `owner` comes from ownership only. */

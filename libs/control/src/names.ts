@@ -1,5 +1,5 @@
 /**
- * Slugs of entities and names of databases (DESIGN.md): lowercase, start with
+ * Slugs of entities and names of databases (docs/architecture.md, "Identity"): lowercase, start with
  * a letter or digit, at most 63 bytes so they survive PostgreSQL's NAMEDATALEN
  * truncation unchanged (PROTO-01h).
  */

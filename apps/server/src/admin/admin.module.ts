@@ -34,7 +34,7 @@ const CONTROLLERS = [
 ];
 
 /**
- * The admin HTTP API (CONTRACT.md). Its guard and error filter are global:
+ * The admin HTTP API (README, "HTTP API"). Its guard and error filter are global:
  * they cover every route of the process, /healthz included.
  */
 @Module({

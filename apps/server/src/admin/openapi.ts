@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../project-root';
 import { BEARER_SCHEME, COOKIE_SCHEME } from './auth/access.decorators';
 import { SESSION_COOKIE } from './auth/session-cookie';
 
-/** Swagger UI here, the document at `${OPENAPI_PATH}-json` (CONTRACT.md: OpenAPI at /api/docs). */
+/** Swagger UI here, the document at `${OPENAPI_PATH}-json` (README: OpenAPI at /api/docs). */
 export const OPENAPI_PATH = 'api/docs';
 
 /**

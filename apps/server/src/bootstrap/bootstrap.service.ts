@@ -33,7 +33,7 @@ export interface BootstrapOutcome {
 
 /**
  * First start: the site admin `admin` and its database `admin/main`. Later
- * starts change nothing and print no password (CONTRACT.md, "First start").
+ * starts change nothing and print no password (README, "Quick start").
  */
 @Injectable()
 export class BootstrapService

@@ -9,7 +9,7 @@ import {
   type ParsedSettings,
 } from './settings';
 
-/** How the wire listener treats plaintext clients (CONTRACT.md, `POSTERN_TLS`). */
+/** How the wire listener treats plaintext clients (README, `POSTERN_TLS`). */
 export type TlsMode = 'require' | 'prefer' | 'off';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 

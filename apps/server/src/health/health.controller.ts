@@ -11,7 +11,7 @@ import { ClusterService } from '../engine/cluster.service';
 import { PoolService } from '../engine/pool.service';
 import { WireServer } from '../wire/wire.server';
 
-/** Liveness and readiness, outside the API prefix (CONTRACT.md); probes carry no credentials. */
+/** Liveness and readiness, outside the API prefix (README); probes carry no credentials. */
 @ApiTags('health')
 @Public()
 @Controller()

@@ -30,7 +30,7 @@ export class UsersService {
 
   /**
    * A user gets its SCRAM salt once, for life: the password and later every
-   * API token get verifiers under it (DESIGN.md, "Logins"). A user created
+   * API token get verifiers under it (docs/architecture.md, "Identity"). A user created
    * without a password logs in with API tokens only.
    */
   async createUser(

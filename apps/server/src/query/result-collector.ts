@@ -1,6 +1,6 @@
 import type { CommandSummary, JsonValue, ResultField, ResultSink } from '#engine';
 
-/** One statement's answer (CONTRACT.md): node-postgres' result, rows as arrays. */
+/** One statement's answer (README, "SQL over HTTP"): node-postgres' result, rows as arrays. */
 export interface QueryResultView {
   readonly fields: readonly ResultField[];
   readonly rows: readonly JsonValue[][];

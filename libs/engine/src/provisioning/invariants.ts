@@ -30,7 +30,7 @@ export class ProvisioningInvariantError extends Error {
     readonly violations: readonly string[],
   ) {
     super(
-      `${subject} violates the provisioning invariants (SECURITY-CASES PRIV-T2/T3):\n` +
+      `${subject} violates the provisioning invariants (docs/security.md PRIV-T2/T3):\n` +
         violations.map((violation) => `  - ${violation}`).join('\n'),
     );
     this.name = 'ProvisioningInvariantError';
@@ -353,7 +353,7 @@ export async function collectDatabaseViolations(
 }
 
 /**
- * SECURITY-CASES PRIV-T2/T3 for one tenant database, as SQL against the
+ * docs/security.md PRIV-T2/T3 for one tenant database, as SQL against the
  * catalogs: neither role is superuser, CREATEDB, CREATEROLE, REPLICATION,
  * BYPASSRLS or INHERIT, nor a member of any role (nor has members); neither
  * reaches another database; PUBLIC has nothing on this database nor on the

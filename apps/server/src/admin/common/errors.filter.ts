@@ -11,7 +11,7 @@ import { InvalidNameError, isUniqueViolation } from '#control';
 import { SqlErrorException } from '../../query/sql-error.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
-/** The one error shape of the HTTP API (CONTRACT.md). */
+/** The one error shape of the HTTP API (README, "HTTP API"). */
 export interface ErrorBody {
   readonly statusCode: number;
   readonly error: string;
