@@ -51,6 +51,7 @@ const MODES = ['simple', 'extended', 'prepared'] as const;
 type PathName = 'direct' | 'pgbouncer' | 'postern';
 const PATH_NAMES: readonly PathName[] = ['direct', 'pgbouncer', 'postern'];
 const COPY_ROWS = 2_000_000;
+const SERVER_MAIN = path.resolve(__dirname, '..', 'apps', 'server', 'src', 'main.js');
 
 interface Endpoint {
   readonly path: PathName;
@@ -122,7 +123,7 @@ async function upstreamOf(postern: PosternProcess): Promise<Upstream> {
   }
 }
 
-function posternEnv(profileDir?: string): Record<string, string | undefined> {
+function posternEnv(): Record<string, string | undefined> {
   return {
     POSTERN_LOG_LEVEL: 'error',
     // One gateway serves both: TLS when the client asks, plaintext otherwise.
@@ -130,7 +131,6 @@ function posternEnv(profileDir?: string): Record<string, string | undefined> {
     POSTERN_POOL_SIZE: String(POOL_SIZE),
     POSTERN_POOL_SIZE_PER_USER: String(POOL_SIZE),
     POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER: String(POOL_SIZE * 2),
-    NODE_OPTIONS: profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : undefined,
   };
 }
 
@@ -147,7 +147,12 @@ async function startPostern(profileDir?: string): Promise<PosternProcess> {
   await superuser.query(`ALTER SYSTEM SET max_connections = ${POOL_SIZE * 3 + 60}`);
   await superuser.end();
   await first.stop();
-  return PosternProcess.start({ workDir: first.workDir, env: posternEnv(profileDir) });
+  return PosternProcess.start({
+    workDir: first.workDir,
+    env: posternEnv(),
+    // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, SERVER_MAIN] : undefined,
+  });
 }
 
 async function startPgBouncer(
