@@ -270,7 +270,7 @@ interface DatabaseRow {
   limits: unknown;
 }
 
-interface LoadedRows {
+export interface LoadedRows {
   entities: EntityRow[];
   tokens: TokenRow[];
   databases: DatabaseRow[];
