@@ -208,7 +208,15 @@ async function startPgBouncer(
       `pgbouncer did not start: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`,
     );
   }
-  return { port, pid, stop: () => child.kill('SIGINT') };
+  return {
+    port,
+    pid,
+    // To PgBouncer itself: runuser does not pass SIGINT on, and would keep this process alive.
+    stop: () => {
+      process.kill(pid, 'SIGINT');
+      child.kill('SIGINT');
+    },
+  };
 }
 
 interface PgbenchOutcome {
