@@ -18,6 +18,7 @@
  * under `node --cpu-prof` and prints the functions with the most self time.
  */
 import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -567,13 +568,15 @@ async function main(): Promise<void> {
     }
     const section = table(m);
     console.log(section);
-    const keyType = (
-      await readFile(path.join(postern.workDir, 'certs', 'server.key'), 'utf8')
-    ).split('\n')[0];
+    const serverKey = createPrivateKey(
+      await readFile(path.join(postern.workDir, 'certs', 'server.key'), 'utf8'),
+    );
+    const details = serverKey.asymmetricKeyDetails;
+    const keyType = `${serverKey.asymmetricKeyType} ${details?.modulusLength ?? details?.namedCurve ?? ''}`;
     await writeResults('Postern vs PgBouncer vs direct PostgreSQL', section, [
       `Command: \`npm run build && node dist/bench/pgbench-compare.js --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENT_COUNTS.join(',')} --login-seconds ${LOGIN_SECONDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
       `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}; logins: pgbench -n -S -C -c ${LOGIN_CLIENTS} -j 2 -T ${LOGIN_SECONDS}, TLS (sslmode=require) + SCRAM for both proxies (libpq picks SCRAM-SHA-256-PLUS with Postern, which offers channel binding; PgBouncer 1.18 offers SCRAM-SHA-256 only); direct logins are SCRAM over the Unix socket, a new backend each.`,
-      `Every path reaches admin/main as its writer role over the cluster's Unix socket. PgBouncer ${'1.18'} in session mode with default_pool_size=${POOL_SIZE}, Postern with POSTERN_POOL_SIZE=${POOL_SIZE}; both use the gateway's dev certificate (key: ${keyType}). Direct PostgreSQL has no TLS, so its number is repeated in the TLS rows.`,
+      `Every path reaches admin/main as its writer role over the cluster's Unix socket. PgBouncer 1.18 in session mode with default_pool_size=${POOL_SIZE}, Postern with POSTERN_POOL_SIZE=${POOL_SIZE}; both use the gateway's dev certificate (key: ${keyType}). Direct PostgreSQL has no TLS, so its number is repeated in the TLS rows.`,
       'Gateway CPU: utime + stime of the proxy process (/proc/<pid>/stat) over the run divided by the transactions (or logins). PostgreSQL CPU: the postmaster, what it reaped from exited backends (cutime + cstime) and every live child, over the run, divided by the logins; it includes the control-plane queries a Postern login makes and the one SELECT per pgbench transaction.',
       `Bulk: psql -X -A -t to /dev/null, login included; COPY bench_copy TO STDOUT and SELECT * of the same table (${COPY_ROWS.toLocaleString('en-US')} rows of int, md5 text, timestamptz).`,
       'All on one 2-core machine shared with other work: pgbench, the proxy and PostgreSQL compete for the cores, so absolute numbers move between runs; compare ratios within a run.',
