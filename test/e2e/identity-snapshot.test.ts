@@ -90,7 +90,9 @@ describe('identity snapshot: changes reach new wire logins', () => {
     const token = await admin.createToken('iris', { name: 'revoked in SQL' });
     await eventually('ok', () => loginOutcome('iris', token.token, 'iris/main'), 'new token');
     await fixtures.superuser('postern_control', (client) =>
-      client.query('UPDATE public.api_token SET revoked_at = pg_catalog.now() WHERE id = $1', [token.id]),
+      client.query('UPDATE public.api_token SET revoked_at = pg_catalog.now() WHERE id = $1', [
+        token.id,
+      ]),
     );
     await eventually('28P01', () => loginOutcome('iris', token.token, 'iris/main'), 'revoked');
   });
