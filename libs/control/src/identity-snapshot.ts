@@ -137,11 +137,12 @@ export class IdentitySnapshot {
   private changedWhileLoading = false;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Where a lost listener or a failed reload is reported (the server's log). */
+  onError: (message: string) => void = () => undefined;
 
   constructor(
     private readonly connectionString: string,
     private readonly rolePasswords: RolePasswords,
-    private readonly onError: (message: string) => void = () => undefined,
   ) {}
 
   /** The current data; waits for a reload while stale, throws when it fails. */

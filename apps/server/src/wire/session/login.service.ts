@@ -94,6 +94,7 @@ export class LoginService implements OnApplicationBootstrap {
 
   /** Loads the identity snapshot before the first login needs it. */
   onApplicationBootstrap(): void {
+    this.cluster.control.identity.onError = (message) => this.log.warn(message);
     this.cluster.control.identity
       .current()
       .catch((err: Error) => this.log.warn(`identity data not loaded yet: ${err.message}`));
