@@ -147,10 +147,12 @@ export class LoginService implements OnApplicationBootstrap {
     const identity = await this.cluster.control.identity.current();
     const found = identity.candidates(username);
     const requested = findIn(identity, databaseReference, username);
+    // Derived for every name, used only for unknown and disabled ones: the same work either way.
+    const mockSalt = mockScramSalt(this.cluster.serverSecret, username);
     if (!found || found.user.disabled) {
       return {
         userId: null,
-        salt: mockScramSalt(this.cluster.serverSecret, username),
+        salt: mockSalt,
         iterations: DEFAULT_SCRAM_ITERATIONS,
         candidates: [],
         tokens: new Map(),
