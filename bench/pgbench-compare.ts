@@ -1,230 +1,589 @@
 /**
- * pgbench select-only through three paths to the same database, in one run:
- * direct PostgreSQL, PgBouncer (Debian's, session pooling) and Postern.
+ * Postern against PgBouncer (session pooling) and direct PostgreSQL, in one
+ * interleaved run: select-only TPS (pgbench -S, simple / extended /
+ * prepared, with and without TLS, at each client count), gateway CPU per
+ * transaction, TLS + SCRAM logins per second (pgbench -C) with gateway and
+ * PostgreSQL CPU per login, and the wall time of a COPY out and of a large
+ * result. Results go to bench/RESULTS.md.
  *
- *   npm run build && node dist/bench/pgbench-compare.js [seconds=10] [clients=4]
+ *   npm run build && node dist/bench/pgbench-compare.js [--seconds 10] [--rounds 3]
+ *     [--clients 10,50] [--login-seconds 10] [--profile relay|login]
  *
- * All three reach the tenant database `admin/main` as its writer role, so
- * PostgreSQL does the same work; what differs is the hop in front of it.
- * Both proxies are measured with TLS from the client (their default) and
- * without; PostgreSQL itself (embedded) has no TLS. Ratios are against
- * direct PostgreSQL. Results go to bench/RESULTS.md.
+ * Every round runs every cell once, the order of the paths rotated from
+ * round to round and cell to cell; the table shows medians over rounds.
+ * All paths reach the same tenant database (`admin/main`) as its writer role
+ * over the cluster's Unix socket, so PostgreSQL does the same work; both
+ * proxies present the same certificate (the gateway's dev certificate) and
+ * have the same pool size. `--profile relay|login` runs only Postern's part
+ * under `node --cpu-prof` and prints the functions with the most self time.
  */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { RolePasswords } from '#control';
 import { findFreePort } from '#engine';
 import { run } from '../test/support/clients';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
+import { clusterCpuMs, median, processCpuMs, timeToDevNull } from './bench-processes';
+import { printTopSelfTime } from './cpu-profile';
 import { writeResults } from './results';
 
-const seconds = Number(process.argv[2] ?? 10);
-const clients = Number(process.argv[3] ?? 4);
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '10,50' },
+    'login-seconds': { type: 'string', default: '10' },
+    profile: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
+const CLIENT_COUNTS = args.clients.split(',').map(Number);
+const LOGIN_SECONDS = Number(args['login-seconds']);
+const LOGIN_CLIENTS = 4;
+/** Both proxies' pool for the one (database, role): room for every client. */
+const POOL_SIZE = Math.max(...CLIENT_COUNTS) + 10;
+const MODES = ['simple', 'extended', 'prepared'] as const;
+type PathName = 'direct' | 'pgbouncer' | 'postern';
+const PATH_NAMES: readonly PathName[] = ['direct', 'pgbouncer', 'postern'];
+const COPY_ROWS = 2_000_000;
+const SERVER_MAIN = path.resolve(__dirname, '..', 'apps', 'server', 'src', 'main.js');
 
-interface Target {
-  readonly name: string;
+interface Endpoint {
+  readonly path: PathName;
+  readonly tls: boolean;
   readonly conninfo: string;
   readonly password: string;
+  /** The proxy's process, whose CPU time is the gateway's cost; none for direct. */
+  readonly proxyPid?: number;
 }
 
-async function upstreamOf(postern: PosternProcess) {
-  const dataDir = path.join(postern.workDir, 'data');
-  const superuserPassword = (
+interface Upstream {
+  readonly port: number;
+  readonly socketDir: string;
+  readonly postmasterPid: number;
+  readonly physicalName: string;
+  readonly writerRole: string;
+  readonly writerPassword: string;
+  readonly scramSecret: string;
+}
+
+async function superuserClient(dataDir: string, port: number): Promise<Client> {
+  const password = (
     await readFile(path.join(dataDir, 'secrets', 'superuser-password'), 'utf8')
   ).trim();
-  // postmaster.pid: line 4 the port, line 5 the Unix-domain socket directory, the only
-  // place tenant roles may log in (the gateway's way in; this runs as the same OS user).
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    database: 'postern_control',
+  });
+  await client.connect();
+  return client;
+}
+
+async function upstreamOf(postern: PosternProcess): Promise<Upstream> {
+  const dataDir = path.join(postern.workDir, 'data');
+  // postmaster.pid: line 1 the pid, line 4 the port, line 5 the Unix-domain socket
+  // directory, the only place tenant roles may log in (this runs as the same OS user).
   const pid = (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n');
   const port = Number(pid[3]);
-  const socketDir = pid[4]!;
   const rolePasswords = new RolePasswords(
     Buffer.from(
       (await readFile(path.join(dataDir, 'secrets', 'role-password-key'), 'utf8')).trim(),
       'base64url',
     ),
   );
-  const control = new Client({
-    host: '127.0.0.1',
-    port,
-    user: 'postgres',
-    password: superuserPassword,
-    database: 'postern_control',
-  });
-  await control.connect();
-  const { rows } = await control.query<{ physical_name: string; writer_role: string }>(
-    `SELECT d.physical_name, d.writer_role FROM database d JOIN entity e ON e.id = d.owner_id
-      WHERE e.slug = 'admin' AND d.name = 'main'`,
-  );
-  const secret = await control.query<{ rolpassword: string }>(
-    'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
-    [rows[0]!.writer_role],
-  );
-  await control.end();
+  const control = await superuserClient(dataDir, port);
+  try {
+    const { rows } = await control.query<{ physical_name: string; writer_role: string }>(
+      `SELECT d.physical_name, d.writer_role FROM database d JOIN entity e ON e.id = d.owner_id
+        WHERE e.slug = 'admin' AND d.name = 'main'`,
+    );
+    const secret = await control.query<{ rolpassword: string }>(
+      'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+      [rows[0]!.writer_role],
+    );
+    return {
+      port,
+      socketDir: pid[4]!,
+      postmasterPid: Number(pid[0]),
+      physicalName: rows[0]!.physical_name,
+      writerRole: rows[0]!.writer_role,
+      writerPassword: rolePasswords.of(rows[0]!.writer_role),
+      scramSecret: secret.rows[0]!.rolpassword,
+    };
+  } finally {
+    await control.end();
+  }
+}
+
+function posternEnv(): Record<string, string | undefined> {
   return {
-    port,
-    socketDir,
-    ...rows[0]!,
-    writer_password: rolePasswords.of(rows[0]!.writer_role),
-    scramSecret: secret.rows[0]!.rolpassword,
+    POSTERN_LOG_LEVEL: 'error',
+    // One gateway serves both: TLS when the client asks, plaintext otherwise.
+    POSTERN_TLS: 'prefer',
+    POSTERN_POOL_SIZE: String(POOL_SIZE),
+    POSTERN_POOL_SIZE_PER_USER: String(POOL_SIZE),
+    POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER: String(POOL_SIZE * 2),
   };
+}
+
+/**
+ * The gateway, restarted once with room for every path's connections at the
+ * same time (PgBouncer's and Postern's pools stay open, direct adds its own).
+ */
+async function startPostern(profileDir?: string): Promise<PosternProcess> {
+  const first = await PosternProcess.start({ env: posternEnv() });
+  const pid = (
+    await readFile(path.join(first.workDir, 'data', 'pg', 'postmaster.pid'), 'utf8')
+  ).split('\n');
+  const superuser = await superuserClient(path.join(first.workDir, 'data'), Number(pid[3]));
+  await superuser.query(`ALTER SYSTEM SET max_connections = ${POOL_SIZE * 3 + 60}`);
+  await superuser.end();
+  await first.stop();
+  return PosternProcess.start({
+    workDir: first.workDir,
+    env: posternEnv(),
+    // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
+    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, SERVER_MAIN] : undefined,
+  });
 }
 
 async function startPgBouncer(
   work: string,
-  upstream: Awaited<ReturnType<typeof upstreamOf>>,
+  upstream: Upstream,
   certsDir: string,
-): Promise<{ port: number; stop: () => void }> {
+): Promise<{ port: number; pid: number; stop: () => void }> {
   const port = await findFreePort();
   // PgBouncer runs as the postgres OS user when we are root: it gets its own copy of the key.
   await copyFile(path.join(certsDir, 'server.crt'), path.join(work, 'server.crt'));
   await copyFile(path.join(certsDir, 'server.key'), path.join(work, 'server.key'));
-  if (process.getuid?.() === 0) await run('chown', ['-R', 'postgres', work]);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await run('chown', ['-R', 'postgres', work]);
   await writeFile(
     path.join(work, 'userlist.txt'),
-    `"${upstream.writer_role}" "${upstream.scramSecret}"\n`,
+    `"${upstream.writerRole}" "${upstream.scramSecret}"\n`,
   );
+  const pidFile = path.join(work, 'pgbouncer.pid');
   await writeFile(
     path.join(work, 'pgbouncer.ini'),
     [
       '[databases]',
-      `bench = host=${upstream.socketDir} port=${upstream.port} dbname=${upstream.physical_name}`,
+      // The same way in as Postern's: the cluster's private Unix socket.
+      `bench = host=${upstream.socketDir} port=${upstream.port} dbname=${upstream.physicalName}`,
       '[pgbouncer]',
-      `listen_addr = 127.0.0.1`,
+      'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
-      `unix_socket_dir =`,
+      'unix_socket_dir =',
       'auth_type = scram-sha-256',
       `auth_file = ${path.join(work, 'userlist.txt')}`,
       'pool_mode = session',
-      `max_client_conn = 100`,
-      `default_pool_size = ${clients + 2}`,
+      'max_client_conn = 500',
+      `default_pool_size = ${POOL_SIZE}`,
       'client_tls_sslmode = prefer',
       `client_tls_cert_file = ${path.join(work, 'server.crt')}`,
       `client_tls_key_file = ${path.join(work, 'server.key')}`,
       `logfile = ${path.join(work, 'pgbouncer.log')}`,
+      `pidfile = ${pidFile}`,
+      'log_connections = 0',
+      'log_disconnections = 0',
       '',
     ].join('\n'),
   );
-  const args = [path.join(work, 'pgbouncer.ini')];
-  const asRoot = process.getuid?.() === 0;
+  const ini = path.join(work, 'pgbouncer.ini');
   // PgBouncer refuses to run as root; run it as the postgres OS user.
   const child = asRoot
-    ? spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', ...args], { stdio: 'ignore' })
-    : spawn('pgbouncer', args, { stdio: 'ignore' });
+    ? spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', ini], { stdio: 'ignore' })
+    : spawn('pgbouncer', [ini], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  if (child.exitCode !== null) {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (child.exitCode !== null || !pid) {
     throw new Error(
-      `pgbouncer exited: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`,
+      `pgbouncer did not start: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`,
     );
   }
-  return { port, stop: () => child.kill('SIGINT') };
+  return {
+    port,
+    pid,
+    // To PgBouncer itself: runuser does not pass SIGINT on, and would keep this process alive.
+    stop: () => {
+      process.kill(pid, 'SIGINT');
+      child.kill('SIGINT');
+    },
+  };
 }
 
-async function pgbench(target: Target, mode: 'simple' | 'prepared'): Promise<number> {
-  const result = await run(
-    'pgbench',
-    [
-      '-n',
-      '-S',
-      '-M',
-      mode,
-      '-c',
-      String(clients),
-      '-j',
-      String(Math.min(clients, 2)),
-      '-T',
-      String(seconds),
-      target.conninfo,
-    ],
-    { env: { PGPASSWORD: target.password }, timeoutMs: (seconds + 60) * 1000 },
-  );
-  const tps = /tps = ([\d.]+) \((?:without|excluding)/.exec(result.stdout)?.[1];
-  if (result.code !== 0 || !tps)
-    throw new Error(`pgbench on ${target.name} failed: ${result.stderr}${result.stdout}`);
-  return Number(tps);
+interface PgbenchOutcome {
+  readonly tps: number;
+  readonly transactions: number;
 }
 
-async function main(): Promise<void> {
-  const postern = await PosternProcess.start({ env: { POSTERN_LOG_LEVEL: 'error' } });
-  const plain = await PosternProcess.start({
-    env: { POSTERN_LOG_LEVEL: 'error', POSTERN_TLS: 'off' },
+async function pgbench(endpoint: Endpoint, extra: readonly string[]): Promise<PgbenchOutcome> {
+  const result = await run('pgbench', ['-n', '-S', ...extra, endpoint.conninfo], {
+    env: { PGPASSWORD: endpoint.password },
+    timeoutMs: (Math.max(SECONDS, LOGIN_SECONDS) + 120) * 1000,
   });
+  const tps = /tps = ([\d.]+)/.exec(result.stdout)?.[1];
+  const transactions = /actually processed: (\d+)/.exec(result.stdout)?.[1];
+  if (result.code !== 0 || !tps || !transactions) {
+    throw new Error(`pgbench on ${describe(endpoint)} failed: ${result.stderr}${result.stdout}`);
+  }
+  return { tps: Number(tps), transactions: Number(transactions) };
+}
+
+function describe(endpoint: Endpoint): string {
+  return `${endpoint.path}${endpoint.tls ? ' TLS' : ''}`;
+}
+
+/** Runs `work` and measures the proxy's and the cluster's CPU over it. */
+async function measured<T>(
+  endpoint: Endpoint,
+  upstream: Upstream,
+  work: () => Promise<T>,
+): Promise<{ result: T; proxyCpuMs: number; clusterCpuMs: number }> {
+  const proxyBefore = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
+  const clusterBefore = await clusterCpuMs(upstream.postmasterPid);
+  const result = await work();
+  const proxyAfter = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
+  const clusterAfter = await clusterCpuMs(upstream.postmasterPid);
+  return {
+    result,
+    proxyCpuMs: proxyAfter - proxyBefore,
+    clusterCpuMs: clusterAfter - clusterBefore,
+  };
+}
+
+/** `items` starting at `shift`, wrapping round. */
+function rotated<T>(items: readonly T[], shift: number): T[] {
+  const k = shift % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+class Samples {
+  private readonly values = new Map<string, number[]>();
+  add(key: string, value: number): void {
+    const list = this.values.get(key) ?? [];
+    list.push(value);
+    this.values.set(key, list);
+  }
+  median(key: string): number | undefined {
+    const list = this.values.get(key);
+    return list?.length ? median(list) : undefined;
+  }
+}
+
+function endpointsOf(
+  upstream: Upstream,
+  postern: PosternProcess,
+  bouncer: { port: number; pid: number },
+): Endpoint[] {
+  const direct = `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`;
+  const endpoints: Endpoint[] = [
+    { path: 'direct', tls: false, conninfo: direct, password: upstream.writerPassword },
+  ];
+  for (const tls of [false, true]) {
+    const ssl = tls ? 'host=localhost sslmode=require' : 'host=127.0.0.1 sslmode=disable';
+    endpoints.push(
+      {
+        path: 'pgbouncer',
+        tls,
+        conninfo: `${ssl} port=${bouncer.port} user=${upstream.writerRole} dbname=bench`,
+        password: upstream.writerPassword,
+        proxyPid: bouncer.pid,
+      },
+      {
+        path: 'postern',
+        tls,
+        conninfo: `${ssl} port=${postern.wirePort} user=admin dbname=admin/main`,
+        password: ADMIN_PASSWORD,
+        proxyPid: postern.pid,
+      },
+    );
+  }
+  return endpoints;
+}
+
+async function prepareData(direct: Endpoint): Promise<void> {
+  const init = await run('pgbench', ['-i', '-s', '10', '-q', direct.conninfo], {
+    env: { PGPASSWORD: direct.password },
+    timeoutMs: 300_000,
+  });
+  if (init.code !== 0) throw new Error(init.stderr);
+  const table = await run(
+    'psql',
+    [
+      '-X',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      `CREATE TABLE bench_copy AS SELECT g AS id, md5(g::text) AS label, now() AS at
+         FROM generate_series(1, ${COPY_ROWS}) g`,
+      direct.conninfo,
+    ],
+    { env: { PGPASSWORD: direct.password }, timeoutMs: 300_000 },
+  );
+  if (table.code !== 0) throw new Error(table.stderr);
+}
+
+interface Measurements {
+  readonly tps: Samples;
+  readonly cpuPerTxUs: Samples;
+  readonly loginsPerSecond: Samples;
+  readonly proxyCpuPerLoginMs: Samples;
+  readonly clusterCpuPerLoginMs: Samples;
+  readonly copyMs: Samples;
+  readonly resultMs: Samples;
+}
+
+function key(...parts: Array<string | number | boolean>): string {
+  return parts.join('|');
+}
+
+async function measureSelects(
+  endpoints: readonly Endpoint[],
+  upstream: Upstream,
+  m: Measurements,
+  round: number,
+): Promise<void> {
+  let cell = 0;
+  for (const clients of CLIENT_COUNTS) {
+    for (const tls of [false, true]) {
+      for (const mode of MODES) {
+        // Direct PostgreSQL has no TLS: it runs in the plaintext cells only.
+        const here = endpoints.filter((e) => e.tls === tls && (e.path !== 'direct' || !tls));
+        for (const endpoint of rotated(here, round + cell++)) {
+          const { result, proxyCpuMs } = await measured(endpoint, upstream, () =>
+            pgbench(endpoint, [
+              '-M',
+              mode,
+              '-c',
+              String(clients),
+              '-j',
+              '2',
+              '-T',
+              String(SECONDS),
+            ]),
+          );
+          const k = key(endpoint.path, tls, mode, clients);
+          m.tps.add(k, result.tps);
+          if (endpoint.proxyPid) m.cpuPerTxUs.add(k, (proxyCpuMs * 1000) / result.transactions);
+          console.log(
+            `round ${round + 1}: ${clients} clients ${mode} ${describe(endpoint)}: ${result.tps.toFixed(0)} tps` +
+              (endpoint.proxyPid
+                ? `, ${((proxyCpuMs * 1000) / result.transactions).toFixed(1)} µs CPU/tx`
+                : ''),
+          );
+        }
+      }
+    }
+  }
+}
+
+async function measureLogins(
+  endpoints: readonly Endpoint[],
+  upstream: Upstream,
+  m: Measurements,
+  round: number,
+): Promise<void> {
+  // Proxies over TLS (the login the issue is about); direct is a new backend per login.
+  const here = endpoints.filter((e) => (e.path === 'direct' ? true : e.tls));
+  for (const endpoint of rotated(here, round)) {
+    const { result, proxyCpuMs, clusterCpuMs } = await measured(endpoint, upstream, () =>
+      pgbench(endpoint, [
+        '-C',
+        '-c',
+        String(LOGIN_CLIENTS),
+        '-j',
+        '2',
+        '-T',
+        String(LOGIN_SECONDS),
+      ]),
+    );
+    const k = endpoint.path;
+    m.loginsPerSecond.add(k, result.tps);
+    m.clusterCpuPerLoginMs.add(k, clusterCpuMs / result.transactions);
+    if (endpoint.proxyPid) m.proxyCpuPerLoginMs.add(k, proxyCpuMs / result.transactions);
+    console.log(
+      `round ${round + 1}: logins ${describe(endpoint)}: ${result.tps.toFixed(0)}/s, PostgreSQL ${(clusterCpuMs / result.transactions).toFixed(2)} ms/login` +
+        (endpoint.proxyPid
+          ? `, gateway ${(proxyCpuMs / result.transactions).toFixed(2)} ms/login`
+          : ''),
+    );
+  }
+}
+
+async function measureBulk(
+  endpoints: readonly Endpoint[],
+  m: Measurements,
+  round: number,
+): Promise<void> {
+  for (const endpoint of rotated(endpoints, round)) {
+    const psqlArgs = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', endpoint.conninfo];
+    const env = { PGPASSWORD: endpoint.password };
+    const copy = await timeToDevNull('psql', [...psqlArgs, '-c', 'COPY bench_copy TO STDOUT'], env);
+    const result = await timeToDevNull(
+      'psql',
+      [...psqlArgs, '-c', 'SELECT * FROM bench_copy'],
+      env,
+    );
+    m.copyMs.add(key(endpoint.path, endpoint.tls), copy);
+    m.resultMs.add(key(endpoint.path, endpoint.tls), result);
+    console.log(
+      `round ${round + 1}: bulk ${describe(endpoint)}: COPY ${copy.toFixed(0)} ms, result ${result.toFixed(0)} ms`,
+    );
+  }
+}
+
+function fmt(value: number | undefined, digits = 0): string {
+  return value === undefined
+    ? '-'
+    : value.toLocaleString('en-US', {
+        maximumFractionDigits: digits,
+        minimumFractionDigits: digits,
+      });
+}
+
+function ratio(postern: number | undefined, bouncer: number | undefined): string {
+  return postern === undefined || !bouncer ? '-' : (postern / bouncer).toFixed(2);
+}
+
+function table(m: Measurements): string {
+  const lines = [
+    '| work | direct | PgBouncer session | Postern | Postern / PgBouncer |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const clients of CLIENT_COUNTS) {
+    for (const tls of [false, true]) {
+      for (const mode of MODES) {
+        const d = m.tps.median(key('direct', false, mode, clients));
+        const b = m.tps.median(key('pgbouncer', tls, mode, clients));
+        const p = m.tps.median(key('postern', tls, mode, clients));
+        lines.push(
+          `| ${mode}, TPS, ${clients} clients, ${tls ? 'TLS' : 'no TLS'} | ${fmt(d)} | ${fmt(b)} | ${fmt(p)} | ${ratio(p, b)} |`,
+        );
+      }
+    }
+  }
+  for (const clients of CLIENT_COUNTS) {
+    for (const tls of [false, true]) {
+      const cpu = (path: PathName) =>
+        MODES.map((mode) => m.cpuPerTxUs.median(key(path, tls, mode, clients)));
+      const b = cpu('pgbouncer');
+      const p = cpu('postern');
+      lines.push(
+        `| gateway CPU per transaction, simple / extended / prepared (µs), ${clients} clients, ${tls ? 'TLS' : 'no TLS'} | - | ${b.map((v) => fmt(v, 1)).join(' / ')} | ${p.map((v) => fmt(v, 1)).join(' / ')} | ${p.map((v, i) => ratio(v, b[i])).join(' / ')} |`,
+      );
+    }
+  }
+  const row = (label: string, samples: Samples, digits: number, directNote = '') => {
+    const [d, b, p] = PATH_NAMES.map((name) => samples.median(name));
+    lines.push(
+      `| ${label} | ${fmt(d, digits)}${d !== undefined ? directNote : ''} | ${fmt(b, digits)} | ${fmt(p, digits)} | ${ratio(p, b)} |`,
+    );
+  };
+  row(
+    `new connections/s, TLS + SCRAM (pgbench -C, ${LOGIN_CLIENTS} clients)`,
+    m.loginsPerSecond,
+    0,
+  );
+  row('gateway CPU per TLS + SCRAM login (ms)', m.proxyCpuPerLoginMs, 2);
+  row('PostgreSQL CPU per pooled login (ms)', m.clusterCpuPerLoginMs, 2, ' (a new backend)');
+  for (const tls of [false, true]) {
+    const bulk = (label: string, samples: Samples) => {
+      const d = samples.median(key('direct', false));
+      const b = samples.median(key('pgbouncer', tls));
+      const p = samples.median(key('postern', tls));
+      const s = (v: number | undefined) => (v === undefined ? undefined : v / 1000);
+      lines.push(
+        `| ${label}, ${tls ? 'TLS' : 'no TLS'}, wall (s) | ${fmt(s(d), 3)} | ${fmt(s(b), 3)} | ${fmt(s(p), 3)} | ${ratio(p, b)} (Postern / direct ${ratio(p, d)}) |`,
+      );
+    };
+    bulk(`COPY of a ${COPY_ROWS / 1e6}M-row table out`, m.copyMs);
+    bulk(`SELECT of the same ${COPY_ROWS / 1e6}M rows`, m.resultMs);
+  }
+  return lines.join('\n');
+}
+
+async function profileOnly(kind: string): Promise<void> {
+  const profileDir = await mkdtemp(path.join(tmpdir(), 'postern-prof-'));
+  const postern = await startPostern(profileDir);
   const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
   await run('chmod', ['755', work]);
-  let bouncer: { port: number; stop: () => void } | undefined;
+  let bouncer: { port: number; pid: number; stop: () => void } | undefined;
   try {
     const upstream = await upstreamOf(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
-    const direct = `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writer_role} dbname=${upstream.physical_name} sslmode=disable`;
-    const init = await run('pgbench', ['-i', '-s', '10', '-q', direct], {
-      env: { PGPASSWORD: upstream.writer_password },
-    });
-    if (init.code !== 0) throw new Error(init.stderr);
-    const plainUpstream = await upstreamOf(plain);
-    const plainInit = await run(
-      'pgbench',
-      [
-        '-i',
-        '-s',
-        '10',
-        '-q',
-        `host=${plainUpstream.socketDir} port=${plainUpstream.port} user=${plainUpstream.writer_role} dbname=${plainUpstream.physical_name} sslmode=disable`,
-      ],
-      { env: { PGPASSWORD: plainUpstream.writer_password } },
-    );
-    if (plainInit.code !== 0) throw new Error(plainInit.stderr);
+    const endpoints = endpointsOf(upstream, postern, bouncer);
+    await prepareData(endpoints[0]!);
+    const target = endpoints.find((e) => e.path === 'postern' && e.tls)!;
+    const m = emptyMeasurements();
+    if (kind === 'login') await measureLogins([target], upstream, m, 0);
+    else await measureSelects([target], upstream, m, 0);
+  } finally {
+    bouncer?.stop();
+    await postern.stop();
+  }
+  const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
+  for (const file of files) await printTopSelfTime(path.join(profileDir, file), 30);
+  console.log(`profiles in ${profileDir}`);
+  await postern.dispose();
+  await rm(work, { recursive: true, force: true });
+}
 
-    const targets: Target[] = [
-      {
-        name: 'PostgreSQL direct (Unix socket, no TLS)',
-        conninfo: direct,
-        password: upstream.writer_password,
-      },
-      {
-        name: 'PgBouncer 1.18 session pool, TLS',
-        conninfo: `host=localhost port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=require`,
-        password: upstream.writer_password,
-      },
-      {
-        name: 'PgBouncer 1.18 session pool, no TLS',
-        conninfo: `host=127.0.0.1 port=${bouncer.port} user=${upstream.writer_role} dbname=bench sslmode=disable`,
-        password: upstream.writer_password,
-      },
-      {
-        name: 'Postern, TLS',
-        conninfo: `host=localhost port=${postern.wirePort} user=admin dbname=admin/main sslmode=require`,
-        password: ADMIN_PASSWORD,
-      },
-      {
-        name: 'Postern, no TLS (POSTERN_TLS=off)',
-        conninfo: `host=127.0.0.1 port=${plain.wirePort} user=admin dbname=admin/main sslmode=disable`,
-        password: ADMIN_PASSWORD,
-      },
-    ];
-    const lines = [
-      '| path | simple tps | ratio | prepared tps | ratio |',
-      '| --- | ---: | ---: | ---: | ---: |',
-    ];
-    let base: { simple: number; prepared: number } | undefined;
-    for (const target of targets) {
-      const simple = await pgbench(target, 'simple');
-      const prepared = await pgbench(target, 'prepared');
-      base ??= { simple, prepared };
-      lines.push(
-        `| ${target.name} | ${simple.toFixed(0)} | ${(simple / base.simple).toFixed(2)} | ${prepared.toFixed(0)} | ${(prepared / base.prepared).toFixed(2)} |`,
-      );
-      console.log(lines.at(-1));
+function emptyMeasurements(): Measurements {
+  return {
+    tps: new Samples(),
+    cpuPerTxUs: new Samples(),
+    loginsPerSecond: new Samples(),
+    proxyCpuPerLoginMs: new Samples(),
+    clusterCpuPerLoginMs: new Samples(),
+    copyMs: new Samples(),
+    resultMs: new Samples(),
+  };
+}
+
+async function main(): Promise<void> {
+  if (args.profile) return profileOnly(args.profile);
+  const postern = await startPostern();
+  const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
+  await run('chmod', ['755', work]);
+  let bouncer: { port: number; pid: number; stop: () => void } | undefined;
+  try {
+    const upstream = await upstreamOf(postern);
+    bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
+    const endpoints = endpointsOf(upstream, postern, bouncer);
+    await prepareData(endpoints[0]!);
+    const m = emptyMeasurements();
+    for (let round = 0; round < ROUNDS; round++) {
+      await measureSelects(endpoints, upstream, m, round);
+      await measureLogins(endpoints, upstream, m, round);
+      await measureBulk(endpoints, m, round);
     }
-    await writeResults('pgbench select-only: direct vs PgBouncer vs Postern', lines.join('\n'), [
-      `pgbench -n -S -c ${clients} -j ${Math.min(clients, 2)} -T ${seconds}, scale 10, -M simple and -M prepared; one run per cell, all on one 2-core machine (pgbench, proxy and PostgreSQL share the cores).`,
-      'Ratios are tps divided by direct PostgreSQL tps. The Postern "no TLS" row is a second gateway with its own embedded PostgreSQL initialised the same way.',
+    const section = table(m);
+    console.log(section);
+    const serverKey = createPrivateKey(
+      await readFile(path.join(postern.workDir, 'certs', 'server.key'), 'utf8'),
+    );
+    const details = serverKey.asymmetricKeyDetails;
+    const keyType = `${serverKey.asymmetricKeyType} ${details?.modulusLength ?? details?.namedCurve ?? ''}`;
+    await writeResults('Postern vs PgBouncer vs direct PostgreSQL', section, [
+      `Command: \`npm run build && node dist/bench/pgbench-compare.js --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENT_COUNTS.join(',')} --login-seconds ${LOGIN_SECONDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
+      `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}; logins: pgbench -n -S -C -c ${LOGIN_CLIENTS} -j 2 -T ${LOGIN_SECONDS}, TLS (sslmode=require) + SCRAM for both proxies (libpq picks SCRAM-SHA-256-PLUS with Postern, which offers channel binding; PgBouncer 1.18 offers SCRAM-SHA-256 only); direct logins are SCRAM over the Unix socket, a new backend each.`,
+      `Every path reaches admin/main as its writer role over the cluster's Unix socket. PgBouncer 1.18 in session mode with default_pool_size=${POOL_SIZE}, Postern with POSTERN_POOL_SIZE=${POOL_SIZE}; both use the gateway's dev certificate (key: ${keyType}). Direct PostgreSQL has no TLS, so its number is repeated in the TLS rows.`,
+      'Gateway CPU: utime + stime of the proxy process (/proc/<pid>/stat) over the run divided by the transactions (or logins). PostgreSQL CPU: the postmaster, what it reaped from exited backends (cutime + cstime) and every live child, over the run, divided by the logins; it includes the control-plane queries a Postern login makes and the one SELECT per pgbench transaction.',
+      `Bulk: psql -X -A -t to /dev/null, login included; COPY bench_copy TO STDOUT and SELECT * of the same table (${COPY_ROWS.toLocaleString('en-US')} rows of int, md5 text, timestamptz).`,
+      'All on one 2-core machine shared with other work: pgbench, the proxy and PostgreSQL compete for the cores, so absolute numbers move between runs; compare ratios within a run.',
     ]);
   } finally {
     bouncer?.stop();
     await postern.dispose();
-    await plain.dispose();
     await rm(work, { recursive: true, force: true });
   }
 }

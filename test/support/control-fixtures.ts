@@ -25,7 +25,8 @@ export interface DatabaseFixture extends PhysicalDatabase {
  * Direct access to a running gateway's embedded PostgreSQL as its superuser,
  * for tests: control-plane rows (users, grants, databases) without the HTTP
  * API, and "what really happened" queries in tenant databases. The gateway
- * reads the control plane at every login, so rows take effect at once.
+ * reloads its identity data on the notification every change of these rows
+ * sends, before the next login.
  */
 export class ControlFixtures {
   private constructor(

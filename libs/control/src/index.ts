@@ -12,3 +12,4 @@ export * from './errors';
 export * from './http-sessions.repository';
 export * from './login-queries';
 export * from './role-passwords';
+export * from './identity-snapshot';

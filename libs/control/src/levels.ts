@@ -37,3 +37,28 @@ export function toStoredLevel(level: GrantLevel): StoredLevel {
 export function fromStoredLevel(level: StoredLevel): GrantLevel {
   return level === 'read_only' ? 'read-only' : level === 'read_write' ? 'read-write' : 'manager';
 }
+
+/** What decides a user's level on a database (see `effectiveLevelOf`). */
+export interface LevelFacts {
+  readonly isOwner: boolean;
+  /** False while the owning user or organisation is disabled: its databases are suspended. */
+  readonly ownerEnabled: boolean;
+  /** Grants to the user and to its enabled organisations. */
+  readonly grantLevels: readonly GrantLevel[];
+  /** The user's role in the owning organisation, if it is one. */
+  readonly roleInOwner: 'admin' | 'member' | null;
+}
+
+/**
+ * Highest of: ownership; for a database owned by an organisation, `owner`
+ * for its admins and `read-write` for its members; the grants. Nothing
+ * while the owner is disabled.
+ */
+export function effectiveLevelOf(facts: LevelFacts): AccessLevel | null {
+  if (facts.isOwner) return 'owner';
+  if (!facts.ownerEnabled) return null;
+  const levels: AccessLevel[] = [...facts.grantLevels];
+  if (facts.roleInOwner === 'admin') levels.push('owner');
+  else if (facts.roleInOwner === 'member') levels.push('read-write');
+  return maxLevel(levels);
+}

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import {
-  maxLevel,
+  effectiveLevelOf,
   minLevel,
   parseDatabaseReference,
   type AccessLevel,
   type DatabaseRecord,
   type GrantLevel,
+  type IdentityData,
 } from '#control';
 import { ClusterService } from '../engine/cluster.service';
 
@@ -30,12 +31,27 @@ export class DatabaseAccessService {
   constructor(private readonly cluster: ClusterService) {}
 
   /**
-   * The database a login may use under `reference` (`owner/name`, or `name`
-   * of its own) and the level it has there, or null when the database does
-   * not exist *or* is not visible to it: the caller answers both with the
-   * same 3D000, so private names do not leak.
+   * The database a wire login may use under `reference` (`owner/name`, or
+   * `name` of its own) and the level it has there, or null when the database
+   * does not exist *or* is not visible to it: the caller answers both with
+   * the same 3D000, so private names do not leak. Answered from the identity
+   * snapshot (no control-plane query on a login), which is current once a
+   * change's notification has arrived; `resolveNow` reads the tables.
    */
   async resolve(
+    login: { id: string; slug: string },
+    reference: string,
+    cap: AccessCap | null = null,
+  ): Promise<DatabaseAccess | null> {
+    const data = await this.cluster.control.identity.current();
+    const database = findIn(data, reference, login.slug);
+    if (!database || outsideCap(database, cap)) return null;
+    const level = capped(data.effectiveLevel(login.id, database), cap);
+    return level ? { database, level } : null;
+  }
+
+  /** As `resolve`, read from the control plane's tables now. */
+  async resolveNow(
     login: { id: string; slug: string },
     reference: string,
     cap: AccessCap | null = null,
@@ -52,9 +68,8 @@ export class DatabaseAccessService {
     database: DatabaseRecord,
     cap: AccessCap | null,
   ): Promise<AccessLevel | null> {
-    if (cap && cap.databaseIds.length > 0 && !cap.databaseIds.includes(database.id)) return null;
-    const level = await this.effectiveLevel(userId, database);
-    return level && cap?.maxLevel ? minLevel(level, cap.maxLevel) : level;
+    if (outsideCap(database, cap)) return null;
+    return capped(await this.effectiveLevel(userId, database), cap);
   }
 
   /**
@@ -74,20 +89,42 @@ export class DatabaseAccessService {
   }
 
   /**
-   * Highest of: ownership; for a database owned by an organisation, `owner`
-   * for its admins and `read-write` for its members; direct grants; grants to
-   * the user's organisations. Nothing while the owner is disabled: a
-   * disabled user's or organisation's databases are suspended. (A login as
-   * the owner itself never gets here: disabled users cannot log in.)
+   * `effectiveLevelOf` over the tables now: direct grants and grants to the
+   * user's enabled organisations, the role in an owning organisation.
+   * Nothing while the owner is disabled: a disabled user's or organisation's
+   * databases are suspended. (A login as the owner itself never gets here:
+   * disabled users cannot log in.)
    */
   async effectiveLevel(userId: string, database: DatabaseRecord): Promise<AccessLevel | null> {
     if (database.ownerId === userId) return 'owner';
     const { grants, memberships, entities } = this.cluster.control;
-    if ((await entities.findById(database.ownerId))?.disabled !== false) return null;
-    const levels: AccessLevel[] = await grants.levelsForUser(database.id, userId);
-    const role = await memberships.roleOf(database.ownerId, userId);
-    if (role === 'admin') levels.push('owner');
-    else if (role === 'member') levels.push('read-write');
-    return maxLevel(levels);
+    const ownerEnabled = (await entities.findById(database.ownerId))?.disabled === false;
+    if (!ownerEnabled) return null;
+    return effectiveLevelOf({
+      isOwner: false,
+      ownerEnabled,
+      grantLevels: await grants.levelsForUser(database.id, userId),
+      roleInOwner: await memberships.roleOf(database.ownerId, userId),
+    });
   }
+}
+
+/** The snapshot's answer to `find`. */
+export function findIn(
+  data: IdentityData,
+  reference: string,
+  loginSlug: string,
+): DatabaseRecord | null {
+  const parsed = parseDatabaseReference(reference, loginSlug);
+  let database = parsed ? data.databaseByName(parsed.owner, parsed.name) : null;
+  if (!database && PHYSICAL_NAME.test(reference)) database = data.databaseByPhysicalName(reference);
+  return database?.provisioned ? database : null;
+}
+
+function outsideCap(database: DatabaseRecord, cap: AccessCap | null): boolean {
+  return !!cap && cap.databaseIds.length > 0 && !cap.databaseIds.includes(database.id);
+}
+
+function capped(level: AccessLevel | null, cap: AccessCap | null): AccessLevel | null {
+  return level && cap?.maxLevel ? minLevel(level, cap.maxLevel) : level;
 }

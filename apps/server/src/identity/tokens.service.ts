@@ -184,7 +184,7 @@ export class TokensService {
   ): Promise<Map<string, string>> {
     const scope = new Map<string, string>();
     for (const reference of references) {
-      const granted = await this.access.resolve(owner, reference);
+      const granted = await this.access.resolveNow(owner, reference);
       if (!granted) {
         throw new BadRequestException(
           `database "${reference}" does not exist or is not visible to "${owner.slug}"`,

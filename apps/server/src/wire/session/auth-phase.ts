@@ -53,7 +53,8 @@ export interface ExchangeInput {
  * every candidate secret. The request (AuthenticationSASL) depends only on
  * the channel binding, so it goes out before the user's secrets are looked
  * up: the first answer takes the same time whoever the user is (HARD-03);
- * `lookUp` runs while the client computes its client-first-message.
+ * `lookUp` (in memory, the same work for every name) runs once the
+ * client-first-message is in.
  * Protocol and grammar errors throw PgError; a wrong proof is a result.
  */
 export async function exchangeScram<T extends ExchangeInput>(
@@ -63,10 +64,10 @@ export async function exchangeScram<T extends ExchangeInput>(
 ): Promise<PresentedProof<T>> {
   const offered = scramMechanisms(channelBinding !== null);
   framed.write(authenticationSasl(offered));
-  const [initial, input] = await Promise.all([
-    nextAuthMessage(framed, 'SASL response').then(parseSaslInitialResponse),
-    lookUp(),
-  ]);
+  const initial = parseSaslInitialResponse(await nextAuthMessage(framed, 'SASL response'));
+  // Only now: nothing that depends on the user runs between the request and the
+  // client's answer, so no CPU the lookup takes can delay the request's delivery.
+  const input = await lookUp();
   const clientFirst = initial.data ?? (await askForClientFirst(framed, initial.mechanism, offered));
   const { serverFirst, next } = scramStep(() =>
     startScramServer({ ...input, channelBinding }).receiveClientFirst(
@@ -117,17 +118,15 @@ function scramStep<T>(step: () => T): T {
 /**
  * AuthenticationCleartextPassword, for clients without SCRAM. Only offered
  * over TLS (the caller checks) and only when configured. Like SCRAM, the
- * request goes out before the secrets are looked up.
+ * secrets are looked up once the client has answered the request.
  */
 export async function exchangeCleartext<T extends ExchangeInput>(
   framed: FramedSocket,
   lookUp: () => Promise<T>,
 ): Promise<PresentedProof<T>> {
   framed.write(authenticationCleartextPassword());
-  const [password, input] = await Promise.all([
-    nextAuthMessage(framed, 'password response').then(parsePasswordMessage),
-    lookUp(),
-  ]);
+  const password = parsePasswordMessage(await nextAuthMessage(framed, 'password response'));
+  const input = await lookUp();
   return {
     method: 'password',
     secrets: input,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DEFAULT_SCRAM_ITERATIONS,
@@ -13,7 +13,7 @@ import { authenticationOk, authenticationSaslFinal, PgErrors } from '#wire';
 import type { PosternConfig } from '../../config/config';
 import { POSTERN_CONFIG } from '../../config/config.module';
 import { ClusterService } from '../../engine/cluster.service';
-import { DatabaseAccessService } from '../../identity/database-access.service';
+import { findIn } from '../../identity/database-access.service';
 import { logSink } from '../../logging';
 import type { AuthMethod } from '../../sessions/live-sessions.service';
 import { exchangeCleartext, exchangeScram, type ExchangeInput } from './auth-phase';
@@ -43,6 +43,9 @@ interface Candidates extends ExchangeInput {
   readonly tokens: ReadonlyMap<string, TokenRecord>;
 }
 
+const TOUCH_INTERVAL_MS = 60_000;
+const MAX_TOUCHED = 10_000;
+
 /** The keys a wire login is throttled by. */
 type ThrottleKey = 'addressAndUser' | 'user' | 'address';
 
@@ -53,14 +56,15 @@ type ThrottleKey = 'addressAndUser' | 'user' | 'address';
  * revoked, out-of-scope and throttled logins all end in the same 28P01.
  */
 @Injectable()
-export class LoginService {
+export class LoginService implements OnApplicationBootstrap {
   private readonly log = logSink('Login');
   private readonly throttle: LoginGate<ThrottleKey>;
+  /** Token id -> when its `lastUsedAt` was last written. */
+  private readonly touched = new Map<string, number>();
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
     private readonly cluster: ClusterService,
-    private readonly access: DatabaseAccessService,
   ) {
     const max = config.loginMaxFailures;
     const policy = (slowAfter: number, blockAfter: number) => ({
@@ -86,6 +90,14 @@ export class LoginService {
       user: { policy: policy(max, max * 5), clearedBySuccess: false },
       address: { policy: policy(max, max * 50), clearedBySuccess: false },
     });
+  }
+
+  /** Loads the identity snapshot before the first login needs it. */
+  onApplicationBootstrap(): void {
+    this.cluster.control.identity.onError = (message) => this.log.warn(message);
+    this.cluster.control.identity
+      .current()
+      .catch((err: Error) => this.log.warn(`identity data not loaded yet: ${err.message}`));
   }
 
   async authenticate(framed: FramedSocket, attempt: LoginAttempt): Promise<AuthenticatedLogin> {
@@ -118,7 +130,7 @@ export class LoginService {
     framed.write(authenticationOk());
     const token = candidates.tokens.get(matched) ?? null;
     this.audit(attempt, proof.method, 'success', candidates.userId, token?.id ?? null, false);
-    if (token) void this.cluster.control.tokens.touch(token.id).catch(() => undefined);
+    if (token) this.touch(token.id);
     return { userId: candidates.userId, slug: attempt.username, method: proof.method, token };
   }
 
@@ -131,14 +143,16 @@ export class LoginService {
    * (HARD-03).
    */
   private async candidatesFor(username: string, databaseReference: string): Promise<Candidates> {
-    const [found, requested] = await Promise.all([
-      this.cluster.control.logins.candidates(username),
-      this.access.find(databaseReference, username),
-    ]);
+    // From memory, the same for every name (HARD-03): no control-plane query per login.
+    const identity = await this.cluster.control.identity.current();
+    const found = identity.candidates(username);
+    const requested = findIn(identity, databaseReference, username);
+    // Derived for every name, used only for unknown and disabled ones: the same work either way.
+    const mockSalt = mockScramSalt(this.cluster.serverSecret, username);
     if (!found || found.user.disabled) {
       return {
         userId: null,
-        salt: mockScramSalt(this.cluster.serverSecret, username),
+        salt: mockSalt,
         iterations: DEFAULT_SCRAM_ITERATIONS,
         candidates: [],
         tokens: new Map(),
@@ -162,6 +176,18 @@ export class LoginService {
       candidates,
       tokens: new Map(usable.map((token) => [token.id, token])),
     };
+  }
+
+  /**
+   * `lastUsedAt`, written at most once a minute per token (as for HTTP): a
+   * write per login would cost the control plane more than the login.
+   */
+  private touch(tokenId: string): void {
+    const now = Date.now();
+    if (now - (this.touched.get(tokenId) ?? 0) < TOUCH_INTERVAL_MS) return;
+    if (this.touched.size >= MAX_TOUCHED) this.touched.clear();
+    this.touched.set(tokenId, now);
+    void this.cluster.control.tokens.touch(tokenId).catch(() => undefined);
   }
 
   /** Recorded in the background: a slow audit write must not hold a login. */
