@@ -17,7 +17,8 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
   const QUERY_MARK = 'metrics_query_marker';
 
   before(async () => {
-    postern = await PosternProcess.start();
+    // info: the session-end lines (OBS-07) are written at that level.
+    postern = await PosternProcess.start({ env: { POSTERN_LOG_LEVEL: 'info' } });
     http = AdminHttp.of(postern);
     api = await http.session();
     await http.createUsers(api.token, [USER]);
@@ -176,5 +177,59 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
     assert.ok(
       metrics.value('postern_http_requests_total', { route: 'unmatched', status: '404' }) >= 1,
     );
+  });
+
+  test('OBS-07 wire statements, relayed bytes and rows, guardrail hits and the session-end line follow the traffic', async () => {
+    const limits = await api.request('PUT', '/databases/admin/shop/limits', { maxResultRows: 5 });
+    assert.equal(limits.status, 200, JSON.stringify(limits.body));
+    const before = await scrape();
+    const client = await postern.connect({ database: 'admin/shop' });
+    await client.query('SELECT 1');
+    await client.query('SELECT g FROM generate_series(1, 4) g');
+    await assert.rejects(client.query('SELECT 1/0'), { code: '22012' });
+    await assert.rejects(client.query('SELECT g FROM generate_series(1, 100) g'), {
+      code: '54000',
+    });
+    // Answered only once the guardrail's cancel is through: the Terminate that follows is
+    // then read as such, not held back with it.
+    await client.query('SELECT 2');
+    await client.end();
+    // The session's end (and its line) comes once the gateway saw the client go.
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) => m.value('postern_sessions') === before.value('postern_sessions'),
+    );
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    const wire = { transport: 'wire' };
+    assert.equal(delta('postern_statements_total', { ...wire, outcome: 'ok' }), 3);
+    assert.equal(delta('postern_statements_total', { ...wire, outcome: 'error' }), 2);
+    assert.equal(delta('postern_statement_duration_seconds_count', wire), 5);
+    // 1 + 4 + 1 rows reached the client, and the 5 the limit let through before it cut.
+    assert.equal(
+      delta('postern_relayed_rows_total', { ...wire, direction: 'upstream_to_client' }),
+      11,
+    );
+    assert.ok(
+      delta('postern_relayed_bytes_total', { ...wire, direction: 'client_to_upstream' }) > 0,
+    );
+    assert.ok(
+      delta('postern_relayed_bytes_total', { ...wire, direction: 'upstream_to_client' }) > 0,
+    );
+    assert.equal(delta('postern_guardrail_hits_total', { ...wire, kind: 'max_result_rows' }), 1);
+
+    const ends = postern.log
+      .split('\n')
+      .filter((line) => line.includes('"session.end"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The newest line of admin/shop is this session's (earlier tests end sessions there too).
+    const mine = ends.filter((end) => end.database === 'admin/shop').at(-1);
+    assert.ok(mine, postern.log);
+    assert.equal(mine.statements, 5);
+    assert.equal(mine.rows, 11);
+    assert.equal(mine.ending, 'client_terminate');
+    assert.equal(mine.user, 'admin');
+    assert.ok((mine.bytesIn as number) > 0 && (mine.bytesOut as number) > 0);
   });
 });

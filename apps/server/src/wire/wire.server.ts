@@ -54,6 +54,7 @@ export class WireServer
       pool,
       endpoint: () => cluster.endpoint,
       log: this.log,
+      metrics,
     };
     this.unauthenticated = new UnauthenticatedConnections({
       total: config.maxUnauthenticated,

@@ -26,11 +26,13 @@ import type { PosternConfig } from '../../config/config';
 import type { DatabaseAccess, DatabaseAccessService } from '../../identity/database-access.service';
 import type { LiveSessionInfo, LiveSessions } from '../../sessions/live-sessions.service';
 import type { PoolService } from '../../engine/pool.service';
+import type { PosternMetrics } from '../../observability/metrics';
+import { logSessionEnd } from '../../observability/session-end';
 import type { TlsService } from '../tls.service';
 import type { CancelRegistry } from './cancel-registry';
 import type { AuthenticatedLogin, LoginService } from './login.service';
 import type { RelayLimits } from './relay-limits';
-import { SessionRelay } from './session-relay';
+import { SessionRelay, type RelayObserver } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
 import { negotiateStartup, TlsHandshakeError, type StartupResult } from './startup-phase';
 
@@ -44,6 +46,7 @@ export interface SessionDependencies {
   readonly pool: PoolService;
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
+  readonly metrics: PosternMetrics;
 }
 
 /**
@@ -248,9 +251,22 @@ export class ClientSession {
       statement: (query) =>
         this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
-      ended: () => {
+      observer: this.relayObserver,
+      ended: (summary) => {
         key.release();
         unregister();
+        logSessionEnd({
+          sessionId: info.id,
+          user: info.user,
+          database: info.database,
+          level: info.level,
+          authMethod: info.authMethod,
+          tokenId: info.tokenId,
+          clientAddress: info.clientAddress,
+          startedAt: info.startedAt,
+          endedAt: new Date(),
+          ...summary,
+        });
         if (expiry) clearTimeout(expiry);
         // The connection decides: a cancelled one is never handed to anyone else (PgBouncer #717).
         lease.release();
@@ -263,6 +279,19 @@ export class ClientSession {
         `${lease.reused ? ', pooled upstream' : ''})`,
     );
     relay.start(framed.detach());
+  }
+
+  /** The relay's traffic, counted as wire metrics (a few counter adds per chunk). */
+  private get relayObserver(): RelayObserver {
+    const { metrics } = this.deps;
+    return {
+      relayed: (direction, bytes, rows) => metrics.relayed('wire', direction, bytes, rows),
+      statementEnded: (seconds, ok) => {
+        metrics.statementsRun('wire', ok ? 'ok' : 'error');
+        metrics.statement('wire', seconds);
+      },
+      guardrail: (kind) => metrics.guardrail('wire', kind),
+    };
   }
 
   /** The global guardrails, overridden by the database's own. */

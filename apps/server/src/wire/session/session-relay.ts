@@ -19,13 +19,53 @@ import {
 import type { SessionState } from '../../sessions/live-sessions.service';
 import { frontendLengthLimit, HOLD_UP_TO, type RelayLimits } from './relay-limits';
 
+/** How a relayed session ended (the session-end log line). */
+export type RelayEnding =
+  | 'client_terminate'
+  | 'client_disconnect'
+  | 'upstream_closed'
+  | 'timeout'
+  | 'shutdown'
+  | 'protocol_error';
+
+/** What a session did, for its end line: counted as it went, never its statements' text. */
+export interface RelaySummary {
+  readonly statements: number;
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  readonly rows: number;
+  readonly ending: RelayEnding;
+  /** The SQLSTATE the client was sent with the end (a FATAL), if any. */
+  readonly sqlstate: string | null;
+}
+
+export type RelayGuardrail =
+  | 'statement_timeout'
+  | 'max_result_rows'
+  | 'max_result_bytes'
+  | 'idle_in_transaction_timeout'
+  | 'idle_session_timeout';
+
+/** Where the relay reports traffic as it passes (Prometheus); each call is a few counter adds. */
+export interface RelayObserver {
+  relayed(
+    direction: 'client_to_upstream' | 'upstream_to_client',
+    bytes: number,
+    rows: number,
+  ): void;
+  /** A statement (up to its ReadyForQuery, pipelined ones together) took `seconds`. */
+  statementEnded(seconds: number, ok: boolean): void;
+  guardrail(kind: RelayGuardrail): void;
+}
+
 export interface RelayHooks {
   /**
    * The session is over. The upstream connection was discarded unless it
    * was left idle; whether it may serve another client is its own call
    * (`UpstreamConnection.reusable`).
    */
-  ended(): void;
+  ended(summary: RelaySummary): void;
+  observer?: RelayObserver;
   /** A statement the client sent (for GET /sessions). */
   statement?(text: string): void;
   /** The session started a statement, or went idle after one (pg_stat_activity's `state`). */
@@ -77,6 +117,14 @@ export class SessionRelay {
   private readonly held: Buffer[] = [];
   private readonly meter: ResultMeter;
   private statementTimedOut = false;
+  /** When the statements now awaiting their ReadyForQuery started, and whether one failed. */
+  private statementStartedAt = 0;
+  private statementFailed = false;
+  private readonly tally = { statements: 0, bytesFromClient: 0, bytesToClient: 0, rows: 0 };
+  /** Rows forwarded in the chunks not yet written to the client. */
+  private rowsUnsent = 0;
+  private ending: RelayEnding = 'client_disconnect';
+  private endingSqlstate: string | null = null;
   private statementTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   /** Ours, so that a reusable upstream connection goes back to the pool without them. */
@@ -139,6 +187,12 @@ export class SessionRelay {
    */
   endWith(error: PgError): void {
     if (this.phase === 'ended') return;
+    this.ending =
+      error.sqlstate === SqlState.IdleInTransactionSessionTimeout ||
+      error.sqlstate === SqlState.IdleSessionTimeout
+        ? 'timeout'
+        : 'shutdown';
+    this.endingSqlstate = error.sqlstate;
     this.client.end(errorResponse(error));
     this.finish(this.isIdle());
   }
@@ -222,7 +276,12 @@ export class SessionRelay {
   }
 
   private expectReady(): void {
+    if (this.awaitingReady === 0) {
+      this.statementStartedAt = performance.now();
+      this.statementFailed = false;
+    }
     this.awaitingReady++;
+    this.tally.statements++;
     this.connection.sent();
     this.startStatementTimer();
     this.hooks.state?.('active');
@@ -279,6 +338,10 @@ export class SessionRelay {
           this.stopStatementTimer();
           this.armIdleTimer();
           this.hooks.state?.(IDLE_STATES[status]);
+          this.hooks.observer?.statementEnded(
+            (performance.now() - this.statementStartedAt) / 1000,
+            !this.statementFailed,
+          );
         }
         break;
       }
@@ -307,7 +370,16 @@ export class SessionRelay {
 
   /** Row and byte guardrails: past a limit, rows are dropped and the statement cancelled. */
   private countRow(size: number): Verdict {
-    if (this.meter.count(size)) return 'forward';
+    if (this.meter.count(size)) {
+      this.tally.rows++;
+      this.rowsUnsent++;
+      return 'forward';
+    }
+    if (this.phase === 'relaying') {
+      this.hooks.observer?.guardrail(
+        this.meter.exceeded === 'rows' ? 'max_result_rows' : 'max_result_bytes',
+      );
+    }
     this.cancel(); // once per statement: the meter stays exceeded until its end
     return 'drop';
   }
@@ -321,8 +393,12 @@ export class SessionRelay {
     const truncated = this.meter.exceeded;
     this.meter.reset();
     if (errorFrame) {
+      this.statementFailed = true;
       const fields = parseErrorFields(errorFrame.subarray(5));
-      if (fields.S === 'FATAL' || fields.S === 'PANIC') this.upstreamFatal = true;
+      if (fields.S === 'FATAL' || fields.S === 'PANIC') {
+        this.upstreamFatal = true;
+        this.endingSqlstate = fields.C ?? null;
+      }
       if (fields.C === SqlState.QueryCanceled && this.statementTimedOut && !truncated) {
         this.statementTimedOut = false;
         return errorResponse(
@@ -331,6 +407,7 @@ export class SessionRelay {
       }
     }
     if (!truncated) return 'forward';
+    this.statementFailed = true; // the client gets 54000, whatever PostgreSQL answered
     return errorResponse(
       new PgError(SqlState.ProgramLimitExceeded, resultLimitMessage(truncated, this.limits), {
         severity: 'ERROR',
@@ -345,6 +422,7 @@ export class SessionRelay {
     if (this.statementTimer || this.limits.statementTimeoutMs <= 0) return;
     this.statementTimer = setTimeout(() => {
       this.statementTimedOut = true;
+      this.hooks.observer?.guardrail('statement_timeout');
       this.cancel();
     }, this.limits.statementTimeoutMs);
   }
@@ -365,6 +443,9 @@ export class SessionRelay {
     if (ms <= 0) return;
     this.idleTimer = setTimeout(() => {
       if (this.awaitingReady > 0) return;
+      this.hooks.observer?.guardrail(
+        inTransaction ? 'idle_in_transaction_timeout' : 'idle_session_timeout',
+      );
       this.endWith(
         inTransaction
           ? new PgError(
@@ -404,19 +485,34 @@ export class SessionRelay {
 
   private send(to: Duplex, from: Duplex, chunks: Buffer[]): void {
     let flowing = true;
-    for (const chunk of chunks) flowing = to.write(chunk) && flowing;
+    let bytes = 0;
+    for (const chunk of chunks) {
+      bytes += chunk.length;
+      flowing = to.write(chunk) && flowing;
+    }
     if (!flowing) from.pause();
+    if (to === this.upstream) {
+      this.tally.bytesFromClient += bytes;
+      this.hooks.observer?.relayed('client_to_upstream', bytes, 0);
+    } else {
+      this.tally.bytesToClient += bytes;
+      this.hooks.observer?.relayed('upstream_to_client', bytes, this.rowsUnsent);
+      this.rowsUnsent = 0;
+    }
   }
 
   private protocolError(err: unknown): void {
     const error =
       err instanceof PgError ? err : new PgError(SqlState.ProtocolViolation, 'protocol violation');
+    this.ending = 'protocol_error';
+    this.endingSqlstate = error.sqlstate;
     this.client.end(errorResponse(error));
     this.finish(false);
   }
 
   private clientGone(): void {
     if (this.phase === 'ended') return;
+    this.ending = this.terminated ? 'client_terminate' : 'client_disconnect';
     const idle = this.isIdle();
     if (!idle && this.awaitingReady > 0 && this.connection.state !== 'copy-in') {
       // PostgreSQL would keep running a statement for a client that is gone (FAULT-03).
@@ -428,6 +524,8 @@ export class SessionRelay {
 
   private upstreamGone(): void {
     if (this.phase === 'ended') return;
+    this.ending = 'upstream_closed';
+    if (!this.upstreamFatal) this.endingSqlstate = SqlState.ConnectionFailure;
     if (!this.upstreamFatal && this.fromUpstream.atBoundary && this.client.writable) {
       this.client.end(
         errorResponse(
@@ -463,6 +561,6 @@ export class SessionRelay {
     this.upstream.pause();
     for (const [event, listener] of this.upstreamListeners) this.upstream.off(event, listener);
     if (!idle) this.connection.discard();
-    this.hooks.ended();
+    this.hooks.ended({ ...this.tally, ending: this.ending, sqlstate: this.endingSqlstate });
   }
 }
