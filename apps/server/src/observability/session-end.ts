@@ -45,7 +45,7 @@ export function logSessionEnd(summary: SessionEndSummary): void {
       session: summary.sessionId,
       user: summary.user,
       database: summary.database,
-      level: summary.level,
+      accessLevel: summary.level,
       authMethod: summary.authMethod,
       tokenId: summary.tokenId,
       client: summary.clientAddress,
