@@ -95,6 +95,15 @@ export function escapeLogText(text: string): string {
   );
 }
 
+/** Contexts of Nest's own start-up lines, written at debug rather than info. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
 /**
  * Nest's logger interface over the process logger, so Nest's own lines (routes, errors of
  * its internals, the ErrorsFilter's 500s) are JSON lines like the others. Nest passes the
@@ -120,10 +129,12 @@ export class PinoNestLogger implements LoggerService {
     this.write('error', message, params);
   }
 
-  private write(level: PinoLevel, message: unknown, params: unknown[]): void {
-    if (!root.isLevelEnabled(level)) return;
+  private write(requested: PinoLevel, message: unknown, params: unknown[]): void {
     const context =
       params.length > 0 && typeof params.at(-1) === 'string' ? (params.pop() as string) : 'Nest';
+    // Nest's start-up report (every module and route, some sixty lines) is for developers.
+    const level = requested === 'info' && NEST_STARTUP_CONTEXTS.has(context) ? 'debug' : requested;
+    if (!root.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = { context: escapeLogText(context) };
     let text: string;
     if (message instanceof Error) {
