@@ -553,9 +553,11 @@ export class SessionRelay {
     if (!this.client.destroyed) {
       // The client was told to go (end) but may be paused for backpressure
       // towards an upstream that is gone, so that its FIN is never read and
-      // the socket is held forever (FUZZ-03): drop what it still sends, and
-      // close after a grace for the last message to reach it.
-      this.client.resume();
+      // the socket would be held forever (FUZZ-03): close it after a grace
+      // for the last message to reach it. Nothing more is read meanwhile, as
+      // PostgreSQL reads nothing after its FATAL: a client that goes on
+      // sending (a huge message) fills its own send buffer, not our reads.
+      this.client.pause();
       setTimeout(() => this.client.destroy(), CLIENT_CLOSE_GRACE_MS).unref();
     }
     this.upstream.pause();
