@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    // The pure libraries stay free of Nest (DESIGN.md); libs/wire also of sockets and TLS.
+    // The pure libraries stay free of Nest (docs/architecture.md, "Shape"); libs/wire also of sockets and TLS.
     files: ['libs/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@nestjs/*'] }],

@@ -79,7 +79,7 @@ function handlersOf(controller: Type): RouteHandler[] {
 const unannotated = (routes: RouteHandler[]) =>
   routes.filter((r) => r.rule !== 'public' && r.rule !== 'authenticated');
 
-describe('deny by default (STYLE.md §6)', () => {
+describe('deny by default: every handler declares who may call it', () => {
   test('every route handler of the application declares @Public() or @Authenticated()', () => {
     const routes = routeTable(AppModule.forConfig(loadConfig({}, '/tmp')));
     const names = routes.map((r) => `${r.controller}.${r.handler}`);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { DatabaseRecord } from './databases.repository';
-import { databaseLimitsOf } from './databases.repository';
 import type { UserLogin } from './entities.repository';
+import { databaseRecordOf, type DatabaseRow } from './login-queries';
 import { effectiveLevelOf, isGrantLevel, type AccessLevel, type GrantLevel } from './levels';
 import type { RolePasswords } from './role-passwords';
 import type { TokenRecord, TokenSecrets } from './tokens.repository';
@@ -49,17 +49,7 @@ export class IdentityData {
       this.tokens.set(row.entity_id, list);
     }
     for (const row of rows.databases) {
-      const record: DatabaseRecord = {
-        id: row.id,
-        ownerId: row.owner_id,
-        ownerSlug: row.owner_slug,
-        name: row.name,
-        physicalName: row.physical_name,
-        writer: { role: row.writer_role, password: rolePasswords.of(row.writer_role) },
-        reader: { role: row.reader_role, password: rolePasswords.of(row.reader_role) },
-        provisioned: row.provisioned,
-        limits: databaseLimitsOf(row.limits),
-      };
+      const record = databaseRecordOf(row, rolePasswords);
       this.databases.set(`${row.owner_slug}/${row.name}`, record);
       this.physical.set(row.physical_name, record);
     }
@@ -257,18 +247,6 @@ interface TokenRow {
   revoked_at: Date | null;
   last_used_at: Date | null;
   created_at: Date;
-}
-
-interface DatabaseRow {
-  id: string;
-  owner_id: string;
-  owner_slug: string;
-  name: string;
-  physical_name: string;
-  writer_role: string;
-  reader_role: string;
-  provisioned: boolean;
-  limits: unknown;
 }
 
 export interface LoadedRows {

@@ -27,19 +27,7 @@ export class LoginQueries {
       [ownerSlug, name],
     );
     const row = rows[0];
-    return row
-      ? {
-          id: row.id,
-          ownerId: row.owner_id,
-          ownerSlug: row.owner_slug,
-          name: row.name,
-          physicalName: row.physical_name,
-          writer: { role: row.writer_role, password: this.rolePasswords.of(row.writer_role) },
-          reader: { role: row.reader_role, password: this.rolePasswords.of(row.reader_role) },
-          provisioned: row.provisioned,
-          limits: databaseLimitsOf(row.limits),
-        }
-      : null;
+    return row ? databaseRecordOf(row, this.rolePasswords) : null;
   }
 
   /**
@@ -80,7 +68,8 @@ export class LoginQueries {
   }
 }
 
-interface DatabaseRow {
+/** A database row as both login paths select it (by name here, all of them in the snapshot). */
+export interface DatabaseRow {
   id: string;
   owner_id: string;
   owner_slug: string;
@@ -90,4 +79,19 @@ interface DatabaseRow {
   reader_role: string;
   provisioned: boolean;
   limits: unknown;
+}
+
+/** The record a login uses; role passwords are derived, never read from a row. */
+export function databaseRecordOf(row: DatabaseRow, rolePasswords: RolePasswords): DatabaseRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    ownerSlug: row.owner_slug,
+    name: row.name,
+    physicalName: row.physical_name,
+    writer: { role: row.writer_role, password: rolePasswords.of(row.writer_role) },
+    reader: { role: row.reader_role, password: rolePasswords.of(row.reader_role) },
+    provisioned: row.provisioned,
+    limits: databaseLimitsOf(row.limits),
+  };
 }

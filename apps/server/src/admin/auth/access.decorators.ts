@@ -4,7 +4,7 @@ import { ApiErrors } from '../common/api-docs';
 
 /**
  * Every route declares who may call it; the global AccessGuard refuses a
- * route that does not (deny by default, STYLE.md §6).
+ * route that does not (deny by default; the route-table test checks it).
  */
 export const ACCESS_RULE = 'postern:access-rule';
 export type AccessRule = 'public' | 'authenticated';
