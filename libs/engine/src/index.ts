@@ -6,3 +6,5 @@ export * from './net/framed-socket';
 export * from './provisioning';
 export * from './upstream';
 export * from './query';
+export * from './pooling';
+export * from './sql';

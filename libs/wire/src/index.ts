@@ -51,3 +51,10 @@ export {
   type MessageSplitterOptions,
   type Verdict,
 } from './message-splitter.js';
+export {
+  closeStatementMessage,
+  parseDefinition,
+  parseMessage,
+  statementNameOf,
+  withStatementName,
+} from './statement-names.js';

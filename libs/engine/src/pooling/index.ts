@@ -1,0 +1,3 @@
+export * from './prepared-statements';
+export * from './session-settings';
+export * from './transaction-mode-rules';
