@@ -6,3 +6,4 @@ export * from './upstream-failure';
 export * from './session-check';
 export * from './tenant-connection';
 export * from './tenant-target';
+export * from './fair-queue';

@@ -2,6 +2,7 @@ import { quoteLiteral } from '../provisioning/sql';
 import type { LogSink } from '../log';
 import { connectUpstream, UpstreamConnectError, type UpstreamTarget } from './upstream-connect';
 import type { UpstreamConnection } from './upstream-connection';
+import { FairQueue } from './fair-queue';
 import { assertNoPlantedSettings, PlantedSettingsError } from './session-check';
 import { resetSession } from './session-reset';
 import { runSimpleQuery } from './simple-query';
@@ -91,6 +92,8 @@ export interface Lease {
   /** The upstream's ParameterStatus values, with the client's settings applied. */
   readonly parameters: ReadonlyMap<string, string>;
   readonly reused: boolean;
+  /** How long the acquire queued for a slot (the pool's wait, without connecting or resetting). */
+  readonly waitedMs: number;
   /**
    * Gives the connection back. When the connection says it is `reusable`
    * (idle, outside a transaction and COPY, never cancelled, nothing read
@@ -100,10 +103,31 @@ export interface Lease {
   release(): void;
 }
 
+/** A lease before acquire() adds what it knows (the wait). */
+type LentConnection = Omit<Lease, 'waitedMs'>;
+
 interface Idle {
   readonly connection: UpstreamConnection;
   readonly parameters: ReadonlyMap<string, string>;
   readonly since: number;
+}
+
+/**
+ * An acquire waiting for a slot, queued per (user, pool key): the users
+ * waiting for a pool take turns (FairQueue).
+ */
+interface Waiter {
+  readonly state: KeyState;
+  readonly user: string | undefined;
+  readonly shortLived: boolean;
+  /** Hands the waiter the slot taken for it. */
+  readonly grant: (slot: Slot) => void;
+}
+
+/** A slot taken for an acquire: the idle connection claimed with it, if any, and the release of the user's share. */
+interface Slot {
+  readonly idle: Idle | null;
+  readonly releaseUser: () => void;
 }
 
 interface KeyState {
@@ -123,8 +147,8 @@ interface KeyState {
 export class UpstreamPool {
   private readonly keys = new Map<string, KeyState>();
   private readonly repairs = new Map<string, Promise<void>>();
-  /** Acquires waiting for any slot to free up; each re-checks every limit when woken. */
-  private readonly waiters = new Set<() => void>();
+  /** Acquires waiting for a slot, per (user, key), the users taking turns. */
+  private readonly waiting = new FairQueue<Waiter>();
   /** Busy slots per user over every key. */
   private readonly userSlots = new Map<string, number>();
   private budget: UpstreamBudget | null = null;
@@ -139,7 +163,7 @@ export class UpstreamPool {
   /** Sets (or lifts, with null) the cluster-wide budget; applies to acquires from now on. */
   setBudget(budget: UpstreamBudget | null): void {
     this.budget = budget;
-    this.wakeWaiters();
+    this.dispatch();
   }
 
   /**
@@ -155,10 +179,12 @@ export class UpstreamPool {
   ): Promise<Lease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
     const state = this.stateOf(key);
-    const releaseUser = await this.takeSlot(state, user, shortLived);
-    let lease: Lease;
+    const askedAt = performance.now();
+    const { idle, releaseUser } = await this.takeSlot(key, state, user, shortLived);
+    const waitedMs = performance.now() - askedAt;
+    let lease: LentConnection;
     try {
-      lease = await this.lendSlot(key, state, target, settings);
+      lease = await this.lendSlot(key, state, target, settings, idle);
     } catch (err) {
       releaseUser();
       throw err;
@@ -168,6 +194,7 @@ export class UpstreamPool {
       connection,
       parameters,
       reused,
+      waitedMs,
       release: () => {
         releaseUser();
         lease.release();
@@ -175,15 +202,20 @@ export class UpstreamPool {
     };
   }
 
-  /** A connection for a slot already taken; the slot is freed when this fails. */
+  /**
+   * A connection for a slot already taken: the idle one claimed with it,
+   * another idle one if that one died, or a new one. The slot is freed when
+   * this fails.
+   */
   private async lendSlot(
     key: string,
     state: KeyState,
     target: UpstreamTarget,
     settings: Readonly<Record<string, string>>,
-  ): Promise<Lease> {
+    claimed: Idle | null,
+  ): Promise<LentConnection> {
     try {
-      for (let idle = state.idle.pop(); idle; idle = state.idle.pop()) {
+      for (let idle = claimed ?? state.idle.pop(); idle; idle = state.idle.pop()) {
         if (!idle.connection.reusable) {
           // Closed, or PostgreSQL said something while it sat idle (a FATAL before closing).
           idle.connection.discard();
@@ -311,7 +343,7 @@ export class UpstreamPool {
     connection: UpstreamConnection,
     parameters: ReadonlyMap<string, string>,
     reused: boolean,
-  ): Lease {
+  ): LentConnection {
     let released = false;
     return {
       connection,
@@ -369,42 +401,69 @@ export class UpstreamPool {
   /**
    * A slot is a busy connection (lent, being opened or being reset); busy
    * plus idle stays within maxPerKey, and busy plus idle of every key within
-   * the budget. Taking an idle one needs no new connection. Every limit is
-   * checked and the slot taken in one synchronous step. Resolves with the
-   * release of the user's share.
+   * the budget. Every limit is checked and the slot taken (with an idle
+   * connection, if there is one) in one synchronous step, so that two
+   * acquires never count on the same free slot. When none is free the
+   * acquire queues (see Waiter) until dispatch() hands it one.
    */
-  private async takeSlot(
+  private takeSlot(
+    key: string,
     state: KeyState,
     user: string | undefined,
     shortLived: boolean,
-  ): Promise<() => void> {
-    const deadline = Date.now() + this.options.acquireTimeoutMs;
-    const fullLimit = () => this.fullLimit(state, user, shortLived);
-    for (let full = fullLimit(); full; full = fullLimit()) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw full;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, remaining);
-        this.waiters.add(wake);
-      });
+  ): Promise<Slot> {
+    const flow = `${user ?? ''}\0${key}`;
+    // Behind its own earlier waiters, even if a slot fits it now.
+    if (!this.waiting.has(flow) && !this.fullLimit(state, user, shortLived)) {
+      return Promise.resolve(this.claim(state, user));
     }
+    return new Promise<Slot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.waiting.remove(flow, waiter)) return;
+        reject(
+          this.fullLimit(state, user, shortLived) ??
+            new PoolExhaustedError('pool', this.options.maxPerKey, this.options.maxPerKey),
+        );
+      }, this.options.acquireTimeoutMs);
+      const waiter: Waiter = {
+        state,
+        user,
+        shortLived,
+        grant: (slot) => {
+          clearTimeout(timer);
+          resolve(slot);
+        },
+      };
+      this.waiting.enqueue(flow, waiter);
+    });
+  }
+
+  /** Takes a slot of `state` for `user` (the limits were checked): an idle connection with it if any. */
+  private claim(state: KeyState, user: string | undefined): Slot {
     state.busy++;
-    if (user === undefined) return () => undefined;
+    const idle = state.idle.pop() ?? null;
+    if (user === undefined) return { idle, releaseUser: () => undefined };
     count(state.users, user, +1);
     count(this.userSlots, user, +1);
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      count(state.users, user, -1);
-      count(this.userSlots, user, -1);
-      this.wakeWaiters();
+    return {
+      idle,
+      releaseUser: () => {
+        if (released) return;
+        released = true;
+        count(state.users, user, -1);
+        count(this.userSlots, user, -1);
+        this.dispatch();
+      },
     };
+  }
+
+  /** Hands free slots to waiters, the users taking turns. */
+  private dispatch(): void {
+    this.waiting.dispatch(
+      (waiter) => !this.fullLimit(waiter.state, waiter.user, waiter.shortLived),
+      (waiter) => waiter.grant(this.claim(waiter.state, waiter.user)),
+    );
   }
 
   /** The limit that keeps `user` from a slot of `state` now, or null. */
@@ -453,11 +512,7 @@ export class UpstreamPool {
 
   private freeSlot(state: KeyState): void {
     state.busy--;
-    this.wakeWaiters();
-  }
-
-  private wakeWaiters(): void {
-    for (const wake of [...this.waiters]) wake();
+    this.dispatch();
   }
 
   private closeIdle(): void {
