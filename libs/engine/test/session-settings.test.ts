@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { settingsChange } from '#engine';
+import { sessionSettings, settingsChange } from '#engine';
 
 const settings = (entries: Record<string, string>) => new Map(Object.entries(entries));
 
@@ -20,6 +20,15 @@ describe('settingsChange', () => {
         "pg_catalog.set_config('work_mem', '4096', false); " +
         'RESET "TimeZone"; RESET "app"."tenant"',
     );
+  });
+
+  test('names compare case-insensitively, as PostgreSQL compares them', () => {
+    const fromStartup = sessionSettings({ TimeZone: 'UTC', DateStyle: 'ISO' });
+    const fromPgSettings = sessionSettings([
+      ['timezone', 'UTC'],
+      ['datestyle', 'ISO'],
+    ]);
+    assert.equal(settingsChange(fromPgSettings, fromStartup), null);
   });
 
   test('values are quoted as literals', () => {

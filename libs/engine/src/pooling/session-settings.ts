@@ -19,11 +19,20 @@ export type SessionSettings = ReadonlyMap<string, string>;
 export const SESSION_SETTINGS_QUERY =
   "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' ORDER BY name";
 
-/** The settings read with SESSION_SETTINGS_QUERY, from its rows. */
-export function sessionSettingsFrom(
-  rows: ReadonlyArray<readonly [string, string]>,
+/**
+ * Settings keyed by their name in lower case: PostgreSQL compares setting
+ * names case-insensitively (`TimeZone`, `timezone`), so must the diff.
+ */
+export function sessionSettings(
+  entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
 ): SessionSettings {
-  return new Map(rows);
+  const pairs: Iterable<readonly [string, string]> =
+    Symbol.iterator in entries
+      ? (entries as Iterable<readonly [string, string]>)
+      : Object.entries(entries);
+  const settings = new Map<string, string>();
+  for (const [name, value] of pairs) settings.set(name.toLowerCase(), value);
+  return settings;
 }
 
 /**

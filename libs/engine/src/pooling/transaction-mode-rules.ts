@@ -22,6 +22,8 @@ export interface SqlInTransactionMode {
    * names (null: all) whose prepared statements the statement drops.
    */
   readonly deallocates: ReadonlyArray<string | null>;
+  /** Every statement is a DEALLOCATE (so the gateway may answer it alone). */
+  readonly onlyDeallocations: boolean;
   /**
    * nextval() / setval() / an INSERT or COPY FROM (defaults may call
    * nextval): currval() and lastval() are meaningful after it in the same
@@ -59,21 +61,24 @@ export function readForTransactionMode(
   let changesSettings = false;
   let usesSequences = context.sequencesUsed;
   const deallocates: Array<string | null> = [];
-  for (const statement of splitStatements(lexSql(sql))) {
+  const statements = splitStatements(lexSql(sql));
+  const onlyDeallocations =
+    statements.length > 0 && statements.every((tokens) => tokens[0]?.word === 'deallocate');
+  for (const statement of statements) {
     const verdict = readStatement(sql, statement, usesSequences);
     refused ??= verdict.refused;
     changesSettings ||= verdict.changesSettings;
     usesSequences ||= verdict.usesSequences;
     deallocates.push(...verdict.deallocates);
   }
-  return { refused, changesSettings, deallocates, usesSequences };
+  return { refused, changesSettings, deallocates, usesSequences, onlyDeallocations };
 }
 
 function readStatement(
   sql: string,
   tokens: readonly SqlToken[],
   sequencesUsed: boolean,
-): SqlInTransactionMode {
+): Omit<SqlInTransactionMode, 'onlyDeallocations'> {
   const words = leadingWords(tokens, 4);
   const calls = calledFunctions(
     words[0] === 'do' ? [...tokens, ...doBlockBody(sql, tokens)] : tokens,

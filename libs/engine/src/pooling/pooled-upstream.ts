@@ -1,0 +1,672 @@
+import { Duplex } from 'node:stream';
+import {
+  BackendType as BE,
+  closeStatementMessage,
+  FrontendType as FE,
+  MessageSplitter,
+  parseDefinition,
+  parseMessage,
+  readyForQuery,
+  statementNameOf,
+  withStatementName,
+  type TransactionStatus,
+  type Verdict,
+} from '#wire';
+import { quoteLiteral } from '../provisioning/sql';
+import { parseDataRow } from '../query/result-messages';
+import type { ConnectionState, UpstreamConnection } from '../upstream/upstream-connection';
+import { PendingResponses, type Expected } from './pending-responses';
+import {
+  ClientStatements,
+  ConnectionStatements,
+  type ClientStatement,
+} from './prepared-statements';
+import {
+  SESSION_SETTINGS_QUERY,
+  sessionSettings,
+  settingsChange,
+  type SessionSettings,
+} from './session-settings';
+import { readForTransactionMode } from './transaction-mode-rules';
+
+/** An upstream connection lent for one transaction. */
+export interface TransactionLease {
+  readonly connection: UpstreamConnection;
+  /**
+   * Gives it back. `keep`: to the pool as it is, with the session state
+   * this module tracks on it (no reset); otherwise it is closed.
+   */
+  release(keep: boolean): void;
+}
+
+export interface PooledUpstreamOptions {
+  /** A connection of the session's pool (database and role), waiting in turn. */
+  readonly acquire: () => Promise<TransactionLease>;
+  /** The client's startup settings. */
+  readonly settings: SessionSettings;
+  /** Named statements one client may keep. */
+  readonly maxClientStatements: number;
+  /** Statements kept prepared on one upstream connection (least recently used evicted). */
+  readonly maxConnectionStatements: number;
+  /** What the client is told in BackendKeyData: no backend's, since it changes every transaction. */
+  readonly processId: number;
+}
+
+/** What this module knows about the session on one upstream connection, while it sits in the pool. */
+interface ConnectionSession {
+  readonly statements: ConnectionStatements;
+  settings: SessionSettings;
+  /** The definition key of the unnamed statement prepared there, if known. */
+  unnamedKey: string | null;
+  /** A gateway round trip failed: the connection's state is not what is tracked. */
+  suspect: boolean;
+}
+
+const connectionSessions = new WeakMap<UpstreamConnection, ConnectionSession>();
+
+const AFTER_READY: Record<TransactionStatus, ConnectionState> = {
+  I: 'idle',
+  T: 'in-transaction',
+  E: 'failed',
+};
+
+/** Frames larger than this, in COPY, stream through instead of being assembled. */
+const STREAM_COPY_DATA_OVER = 64 * 1024;
+
+/**
+ * Transaction pooling for one client session: looks to the relay like one
+ * upstream connection (`socket` takes the client's messages and gives the
+ * answers), and holds a real one only from a transaction's first message
+ * to its end (ReadyForQuery `I` with nothing else in flight), then gives it
+ * back to the pool without a reset. Before a transaction runs on a
+ * connection, the client's settings are applied where they differ (one
+ * round trip, only then); after one that may have changed them, they are
+ * read back from PostgreSQL. The client's prepared statements are kept
+ * here and prepared on each connection on demand under the connection's
+ * own names; what cannot work across connections is refused by PostgreSQL
+ * itself, with the gateway's message (a DO block raising it), so that
+ * transaction and pipeline states stay exactly PostgreSQL's.
+ */
+export class PooledUpstream {
+  readonly socket: Duplex;
+  readonly parameters: ReadonlyMap<string, string>;
+  private lease: TransactionLease | null = null;
+  private session: ConnectionSession | null = null;
+  private readonly pending = new PendingResponses();
+  private readonly statements: ClientStatements;
+  private settings: SessionSettings;
+  private status: TransactionStatus = 'I';
+  private copying: 'copy-in' | 'copy-out' | 'copy-both' | null = null;
+  private closed = false;
+  private cancelledEver = false;
+  /** In this assignment: a statement that may change settings / that used sequences. */
+  private settingsMayChange = false;
+  private sequencesUsed = false;
+  /** Since the last Sync, something went upstream (else a Sync is answered here). */
+  private pipelineUpstream = false;
+  private releaseDue = false;
+  /** Client bytes of a frame not complete yet (concatenated once it is), and what is left of a streamed CopyData. */
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  private streaming = 0;
+  private outbox: Buffer[] = [];
+  private readonly fromUpstream: MessageSplitter;
+  private readonly upstreamListeners: Array<[string, (value?: unknown) => void]> = [
+    ['data', (chunk) => this.onUpstreamData(chunk as Buffer)],
+    ['end', () => this.upstreamGone()],
+    ['close', () => this.upstreamGone()],
+    ['error', () => this.upstreamGone()],
+  ];
+
+  constructor(
+    private readonly options: PooledUpstreamOptions,
+    /** The pool's parameters (server_version, encoding, ...), told to the client at login. */
+    parameters: ReadonlyMap<string, string>,
+  ) {
+    this.parameters = parameters;
+    this.settings = sessionSettings(options.settings);
+    this.statements = new ClientStatements(options.maxClientStatements);
+    this.fromUpstream = new MessageSplitter(
+      {
+        message: (type, frame) => this.upstreamMessage(type, frame),
+        largeMessage: () => (this.pending.headForwarded ? 'forward' : 'drop'),
+      },
+      { holdUpTo: 64 * 1024, maxLength: () => 0x7fffffff },
+    );
+    this.socket = new Duplex({
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.clientBytes(chunk).then(() => callback(), callback);
+      },
+      read: () => this.lease?.connection.socket.resume(),
+      final: (callback) => callback(),
+      destroy: (err, callback) => {
+        this.end(false);
+        callback(err);
+      },
+    });
+  }
+
+  get processId(): number {
+    return this.options.processId;
+  }
+
+  get state(): ConnectionState {
+    if (this.closed) return 'broken';
+    if (this.copying) return this.copying;
+    if (!this.pending.empty) return 'busy';
+    return AFTER_READY[this.status];
+  }
+
+  get transactionStatus(): TransactionStatus {
+    return this.status;
+  }
+
+  get everCancelled(): boolean {
+    return this.cancelledEver;
+  }
+
+  /** Whether a real connection is held now (for tests and the live-session list). */
+  get assigned(): boolean {
+    return this.lease !== null;
+  }
+
+  // The relay reports what it saw; here the state is read from the answers themselves.
+  sent(): void {}
+  ready(): void {}
+  copy(): void {}
+  copyEnded(): void {}
+  retire(): void {
+    this.lease?.connection.retire();
+  }
+
+  takeStream(): Buffer {
+    return Buffer.alloc(0);
+  }
+
+  /** Cancels the statement running for this client, if one runs: never anyone else's. */
+  cancel(): Promise<void> {
+    if (!this.lease) return Promise.resolve();
+    this.cancelledEver = true;
+    return this.lease.connection.cancel();
+  }
+
+  /** The session ends: a connection held mid-transaction is closed (PostgreSQL rolls back). */
+  discard(): void {
+    this.end(false);
+  }
+
+  /** The session ends between transactions: nothing is held, or what is held goes back. */
+  end(idle: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.giveBack(idle && this.pending.empty && this.status === 'I' && !this.copying);
+  }
+
+  // ---- client -> upstream ----
+
+  private async clientBytes(chunk: Buffer): Promise<void> {
+    let data = this.takePartial(chunk);
+    if (!data) return;
+    while (data.length > 0 && !this.closed) {
+      if (this.streaming > 0) {
+        const piece = data.subarray(0, this.streaming);
+        this.streaming -= piece.length;
+        this.outbox.push(piece);
+        data = data.subarray(piece.length);
+        continue;
+      }
+      if (data.length < 5) break;
+      const total = 1 + data.readInt32BE(1);
+      if (data[0] === FE.CopyData && total > STREAM_COPY_DATA_OVER) {
+        await this.ensureAssigned();
+        this.streaming = total;
+        continue;
+      }
+      if (data.length < total) break;
+      await this.clientMessage(data.subarray(0, total));
+      data = data.subarray(total);
+    }
+    if (data.length > 0) this.keepPartial(data);
+    await this.flush();
+  }
+
+  /**
+   * `chunk` after what was kept of an incomplete frame, or null while that
+   * frame is still incomplete: chunks are concatenated once, not per chunk.
+   */
+  private takePartial(chunk: Buffer): Buffer | null {
+    if (this.partialLength === 0) return chunk;
+    this.partial.push(chunk);
+    this.partialLength += chunk.length;
+    const first = this.partial[0]!;
+    // The whole frame once its length is known, else just enough for the header.
+    const needed = first.length >= 5 ? 1 + first.readInt32BE(1) : 5;
+    if (this.partialLength < needed) return null;
+    const data = Buffer.concat(this.partial, this.partialLength);
+    this.partial = [];
+    this.partialLength = 0;
+    return data;
+  }
+
+  private keepPartial(data: Buffer): void {
+    this.partial = [Buffer.from(data)];
+    this.partialLength = data.length;
+  }
+
+  private async clientMessage(frame: Buffer): Promise<void> {
+    const type = frame[0]!;
+    if (this.answerWithoutUpstream(type, frame)) return;
+    await this.ensureAssigned();
+    switch (type) {
+      case FE.Query:
+        return this.query(frame);
+      case FE.Parse:
+        return this.parse(frame);
+      case FE.Bind:
+        return this.bindOrDescribe(frame, { kind: 'bind', swallowed: false });
+      case FE.Describe:
+        return frame[5] === 0x53 /* S */
+          ? this.bindOrDescribe(frame, { kind: 'describe-statement', swallowed: false })
+          : this.send(frame, { kind: 'describe-portal', swallowed: false });
+      case FE.Close:
+        return this.send(frame, { kind: 'close', swallowed: false });
+      case FE.Execute:
+        return this.send(frame, { kind: 'execute', swallowed: false });
+      case FE.Sync:
+        this.send(frame, { kind: 'until-ready', swallowed: false, sync: true });
+        this.pipelineUpstream = false;
+        return;
+      case FE.FunctionCall:
+        return this.send(frame, { kind: 'until-ready', swallowed: false, sync: false });
+      default:
+        // Flush, CopyData, CopyDone, CopyFail: no answer of their own.
+        return this.send(frame, null);
+    }
+  }
+
+  /**
+   * What needs no upstream connection: closing a statement (the client's
+   * statements are the gateway's bookkeeping; the connection keeps it
+   * prepared for others), and between transactions a Sync after nothing else.
+   */
+  private answerWithoutUpstream(type: number, frame: Buffer): boolean {
+    if (type === FE.Close && frame[5] === 0x53) {
+      this.statements.close(statementNameOf(frame)!);
+      this.answer(closeComplete());
+      return true;
+    }
+    if (type === FE.Sync && !this.lease && !this.pipelineUpstream && this.pending.empty) {
+      this.answer(readyForQuery(this.status));
+      return true;
+    }
+    return false;
+  }
+
+  private query(frame: Buffer): void {
+    const sql = frame.toString('utf8', 5, frame.length - 1);
+    const reading = readForTransactionMode(sql, { sequencesUsed: this.sequencesUsed });
+    this.sequencesUsed = reading.usesSequences;
+    if (reading.refused) {
+      this.send(queryMessage(raisingSql(reading.refused)), untilReady());
+      return;
+    }
+    this.settingsMayChange ||= reading.changesSettings;
+    if (reading.onlyDeallocations && this.deallocateHere(reading.deallocates)) return;
+    if (reading.deallocates.length > 0) this.session!.statements.clear();
+    this.send(frame, untilReady());
+  }
+
+  /**
+   * `DEALLOCATE name` of the client's own statements (or ALL) alone in a
+   * Query (psycopg does this): answered here, since those statements are
+   * the gateway's. Anything else goes upstream.
+   */
+  private deallocateHere(names: ReadonlyArray<string | null>): boolean {
+    if (!names.every((name) => name === null || this.statements.get(name))) return false;
+    for (const name of names) {
+      if (name === null) this.statements.clear();
+      else this.statements.close(name);
+    }
+    const tag = names[0] === null ? 'DEALLOCATE ALL' : 'DEALLOCATE';
+    this.answer(Buffer.concat([commandComplete(tag), readyForQuery(this.status)]));
+    return true;
+  }
+
+  private parse(frame: Buffer): void {
+    const name = statementNameOf(frame)!;
+    let definition = parseDefinition(frame);
+    const reading = readForTransactionMode(queryOf(definition), {
+      sequencesUsed: this.sequencesUsed,
+    });
+    if (reading.refused) definition = parseDefinitionOf(raisingSql(reading.refused));
+    this.settingsMayChange ||= reading.changesSettings;
+    const outcome = this.statements.define(name, definition);
+    if (outcome === 'exists') {
+      return this.raise('42P05', `prepared statement "${name}" already exists`);
+    }
+    if (outcome === 'too-many') {
+      return this.raise(
+        '54000',
+        `too many prepared statements in this session (at most ${this.options.maxClientStatements}); close some first`,
+      );
+    }
+    const statement = this.statements.get(name)!;
+    // Not created after all if PostgreSQL fails or skips the Parse.
+    const undo = () => {
+      if (this.statements.get(name) === statement) this.statements.close(name);
+    };
+    if (name === '') {
+      const session = this.session!;
+      session.unnamedKey = statement.key;
+      return this.send(parseMessage('', statement.definition), {
+        kind: 'parse',
+        swallowed: false,
+        undo: () => {
+          undo();
+          session.unnamedKey = null;
+        },
+      });
+    }
+    this.prepare(statement, undo);
+  }
+
+  /** Bind or Describe of a statement: prepared on this connection first if it is not, renamed to its name here. */
+  private bindOrDescribe(frame: Buffer, expected: Expected): void {
+    const name = statementNameOf(frame)!;
+    const statement = this.statements.get(name);
+    if (!statement) {
+      return this.raise(
+        '26000',
+        name === ''
+          ? 'unnamed prepared statement does not exist'
+          : `prepared statement "${name}" does not exist`,
+      );
+    }
+    if (name === '') {
+      const session = this.session!;
+      if (session.unnamedKey !== statement.key) {
+        session.unnamedKey = statement.key;
+        this.send(parseMessage('', statement.definition), {
+          kind: 'parse',
+          swallowed: true,
+          undo: () => (session.unnamedKey = null),
+        });
+      }
+      return this.send(frame, expected);
+    }
+    this.send(withStatementName(frame, this.prepare(statement, null)), expected);
+  }
+
+  /**
+   * Makes sure `statement` is prepared on the held connection; its name
+   * there. `clientParse`: this is the client's own Parse (its answer is the
+   * client's; the undo of its name if it does not take effect), else the
+   * gateway prepares it on demand for a Bind or Describe.
+   */
+  private prepare(statement: ClientStatement, clientParse: (() => void) | null): string {
+    const statements = this.session!.statements;
+    const preparation = statements.prepare(statement.key);
+    if (preparation.evicted) {
+      this.send(closeStatementMessage(preparation.evicted), { kind: 'close', swallowed: true });
+    }
+    if (preparation.parse) {
+      this.send(parseMessage(preparation.name, statement.definition), {
+        kind: 'parse',
+        swallowed: !clientParse,
+        undo: () => {
+          statements.forget(statement.key);
+          clientParse?.();
+        },
+      });
+    } else if (clientParse) {
+      this.answer(parseComplete(), clientParse);
+    }
+    return preparation.name;
+  }
+
+  /**
+   * An error PostgreSQL would raise at this point of a pipeline, raised by
+   * PostgreSQL (a DO block on the unnamed statement), so that it aborts a
+   * transaction and skips to the next Sync exactly as PostgreSQL does.
+   */
+  private raise(sqlstate: string, message: string): void {
+    const definition = parseDefinitionOf(raisingSql(message, sqlstate));
+    this.session!.unnamedKey = null;
+    this.send(parseMessage('', definition), { kind: 'parse', swallowed: true });
+    this.send(bindUnnamed(), { kind: 'bind', swallowed: true });
+    this.send(executeUnnamed(), { kind: 'execute', swallowed: false });
+  }
+
+  private send(frame: Buffer, expected: Expected | null): void {
+    if (expected) {
+      const answerNow = this.pending.expect(expected);
+      if (answerNow) this.socket.push(answerNow);
+    }
+    this.pipelineUpstream = true;
+    this.outbox.push(frame);
+  }
+
+  /** A client answer the gateway gives itself, in its place among the upstream's. */
+  private answer(frame: Buffer, undo?: () => void): void {
+    const now = this.pending.expect({ kind: 'synthetic', swallowed: false, answer: frame, undo });
+    if (now) this.socket.push(now);
+  }
+
+  /** Writes what the client's bytes turned into, in one write; waits while the upstream is full. */
+  private async flush(): Promise<void> {
+    if (this.outbox.length === 0 || !this.lease) return;
+    const bytes = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
+    this.outbox = [];
+    const upstream = this.lease.connection.socket;
+    if (!upstream.write(bytes)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          upstream.off('drain', done);
+          upstream.off('close', done);
+          resolve();
+        };
+        upstream.on('drain', done);
+        upstream.on('close', done);
+      });
+    }
+  }
+
+  // ---- assignment ----
+
+  private async ensureAssigned(): Promise<void> {
+    if (this.lease || this.closed) return;
+    const lease = await this.options.acquire();
+    if (this.closed) {
+      lease.release(true);
+      return;
+    }
+    const { connection } = lease;
+    let session = connectionSessions.get(connection);
+    if (!session) {
+      session = {
+        statements: new ConnectionStatements(this.options.maxConnectionStatements),
+        settings: new Map(),
+        unnamedKey: null,
+        suspect: false,
+      };
+      connectionSessions.set(connection, session);
+    }
+    this.lease = lease;
+    this.session = session;
+    this.sequencesUsed = false;
+    const readAhead = connection.takeStream();
+    for (const [event, listener] of this.upstreamListeners) connection.socket.on(event, listener);
+    if (readAhead.length > 0) this.onUpstreamData(readAhead);
+    connection.socket.resume();
+    const change = settingsChange(session.settings, this.settings);
+    if (change) {
+      session.settings = this.settings;
+      this.send(queryMessage(change), { ...untilReady(), swallowed: true });
+    }
+  }
+
+  /** The transaction is over: read back settings if they may have changed, then give the connection back. */
+  private transactionEnded(): void {
+    if (this.settingsMayChange) {
+      this.settingsMayChange = false;
+      this.send(queryMessage(SESSION_SETTINGS_QUERY), {
+        ...untilReady(),
+        swallowed: true,
+        rows: [],
+      });
+      void this.flush();
+      return;
+    }
+    this.giveBack(true);
+  }
+
+  private giveBack(keep: boolean): void {
+    const lease = this.lease;
+    if (!lease) return;
+    this.lease = null;
+    const session = this.session!;
+    this.session = null;
+    for (const [event, listener] of this.upstreamListeners) {
+      lease.connection.socket.off(event, listener);
+    }
+    lease.connection.socket.pause();
+    lease.release(keep && !session.suspect && lease.connection.reusable);
+  }
+
+  // ---- upstream -> client ----
+
+  private onUpstreamData(chunk: Buffer): void {
+    let out: Buffer[];
+    try {
+      out = this.fromUpstream.push(chunk);
+    } catch {
+      this.upstreamGone();
+      return;
+    }
+    for (const bytes of out) {
+      if (!this.socket.push(bytes)) this.lease?.connection.socket.pause();
+    }
+    if (this.releaseDue) {
+      this.releaseDue = false;
+      this.transactionEnded();
+    }
+  }
+
+  private upstreamMessage(type: number, frame: Buffer): Verdict {
+    const answer = this.pending.answer(type, frame);
+    this.track(type, frame);
+    if (answer.completed) this.completed(answer.completed);
+    if (
+      type === BE.ReadyForQuery &&
+      this.pending.empty &&
+      this.status === 'I' &&
+      this.outbox.length === 0 &&
+      !this.closed
+    ) {
+      this.releaseDue = true;
+    }
+    if (answer.due.length === 0) return answer.forward ? 'forward' : 'drop';
+    return Buffer.concat(answer.forward ? [frame, ...answer.due] : answer.due);
+  }
+
+  private track(type: number, frame: Buffer): void {
+    switch (type) {
+      case BE.ReadyForQuery:
+        this.status = String.fromCharCode(frame[5]!) as TransactionStatus;
+        this.copying = null;
+        this.lease?.connection.ready(this.status);
+        break;
+      case BE.CopyInResponse:
+        this.copying = 'copy-in';
+        break;
+      case BE.CopyOutResponse:
+        this.copying = 'copy-out';
+        break;
+      case BE.CopyBothResponse:
+        this.copying = 'copy-both';
+        break;
+      case BE.CopyDone:
+        if (this.copying === 'copy-out') this.copying = null;
+        break;
+    }
+  }
+
+  private completed(entry: Expected): void {
+    const session = this.session;
+    if (!session) return;
+    if (entry.kind !== 'until-ready' || !entry.swallowed) return;
+    if (entry.rows) {
+      const read = entry.rows.map((row) => {
+        const [name, value] = parseDataRow(row.subarray(5));
+        return [name ?? '', value ?? ''] as const;
+      });
+      this.settings = sessionSettings(new Map(read));
+      session.settings = this.settings;
+    }
+  }
+
+  private upstreamGone(): void {
+    if (!this.lease) return;
+    const lease = this.lease;
+    this.lease = null;
+    this.session = null;
+    lease.release(false);
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
+
+function untilReady(): Expected & { kind: 'until-ready' } {
+  return { kind: 'until-ready', swallowed: false, sync: false };
+}
+
+/** The text of a Parse definition: its query, up to the NUL. */
+function queryOf(definition: Buffer): string {
+  return definition.toString('utf8', 0, Math.max(0, definition.indexOf(0)));
+}
+
+/** A statement that makes PostgreSQL raise `message` with `sqlstate`. */
+function raisingSql(message: string, sqlstate = '0A000'): string {
+  return (
+    `DO $postern$BEGIN RAISE EXCEPTION USING ERRCODE = ${quoteLiteral(sqlstate)}, ` +
+    `MESSAGE = ${quoteLiteral(message)}; END$postern$`
+  );
+}
+
+/** A Parse definition of `sql` without parameters. */
+function parseDefinitionOf(sql: string): Buffer {
+  return Buffer.concat([Buffer.from(`${sql}\0`, 'utf8'), Buffer.from([0, 0])]);
+}
+
+function frame(type: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+function queryMessage(sql: string): Buffer {
+  return frame(FE.Query, Buffer.from(`${sql}\0`, 'utf8'));
+}
+
+/** Bind of the unnamed portal to the unnamed statement, no parameters, text results. */
+function bindUnnamed(): Buffer {
+  return frame(FE.Bind, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]));
+}
+
+function executeUnnamed(): Buffer {
+  return frame(FE.Execute, Buffer.from([0, 0, 0, 0, 0]));
+}
+
+function parseComplete(): Buffer {
+  return frame(BE.ParseComplete, Buffer.alloc(0));
+}
+
+function closeComplete(): Buffer {
+  return frame(BE.CloseComplete, Buffer.alloc(0));
+}
+
+function commandComplete(tag: string): Buffer {
+  return frame(BE.CommandComplete, Buffer.from(`${tag}\0`, 'utf8'));
+}
