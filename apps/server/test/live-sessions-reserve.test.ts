@@ -40,7 +40,7 @@ describe('LiveSessions.reserve (HARD-13)', () => {
     const reserved = live.reserve('u1', 'd1', { ...caps, perDatabase: 1 });
     assert.ok('release' in reserved);
     assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
-    live.add(session(1, 'u1', 'd1'), { close: () => undefined, retire: () => undefined });
+    live.add(session(1, 'u1', 'd1'), { close: () => undefined, retire: () => null });
     reserved.release();
     assert.deepEqual(live.reserve('u2', 'd1', { ...caps, perDatabase: 1 }), { full: 'database' });
     assert.ok('release' in live.reserve('u2', 'd2', { ...caps, perDatabase: 1 }));
@@ -60,7 +60,7 @@ describe('LiveSessions: ids are upstream backend pids', () => {
 
   test('a later session on the same upstream connection keeps its id when the earlier one unregisters late', () => {
     const live = sessions();
-    const control = { close: () => undefined, retire: () => undefined };
+    const control = { close: () => undefined, retire: () => null };
     const unregisterFirst = live.add(session(9, 'u1', 'd1'), control);
     live.add(session(9, 'u2', 'd1'), control);
     unregisterFirst();

@@ -20,8 +20,18 @@ export interface DatabaseRecord {
   readonly limits: DatabaseLimits;
 }
 
-/** Per-database guardrails (0 switches one off for this database). */
+/**
+ * How a database's sessions hold upstream connections: `session`, from
+ * their first statement to their end; `transaction`, only for each
+ * transaction (or statement outside one).
+ */
+export type PoolMode = 'session' | 'transaction';
+export const POOL_MODES = ['session', 'transaction'] as const satisfies readonly PoolMode[];
+
+/** Per-database guardrails (0 switches one off for this database) and pool mode. */
 export interface DatabaseLimits {
+  /** Absent: session pooling. */
+  readonly poolMode?: PoolMode;
   readonly statementTimeoutMs?: number;
   readonly idleInTransactionTimeoutMs?: number;
   readonly idleSessionTimeoutMs?: number;
@@ -168,13 +178,15 @@ export class DatabasesRepository {
   }
 }
 
-/** Only known keys with non-negative integer values survive a read. */
+/** Only known keys with non-negative integer values (and a known pool mode) survive a read. */
 export function databaseLimitsOf(value: unknown): DatabaseLimits {
   if (typeof value !== 'object' || value === null) return {};
-  const limits: Record<string, number> = {};
+  const limits: Record<string, number | PoolMode> = {};
   for (const key of DATABASE_LIMIT_KEYS) {
     const v = (value as Record<string, unknown>)[key];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) limits[key] = v;
   }
+  const poolMode = (value as Record<string, unknown>).poolMode;
+  if (POOL_MODES.includes(poolMode as PoolMode)) limits.poolMode = poolMode as PoolMode;
   return limits;
 }

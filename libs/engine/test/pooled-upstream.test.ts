@@ -104,6 +104,7 @@ function setup(settings: Record<string, string> = {}) {
         const index = next;
         return {
           connection: connections[index]!,
+          waitedMs: 0,
           release: (keep) => released.push({ connection: index, keep }),
         };
       },

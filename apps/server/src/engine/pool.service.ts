@@ -6,6 +6,7 @@ import {
   superuserUrl,
   UpstreamPool,
   type Lease,
+  type TransactionLease,
   type UpstreamBudget,
   type UpstreamTarget,
 } from '#engine';
@@ -67,6 +68,21 @@ export class PoolService implements OnApplicationShutdown {
       if (clusterOutOfSlots(err)) this.lastRefusal = Date.now();
       throw err;
     }
+  }
+
+  /** A connection for one transaction of a transaction-pooled session (no reset, no settings). */
+  async acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease> {
+    await (this.budgetRead ??= this.readBudget());
+    try {
+      return await this.pool.acquireForTransaction(target, user);
+    } catch (err) {
+      if (clusterOutOfSlots(err)) this.lastRefusal = Date.now();
+      throw err;
+    }
+  }
+
+  knownParameters(target: UpstreamTarget): ReadonlyMap<string, string> | null {
+    return this.pool.knownParameters(target);
   }
 
   get stats(): { busy: number; idle: number } {

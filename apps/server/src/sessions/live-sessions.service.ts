@@ -48,10 +48,13 @@ export interface SessionControl {
   /** Closes the client connection without waiting for the upstream. */
   close(): void;
   /**
-   * Its upstream connection will serve no later session: while its backend
-   * is being terminated by pid, that pid must not pass to the next client.
+   * Ends the session by terminating its upstream backend: the connection
+   * will serve no later session (while its backend is being terminated by
+   * pid, that pid must not pass to the next client), and its pid is
+   * returned to terminate. A session that holds no backend now (transaction
+   * pooling, between transactions) ends itself with 57P01 and returns null.
    */
-  retire(): void;
+  retire(): number | null;
 }
 
 interface LiveSession {
@@ -152,12 +155,11 @@ export class LiveSessions {
     this.log.info(`ending ${matching.length} session(s): ${reason}`);
     // Before the first await: a session ending on its own meanwhile must not hand its
     // backend (whose pid is about to be terminated) to the next client.
-    for (const session of matching) session.control.retire();
+    const pids = matching
+      .map((session) => session.control.retire())
+      .filter((pid): pid is number => pid !== null);
     try {
-      await terminateBackends(
-        this.cluster.endpoint,
-        matching.map((session) => session.info.id),
-      );
+      if (pids.length > 0) await terminateBackends(this.cluster.endpoint, pids);
     } catch (err) {
       this.log.warn(`could not terminate upstream backends: ${(err as Error).message}`);
     }

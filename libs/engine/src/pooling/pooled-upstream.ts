@@ -14,6 +14,7 @@ import {
 } from '#wire';
 import { quoteLiteral } from '../provisioning/sql';
 import { parseDataRow } from '../query/result-messages';
+import type { TransactionLease } from '../upstream/pool';
 import type { ConnectionState, UpstreamConnection } from '../upstream/upstream-connection';
 import { PendingResponses, type Expected } from './pending-responses';
 import {
@@ -29,16 +30,6 @@ import {
 } from './session-settings';
 import { readForTransactionMode } from './transaction-mode-rules';
 
-/** An upstream connection lent for one transaction. */
-export interface TransactionLease {
-  readonly connection: UpstreamConnection;
-  /**
-   * Gives it back. `keep`: to the pool as it is, with the session state
-   * this module tracks on it (no reset); otherwise it is closed.
-   */
-  release(keep: boolean): void;
-}
-
 export interface PooledUpstreamOptions {
   /** A connection of the session's pool (database and role), waiting in turn. */
   readonly acquire: () => Promise<TransactionLease>;
@@ -52,8 +43,12 @@ export interface PooledUpstreamOptions {
   readonly processId: number;
 }
 
-/** What this module knows about the session on one upstream connection, while it sits in the pool. */
+/**
+ * What this module knows about the session on one upstream connection,
+ * while it sits in the pool; void once the connection was reset.
+ */
 interface ConnectionSession {
+  readonly epoch: number;
   readonly statements: ConnectionStatements;
   settings: SessionSettings;
   /** The definition key of the unnamed statement prepared there, if known. */
@@ -175,8 +170,15 @@ export class PooledUpstream {
   ready(): void {}
   copy(): void {}
   copyEnded(): void {}
-  retire(): void {
-    this.lease?.connection.retire();
+  /**
+   * The session is being ended by terminating its backend: the pid of the
+   * connection it holds now (never to be handed to anyone else), or null
+   * when it holds none.
+   */
+  retire(): number | null {
+    if (!this.lease) return null;
+    this.lease.connection.retire();
+    return this.lease.connection.processId;
   }
 
   takeStream(): Buffer {
@@ -482,8 +484,9 @@ export class PooledUpstream {
     }
     const { connection } = lease;
     let session = connectionSessions.get(connection);
-    if (!session) {
+    if (!session || session.epoch !== connection.sessionEpoch) {
       session = {
+        epoch: connection.sessionEpoch,
         statements: new ConnectionStatements(this.options.maxConnectionStatements),
         settings: new Map(),
         unnamedKey: null,

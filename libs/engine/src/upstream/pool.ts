@@ -110,6 +110,25 @@ interface Idle {
   readonly connection: UpstreamConnection;
   readonly parameters: ReadonlyMap<string, string>;
   readonly since: number;
+  /**
+   * Given back by a transaction-pooled session as it was (settings and
+   * prepared statements of its clients, tracked by them): reset before a
+   * session-pooled lease or an HTTP query gets it.
+   */
+  readonly kept?: true;
+}
+
+/** A connection lent for one transaction of a transaction-pooled session (PooledUpstream). */
+export interface TransactionLease {
+  readonly connection: UpstreamConnection;
+  /** How long the acquire queued for a slot. */
+  readonly waitedMs: number;
+  /**
+   * Gives it back. `keep`: to the pool as it is, without a reset (the
+   * session state on it is tracked by the transaction-pooled sessions);
+   * otherwise, or when it is not `reusable`, it is closed.
+   */
+  release(keep: boolean): void;
 }
 
 /**
@@ -131,6 +150,8 @@ interface Slot {
 }
 
 interface KeyState {
+  /** ParameterStatus values of the key's last new connection (told to transaction-pooled logins). */
+  parameters: ReadonlyMap<string, string> | null;
   busy: number;
   /** Connections being opened or reset count as busy. */
   readonly idle: Idle[];
@@ -203,6 +224,73 @@ export class UpstreamPool {
   }
 
   /**
+   * A connection for one transaction of a transaction-pooled session, in
+   * turn with every other acquire of the key: no reset and no settings
+   * applied (the session applies what differs), so that a transaction
+   * costs no round trip of the pool's own.
+   */
+  async acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease> {
+    const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
+    const state = this.stateOf(key);
+    const askedAt = performance.now();
+    const { idle, releaseUser } = await this.takeSlot(key, state, user, false);
+    const waitedMs = performance.now() - askedAt;
+    let connection: UpstreamConnection;
+    try {
+      connection = await this.transactionConnection(target, state, idle);
+    } catch (err) {
+      releaseUser();
+      this.freeSlot(state);
+      throw err;
+    }
+    let released = false;
+    return {
+      connection,
+      waitedMs,
+      release: (keep) => {
+        if (released) return;
+        released = true;
+        releaseUser();
+        if (keep && connection.reusable && !this.closed) {
+          state.idle.push({
+            connection,
+            parameters: connection.parameters,
+            since: Date.now(),
+            kept: true,
+          });
+        } else {
+          connection.discard();
+        }
+        this.freeSlot(state);
+      },
+    };
+  }
+
+  /**
+   * The parameters a login to `target` is told (server_version, encoding,
+   * ...), known once the key had a connection; null before.
+   */
+  knownParameters(target: UpstreamTarget): ReadonlyMap<string, string> | null {
+    const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
+    return this.keys.get(key)?.parameters ?? null;
+  }
+
+  /** An idle connection as it is (the claimed one, or another if that one died), or a new one. */
+  private async transactionConnection(
+    target: UpstreamTarget,
+    state: KeyState,
+    claimed: Idle | null,
+  ): Promise<UpstreamConnection> {
+    for (let idle = claimed ?? state.idle.pop(); idle; idle = state.idle.pop()) {
+      if (idle.connection.reusable) return idle.connection;
+      idle.connection.discard();
+    }
+    const connection = await this.connect(target);
+    state.parameters = connection.parameters;
+    return connection;
+  }
+
+  /**
    * A connection for a slot already taken: the idle one claimed with it,
    * another idle one if that one died, or a new one. The slot is freed when
    * this fails.
@@ -221,6 +309,15 @@ export class UpstreamPool {
           idle.connection.discard();
           continue;
         }
+        if (idle.kept) {
+          // A transaction-pooled session's state is on it: a session or HTTP query starts clean.
+          const neutral = await this.reset(idle.connection).catch(() => null);
+          if (!neutral || !idle.connection.reusable) {
+            idle.connection.discard();
+            continue;
+          }
+          idle = { connection: idle.connection, parameters: neutral, since: idle.since };
+        }
         let parameters: ReadonlyMap<string, string>;
         try {
           parameters = await applySettings(idle.connection, idle.parameters, settings);
@@ -235,6 +332,7 @@ export class UpstreamPool {
         return this.lease(key, state, idle.connection, parameters, true);
       }
       const connection = await this.connect(target);
+      state.parameters = connection.parameters;
       try {
         const parameters = await applySettings(connection, connection.parameters, settings);
         return this.lease(key, state, connection, parameters, false);
@@ -383,6 +481,7 @@ export class UpstreamPool {
    */
   private async reset(connection: UpstreamConnection): Promise<ReadonlyMap<string, string> | null> {
     const result = await resetSession(connection);
+    connection.sessionReset();
     if (!result.clean) return null;
     const parameters = new Map(connection.parameters);
     for (const [name, value] of result.parameters) parameters.set(name, value);
@@ -392,7 +491,7 @@ export class UpstreamPool {
   private stateOf(key: string): KeyState {
     let state = this.keys.get(key);
     if (!state) {
-      state = { busy: 0, idle: [], users: new Map() };
+      state = { parameters: null, busy: 0, idle: [], users: new Map() };
       this.keys.set(key, state);
     }
     return state;

@@ -1,7 +1,7 @@
 import type { ClusterEndpoint } from '../cluster';
 import type { LogSink } from '../log';
 import type { PhysicalDatabase } from '../provisioning';
-import type { Lease } from './pool';
+import type { Lease, TransactionLease } from './pool';
 import { tenantTarget } from './tenant-target';
 import type { UpstreamTarget } from './upstream-connect';
 import { upstreamFailure } from './upstream-failure';
@@ -18,6 +18,12 @@ export interface LeaseSource {
     user?: string,
     shortLived?: boolean,
   ): Promise<Lease>;
+}
+
+/** What a transaction-pooled session draws its connections from (UpstreamPool, or PoolService). */
+export interface TransactionLeaseSource {
+  acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease>;
+  knownParameters(target: UpstreamTarget): ReadonlyMap<string, string> | null;
 }
 
 /** An upstream connection for a login at a level on a tenant database. */
@@ -66,4 +72,37 @@ export async function acquireTenantConnection(
     if (!failure) throw err;
     throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
   }
+}
+
+/**
+ * Where a transaction-pooled session on (database, level) gets a connection
+ * for each transaction: the same role, pool and failure mapping as
+ * acquireTenantConnection, and the parameters its login is told (from the
+ * pool, or from one connection taken and given back at once).
+ */
+export async function tenantTransactionLeases(
+  pool: TransactionLeaseSource,
+  request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+  log: LogSink,
+): Promise<{
+  readonly acquire: () => Promise<TransactionLease>;
+  readonly parameters: ReadonlyMap<string, string>;
+}> {
+  const target = tenantTarget(request.endpoint, request.database, request.readOnly);
+  const acquire = async () => {
+    try {
+      return await pool.acquireForTransaction(target, request.user.id);
+    } catch (err) {
+      const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
+      if (!failure) throw err;
+      throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
+    }
+  };
+  let parameters = pool.knownParameters(target);
+  if (!parameters) {
+    const first = await acquire();
+    parameters = first.connection.parameters;
+    first.release(true);
+  }
+  return { acquire, parameters };
 }

@@ -49,6 +49,7 @@ export class UpstreamConnection {
   /** Someone ends this backend by pid (pg_terminate_backend): it must not pass to another client. */
   private retired = false;
   private cancelInFlight: Promise<void> | null = null;
+  private epoch = 0;
 
   constructor(
     /** A TCP, TLS or Unix-domain socket, authenticated and idle. */
@@ -62,6 +63,20 @@ export class UpstreamConnection {
     private framer: FramedSocket | null = null,
   ) {
     socket.once('close', () => (this.stateNow = 'broken'));
+  }
+
+  /**
+   * Counts resets of the backend's session (DISCARD ALL): what a user
+   * tracked of the session before (prepared statements, settings) is void
+   * once it changed.
+   */
+  get sessionEpoch(): number {
+    return this.epoch;
+  }
+
+  /** The backend's session was reset (by the pool). */
+  sessionReset(): void {
+    this.epoch++;
   }
 
   /** The upstream backend's process id (`pg_backend_pid()`). */
@@ -174,3 +189,22 @@ export class UpstreamConnection {
     return this.cancelInFlight;
   }
 }
+
+/**
+ * What a session relay needs of its upstream: a real connection, or a
+ * transaction-pooled session's (PooledUpstream), which looks like one.
+ */
+export type RelayUpstream = Pick<
+  UpstreamConnection,
+  | 'socket'
+  | 'state'
+  | 'transactionStatus'
+  | 'sent'
+  | 'ready'
+  | 'copy'
+  | 'copyEnded'
+  | 'cancel'
+  | 'discard'
+  | 'takeStream'
+  | 'processId'
+>;

@@ -39,6 +39,15 @@ export class DatabaseLimitsDto {
     description: 'Established wire sessions, all logins together',
   })
   maxConnections?: number | null;
+
+  @ApiPropertyOptional({
+    enum: ['session', 'transaction'],
+    nullable: true,
+    example: 'transaction',
+    description:
+      'session (the default): a session holds an upstream connection from its first statement to its end; transaction: only for each transaction',
+  })
+  poolMode?: 'session' | 'transaction' | null;
 }
 
 export class DatabaseDto {

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { DATABASE_LIMIT_KEYS, type DatabaseLimits, type GrantLevel } from '#control';
+import { DATABASE_LIMIT_KEYS, POOL_MODES, type DatabaseLimits, type GrantLevel } from '#control';
 import { enumField, jsonObject, stringField } from '../common/validation';
 import { GRANT_LEVELS } from '../tokens/tokens.requests';
 
@@ -17,12 +17,16 @@ export function parseGrantLevel(body: unknown): GrantLevel {
 
 /**
  * `{statementTimeoutMs?, idleInTransactionTimeoutMs?, idleSessionTimeoutMs?,
- * maxResultRows?, maxResultBytes?, maxConnections?}`: integers from 0 (off
- * for this database) to 2^31-1; a key left out or null uses the global setting.
+ * maxResultRows?, maxResultBytes?, maxConnections?, poolMode?}`: integers
+ * from 0 (off for this database) to 2^31-1; a key left out or null uses the
+ * global setting; `poolMode` is `session` (the default) or `transaction`.
  */
 export function parseDatabaseLimits(body: unknown): DatabaseLimits {
-  const fields = jsonObject(body, DATABASE_LIMIT_KEYS);
-  const limits: Record<string, number> = {};
+  const fields = jsonObject(body, [...DATABASE_LIMIT_KEYS, 'poolMode']);
+  const limits: Record<string, unknown> = {};
+  if (fields.poolMode !== undefined && fields.poolMode !== null) {
+    limits.poolMode = enumField(fields, 'poolMode', POOL_MODES);
+  }
   for (const key of DATABASE_LIMIT_KEYS) {
     const value = fields[key];
     if (value === undefined || value === null) continue;

@@ -2,10 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { safeEqual } from '#auth';
 import type { UpstreamConnection } from '#engine';
 
+/**
+ * What a cancel reaches: an upstream connection, or a transaction-pooled
+ * session, which cancels the statement it runs now, if any.
+ */
+export type Cancellable = Pick<UpstreamConnection, 'processId' | 'cancel'>;
+
 interface Entry {
   /** The key this client session was given: the gateway's, fresh per session. */
   readonly secretKey: Buffer;
-  readonly connection: UpstreamConnection;
+  readonly connection: Cancellable;
 }
 
 /** What a client is told in BackendKeyData. */
@@ -38,7 +44,7 @@ export interface SessionKey {
 export class CancelRegistry {
   private readonly entries = new Map<number, Entry>();
 
-  register(connection: UpstreamConnection): SessionKey {
+  register(connection: Cancellable): SessionKey {
     const processId = connection.processId;
     const entry: Entry = { secretKey: randomBytes(4), connection };
     // One connection serves one client session at a time, and pids are unique in the cluster.

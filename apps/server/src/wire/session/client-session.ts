@@ -6,10 +6,13 @@ import {
   acquireTenantConnection,
   ConnectionClosedError,
   guardrailsFor,
+  PooledUpstream,
+  sessionSettings,
+  tenantTransactionLeases,
   UpstreamUnavailableError,
   type ClusterEndpoint,
-  type Lease,
   type LogSink,
+  type RelayUpstream,
 } from '#engine';
 import {
   backendKeyData,
@@ -47,6 +50,38 @@ export interface SessionDependencies {
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
   readonly metrics: PosternMetrics;
+}
+
+/**
+ * The upstream side of a session: a pooled connection for its whole life
+ * (session pooling), or a PooledUpstream that holds one per transaction
+ * (transaction pooling), which looks the same to the relay.
+ */
+interface SessionUpstream {
+  readonly relayed: RelayUpstream;
+  /** What the client is told at login (ParameterStatus). */
+  readonly parameters: ReadonlyMap<string, string>;
+  /** For the session's log line ('' for nothing to say). */
+  readonly pooling: string;
+  /** LiveSessions ends the session: the backend pid to terminate, or null (see SessionControl). */
+  retire(): number | null;
+  /** The relay ended: the connection goes back (or was discarded by the relay). */
+  release(): void;
+}
+
+/** Statements a transaction-pooled client may keep prepared, and one upstream connection. */
+const MAX_CLIENT_STATEMENTS = 1000;
+const MAX_CONNECTION_STATEMENTS = 200;
+
+/**
+ * BackendKeyData pids of transaction-pooled sessions: no backend's (theirs
+ * change every transaction), above Linux's largest pid so that they never
+ * equal one (LiveSessions and cancels are keyed by them).
+ */
+let nextVirtualProcessId = 0x40000000;
+function virtualProcessId(): number {
+  nextVirtualProcessId = nextVirtualProcessId >= 0x7fffffff ? 0x40000000 : nextVirtualProcessId + 1;
+  return nextVirtualProcessId;
 }
 
 /**
@@ -139,9 +174,9 @@ export class ClientSession {
     if (!granted) throw PgErrors.databaseNotFound(databaseName);
     const releaseReservation = this.checkConnectionLimits(login, granted);
     try {
-      const lease = await this.acquireUpstream(granted, settings, login);
+      const upstream = await this.upstreamFor(granted, settings, login);
       clearTimeout(deadline);
-      this.startRelay(startup, login, granted, lease, settings, sourceAddress);
+      this.startRelay(startup, login, granted, upstream, settings, sourceAddress);
     } finally {
       // The session is registered by now (or the login failed): the reservation has served.
       releaseReservation();
@@ -178,31 +213,63 @@ export class ClientSession {
   }
 
   /**
-   * A connection of the database's reader (read-only) or writer role. The
+   * Connections of the database's reader (read-only) or writer role. The
    * pool checks new ones for planted settings and repairs the role when it
    * is refused or tainted (a login sharing it may change its password or
-   * settings: PostgreSQL lets a role ALTER itself).
+   * settings: PostgreSQL lets a role ALTER itself). Session pooling takes
+   * one now for the session's life; transaction pooling takes one per
+   * transaction, none at login.
    */
-  private async acquireUpstream(
+  private async upstreamFor(
     granted: DatabaseAccess,
     settings: Record<string, string>,
     login: AuthenticatedLogin,
-  ): Promise<Lease> {
+  ): Promise<SessionUpstream> {
     const { database, level } = granted;
+    const request = {
+      endpoint: this.deps.endpoint(),
+      database,
+      readOnly: level === 'read-only',
+      databaseName: `${database.ownerSlug}/${database.name}`,
+      user: { id: login.userId, slug: login.slug },
+    };
     try {
-      return await acquireTenantConnection(
+      if (database.limits.poolMode === 'transaction') {
+        const leases = await tenantTransactionLeases(this.deps.pool, request, this.deps.log);
+        const pooled = new PooledUpstream(
+          {
+            acquire: leases.acquire,
+            settings: sessionSettings(settings),
+            maxClientStatements: MAX_CLIENT_STATEMENTS,
+            maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
+            processId: virtualProcessId(),
+          },
+          leases.parameters,
+        );
+        return {
+          relayed: pooled,
+          parameters: reportedParameters(leases.parameters, settings),
+          pooling: 'transaction pooling',
+          retire: () => pooled.retire(),
+          release: () => pooled.end(true),
+        };
+      }
+      const lease = await acquireTenantConnection(
         this.deps.pool,
-        {
-          endpoint: this.deps.endpoint(),
-          database,
-          readOnly: level === 'read-only',
-          databaseName: `${database.ownerSlug}/${database.name}`,
-          user: { id: login.userId, slug: login.slug },
-          settings,
-          shortLived: false,
-        },
+        { ...request, settings, shortLived: false },
         this.deps.log,
       );
+      const { connection } = lease;
+      return {
+        relayed: connection,
+        parameters: lease.parameters,
+        pooling: lease.reused ? 'pooled upstream' : '',
+        retire: () => {
+          connection.retire();
+          return connection.processId;
+        },
+        release: () => lease.release(),
+      };
     } catch (err) {
       // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
       if (err instanceof UpstreamUnavailableError) {
@@ -216,15 +283,15 @@ export class ClientSession {
     startup: StartupResult,
     login: AuthenticatedLogin,
     { database, level }: DatabaseAccess,
-    lease: Lease,
+    upstream: SessionUpstream,
     settings: Record<string, string>,
     sourceAddress: string,
   ): void {
     const { framed } = startup;
-    const { connection } = lease;
+    const connection = upstream.relayed;
     // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
     const key = this.deps.cancels.register(connection);
-    for (const [name, value] of lease.parameters) framed.write(parameterStatus(name, value));
+    for (const [name, value] of upstream.parameters) framed.write(parameterStatus(name, value));
     framed.write(backendKeyData(key.processId, key.secretKey));
     framed.write(readyForQuery('I'));
 
@@ -244,7 +311,12 @@ export class ClientSession {
     };
     const unregister = this.deps.sessions.add(info, {
       close: () => this.terminate(),
-      retire: () => connection.retire(),
+      retire: () => {
+        const pid = upstream.retire();
+        // Holding no backend to terminate, the session ends itself, as PostgreSQL would.
+        if (pid === null) this.relay?.endWith(PgErrors.adminShutdown());
+        return pid;
+      },
     });
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
     const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
@@ -269,14 +341,14 @@ export class ClientSession {
         });
         if (expiry) clearTimeout(expiry);
         // The connection decides: a cancelled one is never handed to anyone else (PgBouncer #717).
-        lease.release();
+        upstream.release();
       },
     });
     this.relay = relay;
     this.deps.log.info(
       `session ${info.id}: ${info.user} on ${info.database} as ${level} (${login.method}` +
         `${info.tokenId ? `, token ${info.tokenId}` : ''}${info.tlsVersion ? `, ${info.tlsVersion}` : ''}` +
-        `${lease.reused ? ', pooled upstream' : ''})`,
+        `${upstream.pooling ? `, ${upstream.pooling}` : ''})`,
     );
     relay.start(framed.detach());
   }
@@ -340,6 +412,24 @@ export class ClientSession {
       target.destroy();
     }
   }
+}
+
+/**
+ * What a transaction-pooled client is told at login: the pool's parameters,
+ * with the client's own startup values where it gave one (PostgreSQL would
+ * report those after applying them; here they are applied per transaction).
+ */
+function reportedParameters(
+  base: ReadonlyMap<string, string>,
+  settings: Readonly<Record<string, string>>,
+): ReadonlyMap<string, string> {
+  const byLowerName = new Map([...base.keys()].map((name) => [name.toLowerCase(), name]));
+  const reported = new Map(base);
+  for (const [name, value] of Object.entries(settings)) {
+    const reportedName = byLowerName.get(name.toLowerCase());
+    if (reportedName) reported.set(reportedName, value);
+  }
+  return reported;
 }
 
 /**

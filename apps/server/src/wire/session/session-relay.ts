@@ -3,7 +3,7 @@ import {
   resultLimitMessage,
   ResultMeter,
   STATEMENT_TIMEOUT_MESSAGE,
-  type UpstreamConnection,
+  type RelayUpstream,
 } from '#engine';
 import {
   BackendType as BE,
@@ -138,7 +138,7 @@ export class SessionRelay {
 
   constructor(
     private readonly client: Duplex,
-    private readonly connection: UpstreamConnection,
+    private readonly connection: RelayUpstream,
     private readonly limits: RelayLimits,
     private readonly hooks: RelayHooks,
   ) {
