@@ -168,7 +168,7 @@ describe('the postern CLI', () => {
     });
   });
 
-  test('CLI-04 memberships, databases and grants', async () => {
+  test('CLI-04 memberships, databases and grants; CLI-12 database limits and pool mode', async () => {
     const alice = await http.login('alice', 'alice-new-password');
     await json(['users', 'create', 'bob'], await http.login(), 'bob-password\n');
     assert.deepEqual(await json(['members', 'add', 'acme', 'bob', '--role', 'admin'], alice), {
@@ -204,6 +204,58 @@ describe('the postern CLI', () => {
     ]);
     assert.equal((await cli(['grants', 'remove', 'acme/books', 'bob'], { token: alice })).code, 0);
     assert.deepEqual(await json(['grants', 'list', 'acme/books'], alice), []);
+
+    // Limits and the pool mode: shown, changed one by one (the others stay), reset to the default.
+    assert.match(
+      (await cli(['databases', 'limits', 'acme/books'], { token: alice })).stdout,
+      /no limits of its own/,
+    );
+    assert.deepEqual(
+      await json(
+        [
+          'databases',
+          'limits',
+          'acme/books',
+          '--pool-mode',
+          'transaction',
+          '--statement-timeout',
+          '30s',
+        ],
+        alice,
+      ),
+      { poolMode: 'transaction', statementTimeoutMs: 30000 },
+    );
+    assert.deepEqual(
+      await json(['databases', 'limits', 'acme/books', '--max-result-rows', 'off'], alice),
+      { poolMode: 'transaction', statementTimeoutMs: 30000, maxResultRows: 0 },
+    );
+    const shown = await cli(['databases', 'limits', 'acme/books'], { token: alice });
+    assert.match(shown.stdout, /^poolMode\s+transaction$/m);
+    assert.deepEqual(
+      await json(
+        [
+          'databases',
+          'limits',
+          'acme/books',
+          '--pool-mode',
+          'default',
+          '--statement-timeout',
+          'default',
+        ],
+        alice,
+      ),
+      { maxResultRows: 0 },
+    );
+    await fails(
+      ['databases', 'limits', 'acme/books', '--pool-mode', 'statement'],
+      alice,
+      /session, transaction or default/,
+    );
+    await fails(
+      ['databases', 'limits', 'acme/books', '--statement-timeout', 'soon'],
+      alice,
+      /a duration \(250ms, 30s, 5m, 1h\), off or default/,
+    );
 
     await json(['databases', 'create', 'alice/scratch'], alice);
     assert.deepEqual(await json(['databases', 'delete', 'alice/scratch'], alice), {

@@ -102,6 +102,10 @@ export class ApiClient {
   deleteDatabase(reference: string): Promise<void> {
     return this.call('DELETE', `/databases/${dbPath(reference)}`);
   }
+  /** Replaces the database's limits (and pool mode); a key absent or null is the global setting. */
+  setDatabaseLimits(reference: string, limits: Database['limits']): Promise<Database> {
+    return this.call('PUT', `/databases/${dbPath(reference)}/limits`, limits);
+  }
 
   listGrants(reference: string): Promise<Grant[]> {
     return this.call('GET', `/databases/${dbPath(reference)}/grants`);

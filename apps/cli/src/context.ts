@@ -84,6 +84,28 @@ export function expiry(value: string): string {
   return new Date(Date.now() + Number(relative[1]) * unit).toISOString();
 }
 
+/**
+ * A limit in milliseconds: `250ms`, `30s`, `5m`, `1h`, or a number of
+ * milliseconds; `off` (or 0) switches it off; `default` stays as is (the
+ * global setting: the caller sends null; commander keeps no null values).
+ */
+export function durationLimit(value: string): number | 'default' {
+  if (value === 'default') return value;
+  if (value === 'off') return 0;
+  const parsed = /^(\d+)(ms|s|m|h)?$/.exec(value);
+  if (!parsed) throw new InvalidArgumentError('a duration (250ms, 30s, 5m, 1h), off or default');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(parsed[2] ?? 'ms') as 'ms'];
+  return Number(parsed[1]) * unit;
+}
+
+/** A count limit: a number, `off` (0), or `default` (the global setting, as above). */
+export function countLimit(value: string): number | 'default' {
+  if (value === 'default') return value;
+  if (value === 'off') return 0;
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a number, off or default');
+  return Number(value);
+}
+
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

@@ -1,5 +1,34 @@
+import { InvalidArgumentError } from 'commander';
 import { type GrantLevel } from '../api-client';
-import { api, collect, expiry, level, LEVELS, out, program, run } from '../context';
+import {
+  api,
+  collect,
+  countLimit,
+  durationLimit,
+  expiry,
+  level,
+  LEVELS,
+  out,
+  program,
+  run,
+} from '../context';
+
+/** `databases limits` options: the API's limit keys, parsed from the command line. */
+const LIMIT_OPTIONS = [
+  ['--statement-timeout <duration>', 'statementTimeoutMs', durationLimit],
+  ['--idle-in-transaction-timeout <duration>', 'idleInTransactionTimeoutMs', durationLimit],
+  ['--idle-session-timeout <duration>', 'idleSessionTimeoutMs', durationLimit],
+  ['--max-result-rows <count>', 'maxResultRows', countLimit],
+  ['--max-result-bytes <count>', 'maxResultBytes', countLimit],
+  ['--max-connections <count>', 'maxConnections', countLimit],
+] as const;
+
+function poolMode(value: string): 'session' | 'transaction' | 'default' {
+  if (value !== 'session' && value !== 'transaction' && value !== 'default') {
+    throw new InvalidArgumentError('session, transaction or default');
+  }
+  return value;
+}
 
 /** Databases, grants and API tokens. */
 export function registerDatabaseCommands(): void {
@@ -27,6 +56,41 @@ export function registerDatabaseCommands(): void {
         out().record(await (await api()).createDatabase(owner, name!));
       }),
     );
+  const limits = databases
+    .command('limits <database>')
+    .description(
+      "show the database's limits and pool mode, or change the ones given (the others stay)",
+    )
+    .option(
+      '--pool-mode <mode>',
+      'session: a session holds an upstream connection to its end; transaction: per transaction',
+      poolMode,
+    );
+  for (const [flags, , parse] of LIMIT_OPTIONS)
+    limits.option(flags, 'off, default, or a value', parse);
+  limits.action(
+    run(async (db: string, options: Record<string, number | string>) => {
+      const client = await api();
+      const current = (await client.getDatabase(db)).limits as Record<string, unknown>;
+      const changes: Record<string, unknown> = {};
+      const change = (key: string, value: number | string | undefined) => {
+        if (value !== undefined) changes[key] = value === 'default' ? null : value;
+      };
+      change('poolMode', options.poolMode);
+      for (const [flags, key] of LIMIT_OPTIONS) {
+        const option = flags
+          .slice(2, flags.indexOf(' '))
+          .replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+        change(key, options[option]);
+      }
+      const limits =
+        Object.keys(changes).length === 0
+          ? current
+          : (await client.setDatabaseLimits(db, { ...current, ...changes } as never)).limits;
+      if (Object.keys(limits).length > 0) out().record(limits);
+      else out().done('no limits of its own: the global settings, session pooling', limits);
+    }),
+  );
   databases
     .command('delete <database>')
     .description('drop it; its sessions end and its name is free again')
