@@ -351,6 +351,35 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     assert.match(t.upstreams[0]!.sent()[0]!, /prepared statement "_pg3_0" does not exist/);
   });
 
+  test('a cancel of a statement still waiting for a connection fails it with 57014 instead of running it', async () => {
+    const t = setup();
+    let grant: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => (grant = resolve));
+    const acquire = (t.pooled as unknown as { options: { acquire: () => Promise<unknown> } })
+      .options;
+    const original = acquire.acquire;
+    acquire.acquire = async () => {
+      await waiting;
+      return original();
+    };
+    await t.send(fe.query('SELECT pg_sleep(10)'));
+    await t.pooled.cancel();
+    grant();
+    await tick();
+    await tick();
+    const [sent] = t.upstreams[0]!.sent();
+    assert.match(sent!, /^Q:DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '57014'/);
+    assert.match(sent!, /canceling statement due to user request/);
+    // Only that statement: the next one runs.
+    t.upstreams[0]!.answer(
+      be.error('57014', 'canceling statement due to user request'),
+      be.ready('I'),
+    );
+    await tick();
+    await t.send(fe.query('select 1'));
+    assert.deepEqual(t.upstreams[0]!.sent(), ['Q:select 1|']);
+  });
+
   test('the session ending mid-transaction closes the connection; between transactions nothing is held', async () => {
     const t = setup();
     await t.send(fe.query('begin'));

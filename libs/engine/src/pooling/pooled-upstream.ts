@@ -7,6 +7,7 @@ import {
   parseDefinition,
   parseMessage,
   readyForQuery,
+  SqlState,
   statementNameOf,
   withStatementName,
   type TransactionStatus,
@@ -94,6 +95,9 @@ export class PooledUpstream {
   private copying: 'copy-in' | 'copy-out' | 'copy-both' | null = null;
   private closed = false;
   private cancelledEver = false;
+  private waitingForConnection = false;
+  /** A cancel came while the statement waited for a connection: it fails instead of running. */
+  private cancelRequested = false;
   /** In this assignment: a statement that may change settings / that used sequences. */
   private settingsMayChange = false;
   private sequencesUsed = false;
@@ -185,8 +189,13 @@ export class PooledUpstream {
     return Buffer.alloc(0);
   }
 
-  /** Cancels the statement running for this client, if one runs: never anyone else's. */
+  /**
+   * Cancels the statement running for this client, if one runs: never
+   * anyone else's. One still waiting for a connection is cancelled when it
+   * gets one: PostgreSQL raises 57014 in its place (see `raise`).
+   */
   cancel(): Promise<void> {
+    if (this.waitingForConnection) this.cancelRequested = true;
     if (!this.lease) return Promise.resolve();
     this.cancelledEver = true;
     return this.lease.connection.cancel();
@@ -259,6 +268,10 @@ export class PooledUpstream {
     const type = frame[0]!;
     if (this.answerWithoutUpstream(type, frame)) return;
     await this.ensureAssigned();
+    if (this.cancelRequested && (type === FE.Query || type === FE.Execute)) {
+      this.cancelRequested = false;
+      return this.raise(SqlState.QueryCanceled, 'canceling statement due to user request', type);
+    }
     switch (type) {
       case FE.Query:
         return this.query(frame);
@@ -431,7 +444,11 @@ export class PooledUpstream {
    * PostgreSQL (a DO block on the unnamed statement), so that it aborts a
    * transaction and skips to the next Sync exactly as PostgreSQL does.
    */
-  private raise(sqlstate: string, message: string): void {
+  private raise(sqlstate: string, message: string, instead: number = FE.Parse): void {
+    if (instead === FE.Query) {
+      this.send(queryMessage(raisingSql(message, sqlstate)), untilReady());
+      return;
+    }
     const definition = parseDefinitionOf(raisingSql(message, sqlstate));
     this.session!.unnamedKey = null;
     this.send(parseMessage('', definition), { kind: 'parse', swallowed: true });
@@ -477,7 +494,13 @@ export class PooledUpstream {
 
   private async ensureAssigned(): Promise<void> {
     if (this.lease || this.closed) return;
-    const lease = await this.options.acquire();
+    this.waitingForConnection = true;
+    let lease: TransactionLease;
+    try {
+      lease = await this.options.acquire();
+    } finally {
+      this.waitingForConnection = false;
+    }
     if (this.closed) {
       lease.release(true);
       return;
