@@ -17,6 +17,12 @@ export async function processCpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** Resident memory of one process now, in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
 /**
  * CPU time of a whole PostgreSQL cluster so far, in milliseconds: the
  * postmaster, what it collected from children that exited (cutime + cstime:

@@ -6,11 +6,11 @@
  *
  *   npm run build && node dist/bench/idle-clients.js [--clients 10000]
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { AdminHttp } from '../test/support/admin-http';
 import { PosternProcess } from '../test/support/postern-process';
+import { rssBytes } from './bench-processes';
 
 export interface IdleMemory {
   readonly clients: number;
@@ -18,11 +18,6 @@ export interface IdleMemory {
   readonly before: number;
   readonly loggedIn: number;
   readonly idled: number;
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 /**

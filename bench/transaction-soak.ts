@@ -10,7 +10,6 @@
  * The long run writes its section of bench/RESULTS.md; `npm test` runs a
  * short one (test/e2e/transaction-soak.test.ts) through `runSoak`.
  */
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,6 +17,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { AdminHttp } from '../test/support/admin-http';
 import { PosternProcess } from '../test/support/postern-process';
+import { rssBytes } from './bench-processes';
 import { writeResults } from './results';
 
 type Kind = 'read' | 'write' | 'rollback' | 'copy' | 'cancel';
@@ -247,11 +247,6 @@ async function sendCancel(client: pg.Client): Promise<void> {
     socket.on('close', () => resolve());
     socket.on('error', reject);
   });
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
 /** A gateway with `alice/soak` in transaction mode over a pool of `pool`, and how to connect to it. */
