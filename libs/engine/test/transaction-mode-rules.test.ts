@@ -94,7 +94,8 @@ describe('readForTransactionMode: what outlives a transaction is refused, naming
     assert.deepEqual(read('deallocate prepare "Mixed""Case"').deallocates, ['Mixed"Case']);
     assert.deepEqual(read('DEALLOCATE Q1').deallocates, ['q1']);
     assert.deepEqual(read('DEALLOCATE ALL').deallocates, [null]);
-    assert.deepEqual(read('DISCARD PLANS; DISCARD TEMP').deallocates, [null]);
+    assert.deepEqual(read('DISCARD ALL').deallocates, [null]);
+    assert.deepEqual(read('DISCARD PLANS; DISCARD TEMP').deallocates, []);
     assert.deepEqual(read('SELECT 1').deallocates, []);
   });
 });

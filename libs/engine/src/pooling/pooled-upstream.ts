@@ -327,7 +327,12 @@ export class PooledUpstream {
     }
     this.settingsMayChange ||= reading.changesSettings;
     if (reading.onlyDeallocations && this.deallocateHere(reading.deallocates)) return;
-    if (reading.deallocates.length > 0) this.session!.statements.clear();
+    if (reading.deallocates.length > 0) {
+      // Going upstream, it drops what the connection has prepared (conservatively: all of it),
+      // and for DEALLOCATE ALL / DISCARD ALL the client's own statements too.
+      this.session!.statements.clear();
+      if (reading.deallocates.includes(null)) this.statements.clear();
+    }
     this.send(frame, untilReady());
   }
 

@@ -18,7 +18,7 @@ export interface SqlInTransactionMode {
   /** SET / RESET / set_config(): the session's settings may have changed. */
   readonly changesSettings: boolean;
   /**
-   * `DEALLOCATE name` / `DEALLOCATE ALL` (null) / `DISCARD ALL|PLANS`: the
+   * `DEALLOCATE name` / `DEALLOCATE ALL` (null) / `DISCARD ALL`: the
    * names (null: all) whose prepared statements the statement drops.
    */
   readonly deallocates: ReadonlyArray<string | null>;
@@ -105,7 +105,8 @@ function readStatement(
       outcome.deallocates.push(deallocatedName(sql, tokens));
       break;
     case 'discard':
-      if (words[1] === 'all' || words[1] === 'plans') outcome.deallocates.push(null);
+      // DISCARD PLANS keeps prepared statements (it drops cached plans); DISCARD ALL does not.
+      if (words[1] === 'all') outcome.deallocates.push(null);
       outcome.changesSettings = words[1] === 'all';
       break;
   }
