@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'simple,extended,prepared' },
     tls: { type: 'string', default: 'off,on' },
     'no-results': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -60,12 +61,17 @@ const TLS_SETTINGS = [false, true].filter((tls) =>
   args.tls.split(',').includes(tls ? 'on' : 'off'),
 );
 const PARTS = args.parts.split(',');
-/** `floor`: bench/node-relay-floor.ts, a bare Node byte pipe (plaintext selects only). */
-type PathName = 'direct' | 'pgbouncer' | 'postern' | 'floor';
+/**
+ * `floor`: bench/node-relay-floor.ts, a bare Node byte pipe (plaintext selects only);
+ * `baseline`: another build of the gateway (`--baseline <its dist directory>`) with its own
+ * cluster, measured in the same rounds, for before/after comparisons on a busy machine.
+ */
+type PathName = 'direct' | 'pgbouncer' | 'postern' | 'floor' | 'baseline';
 const PATH_NAMES: readonly PathName[] = ['direct', 'pgbouncer', 'postern'];
 const CHOSEN_PATHS = args.paths.split(',');
 const COPY_ROWS = 2_000_000;
-const SERVER_MAIN = path.resolve(__dirname, '..', 'apps', 'server', 'src', 'main.js');
+const SERVER_MAIN_IN_DIST = path.join('apps', 'server', 'src', 'main.js');
+const SERVER_MAIN = path.resolve(__dirname, '..', SERVER_MAIN_IN_DIST);
 
 interface Endpoint {
   readonly path: PathName;
@@ -74,6 +80,8 @@ interface Endpoint {
   readonly password: string;
   /** The proxy's process, whose CPU time is the gateway's cost; none for direct. */
   readonly proxyPid?: number;
+  /** Its own cluster's postmaster (the baseline's), instead of the shared one. */
+  readonly postmasterPid?: number;
 }
 
 interface Upstream {
@@ -152,8 +160,8 @@ function posternEnv(): Record<string, string | undefined> {
  * The gateway, restarted once with room for every path's connections at the
  * same time (PgBouncer's and Postern's pools stay open, direct adds its own).
  */
-async function startPostern(profileDir?: string): Promise<PosternProcess> {
-  const first = await PosternProcess.start({ env: posternEnv() });
+async function startPostern(profileDir?: string, main = SERVER_MAIN): Promise<PosternProcess> {
+  const first = await PosternProcess.start({ env: posternEnv(), args: [main] });
   const pid = (
     await readFile(path.join(first.workDir, 'data', 'pg', 'postmaster.pid'), 'utf8')
   ).split('\n');
@@ -165,7 +173,7 @@ async function startPostern(profileDir?: string): Promise<PosternProcess> {
     workDir: first.workDir,
     env: posternEnv(),
     // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
-    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, SERVER_MAIN] : undefined,
+    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, main] : [main],
   });
 }
 
@@ -262,10 +270,11 @@ async function measured<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; proxyCpuMs: number; clusterCpuMs: number }> {
   const proxyBefore = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
-  const clusterBefore = await clusterCpuMs(upstream.postmasterPid);
+  const postmasterPid = endpoint.postmasterPid ?? upstream.postmasterPid;
+  const clusterBefore = await clusterCpuMs(postmasterPid);
   const result = await work();
   const proxyAfter = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
-  const clusterAfter = await clusterCpuMs(upstream.postmasterPid);
+  const clusterAfter = await clusterCpuMs(postmasterPid);
   return {
     result,
     proxyCpuMs: proxyAfter - proxyBefore,
@@ -352,6 +361,66 @@ function endpointsOf(
     );
   }
   return endpoints;
+}
+
+/** The baseline build's endpoints (plaintext and TLS), on its own cluster with pgbench's tables. */
+async function baselineEndpoints(baseline: PosternProcess): Promise<Endpoint[]> {
+  const upstream = await upstreamOf(baseline);
+  await prepareSelects({
+    path: 'direct',
+    tls: false,
+    conninfo: `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`,
+    password: upstream.writerPassword,
+  });
+  return [false, true].map((tls) => ({
+    path: 'baseline',
+    tls,
+    conninfo: `${tls ? 'host=localhost sslmode=require' : 'host=127.0.0.1 sslmode=disable'} port=${baseline.wirePort} user=admin dbname=admin/main`,
+    password: ADMIN_PASSWORD,
+    proxyPid: baseline.pid,
+    postmasterPid: upstream.postmasterPid,
+  }));
+}
+
+/** This build against the baseline build: medians of the same rounds. */
+function baselineTable(m: Measurements): string {
+  const lines = [
+    '| work | baseline | this build | this / baseline |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  const row = (label: string, b: number | undefined, p: number | undefined, digits: number) => {
+    if (b === undefined && p === undefined) return;
+    lines.push(`| ${label} | ${fmt(b, digits)} | ${fmt(p, digits)} | ${ratio(p, b)} |`);
+  };
+  for (const clients of CLIENT_COUNTS) {
+    for (const tls of TLS_SETTINGS) {
+      for (const mode of MODES) {
+        const k = (name: PathName) => key(name, tls, mode, clients);
+        const what = `${mode}, ${clients} clients, ${tls ? 'TLS' : 'no TLS'}`;
+        row(
+          `gateway CPU per transaction (µs), ${what}`,
+          m.cpuPerTxUs.median(k('baseline')),
+          m.cpuPerTxUs.median(k('postern')),
+          1,
+        );
+        row(`TPS, ${what}`, m.tps.median(k('baseline')), m.tps.median(k('postern')), 0);
+      }
+    }
+  }
+  row(
+    'gateway CPU per TLS + SCRAM login (ms)',
+    m.proxyCpuPerLoginMs.median('baseline'),
+    m.proxyCpuPerLoginMs.median('postern'),
+    2,
+  );
+  row(
+    'PostgreSQL CPU per pooled login (ms)',
+    m.clusterCpuPerLoginMs.median('baseline'),
+    m.clusterCpuPerLoginMs.median('postern'),
+    2,
+  );
+  row('logins/s', m.loginsPerSecond.median('baseline'), m.loginsPerSecond.median('postern'), 0);
+  return lines.join('\n');
 }
 
 async function prepareSelects(direct: Endpoint): Promise<void> {
@@ -617,6 +686,7 @@ async function main(): Promise<void> {
   await run('chmod', ['755', work]);
   let bouncer: { port: number; pid: number; stop: () => void } | undefined;
   let floor: { port: number; pid: number; stop: () => void } | undefined;
+  let baseline: PosternProcess | undefined;
   try {
     const upstream = await upstreamOf(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
@@ -624,7 +694,11 @@ async function main(): Promise<void> {
     const all = endpointsOf(upstream, postern, bouncer, floor);
     if (PARTS.includes('bulk')) await prepareData(all[0]!);
     else await prepareSelects(all[0]!);
-    const endpoints = all.filter((e) => CHOSEN_PATHS.includes(e.path));
+    if (args.baseline) {
+      baseline = await startPostern(undefined, path.resolve(args.baseline, SERVER_MAIN_IN_DIST));
+      all.push(...(await baselineEndpoints(baseline)));
+    }
+    const endpoints = all.filter((e) => CHOSEN_PATHS.includes(e.path) || e.path === 'baseline');
     const m = emptyMeasurements();
     for (let round = 0; round < ROUNDS; round++) {
       if (PARTS.includes('selects')) await measureSelects(endpoints, upstream, m, round);
@@ -633,6 +707,7 @@ async function main(): Promise<void> {
     }
     const section = table(m);
     console.log(section);
+    if (baseline) console.log(baselineTable(m));
     if (args['no-results']) return;
     const serverKey = createPrivateKey(
       await readFile(path.join(postern.workDir, 'certs', 'server.key'), 'utf8'),
@@ -650,6 +725,7 @@ async function main(): Promise<void> {
   } finally {
     bouncer?.stop();
     floor?.stop();
+    await baseline?.dispose();
     await postern.dispose();
     await rm(work, { recursive: true, force: true });
   }
