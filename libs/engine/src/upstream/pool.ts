@@ -1,9 +1,8 @@
-import { quoteLiteral } from '../provisioning/sql';
 import type { LogSink } from '../log';
 import { connectUpstream, UpstreamConnectError, type UpstreamTarget } from './upstream-connect';
 import type { UpstreamConnection } from './upstream-connection';
 import { assertNoPlantedSettings, PlantedSettingsError } from './session-check';
-import { resetSession } from './session-reset';
+import { resetSession, setConfigCalls } from './session-reset';
 import { runSimpleQuery } from './simple-query';
 
 export interface PoolOptions {
@@ -103,8 +102,18 @@ export interface Lease {
 interface Idle {
   readonly connection: UpstreamConnection;
   readonly parameters: ReadonlyMap<string, string>;
+  /** The client startup settings in place (the reset re-applies the last client's). */
+  readonly settings: Readonly<Record<string, string>>;
   readonly since: number;
 }
+
+/**
+ * An idle connection is watched (its EOF or a FATAL shows at once), so one
+ * that is lent again soon with the settings it already has needs no round
+ * trip; after this long idle, a query proves it still works (as PgBouncer's
+ * server_check_delay), since a silent network loss shows no EOF.
+ */
+const LIVENESS_CHECK_AFTER_MS = 30_000;
 
 interface KeyState {
   busy: number;
@@ -191,24 +200,29 @@ export class UpstreamPool {
         }
         let parameters: ReadonlyMap<string, string>;
         try {
-          parameters = await applySettings(idle.connection, idle.parameters, settings);
+          parameters =
+            sameSettings(idle.settings, settings) &&
+            Date.now() - idle.since < LIVENESS_CHECK_AFTER_MS
+              ? idle.parameters
+              : await applySettings(idle.connection, idle.parameters, settings, idle.settings);
         } catch (err) {
           if (err instanceof UpstreamSettingError) {
-            state.idle.push(idle); // the connection is fine; the client's setting is not
+            // The connection is fine (its settings rolled back); the client's setting is not.
+            this.keepIdle(state, idle.connection, idle.parameters, idle.settings);
             throw err;
           }
           idle.connection.discard(); // died while idle: try the next one
           continue;
         }
-        return this.lease(key, state, idle.connection, parameters, true);
+        return this.lease(key, state, idle.connection, parameters, settings, true);
       }
       const connection = await this.connect(target);
       try {
-        const parameters = await applySettings(connection, connection.parameters, settings);
-        return this.lease(key, state, connection, parameters, false);
+        const parameters = await applySettings(connection, connection.parameters, settings, {});
+        return this.lease(key, state, connection, parameters, settings, false);
       } catch (err) {
         if (err instanceof UpstreamSettingError) {
-          state.idle.push({ connection, parameters: connection.parameters, since: Date.now() });
+          this.keepIdle(state, connection, connection.parameters, {});
         } else {
           connection.discard();
         }
@@ -310,6 +324,7 @@ export class UpstreamPool {
     state: KeyState,
     connection: UpstreamConnection,
     parameters: ReadonlyMap<string, string>,
+    settings: Readonly<Record<string, string>>,
     reused: boolean,
   ): Lease {
     let released = false;
@@ -325,10 +340,10 @@ export class UpstreamPool {
           this.freeSlot(state);
           return;
         }
-        void this.reset(connection).then(
+        void this.reset(connection, settings).then(
           (neutral) => {
             if (neutral && !this.closed && connection.reusable) {
-              state.idle.push({ connection, parameters: neutral, since: Date.now() });
+              this.keepIdle(state, connection, neutral, settings);
             } else {
               connection.discard();
             }
@@ -344,13 +359,27 @@ export class UpstreamPool {
     };
   }
 
+  /** Puts an idle connection in the pool, watched so that its EOF or a FATAL shows while it waits. */
+  private keepIdle(
+    state: KeyState,
+    connection: UpstreamConnection,
+    parameters: ReadonlyMap<string, string>,
+    settings: Readonly<Record<string, string>>,
+  ): void {
+    connection.watchWhileIdle();
+    state.idle.push({ connection, parameters, settings, since: Date.now() });
+  }
+
   /**
-   * DISCARD ALL and a fresh random seed (resetSession); null when the
-   * connection is not cleanly idle afterwards or would show something of
-   * the previous session.
+   * DISCARD ALL and a fresh random seed (resetSession), with the last
+   * client's settings applied again; null when the connection is not
+   * cleanly idle afterwards or would show something of the previous session.
    */
-  private async reset(connection: UpstreamConnection): Promise<ReadonlyMap<string, string> | null> {
-    const result = await resetSession(connection);
+  private async reset(
+    connection: UpstreamConnection,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<ReadonlyMap<string, string> | null> {
+    const result = await resetSession(connection, settings);
     if (!result.clean) return null;
     const parameters = new Map(connection.parameters);
     for (const [name, value] of result.parameters) parameters.set(name, value);
@@ -499,27 +528,42 @@ function needsRepair(err: unknown): boolean {
 }
 
 /**
- * The client's startup settings, applied with set_config (the same raw
- * string semantics as a startup packet, e.g. for search_path lists). One
- * round trip, which also proves an idle connection still works.
+ * The client's startup settings, applied with set_config over those in
+ * place (`current`, undone first with RESET ALL, which keeps the startup
+ * packet's fixed settings, as DISCARD ALL does). One round trip, which
+ * also proves an idle connection still works; on an error the implicit
+ * transaction rolls back and the settings in place stay.
  */
 async function applySettings(
   connection: UpstreamConnection,
   base: ReadonlyMap<string, string>,
   settings: Readonly<Record<string, string>>,
+  current: Readonly<Record<string, string>>,
 ): Promise<ReadonlyMap<string, string>> {
-  const entries = Object.entries(settings);
-  const calls = entries.map(
-    ([name, value]) =>
-      `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
-  );
-  const result = await runSimpleQuery(connection, calls.length ? `SELECT ${calls.join(', ')}` : '');
+  const calls = setConfigCalls(settings);
+  const statements = [
+    ...(Object.keys(current).length > 0 ? ['RESET ALL'] : []),
+    ...(calls.length > 0 ? [`SELECT ${calls.join(', ')}`] : []),
+  ];
+  const result = await runSimpleQuery(connection, statements.join('; '));
   if (result.error) {
     throw new UpstreamSettingError(result.error.M ?? 'invalid setting', result.error.C);
   }
   const parameters = new Map(base);
   for (const [name, value] of result.parameters) parameters.set(name, value);
   return parameters;
+}
+
+/** The same settings, in any order. */
+function sameSettings(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  const names = Object.keys(a);
+  return (
+    names.length === Object.keys(b).length &&
+    names.every((name) => Object.hasOwn(b, name) && a[name] === b[name])
+  );
 }
 
 /** A client's startup setting was refused by PostgreSQL (e.g. an unknown time zone). */
