@@ -39,6 +39,12 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '10,50' },
     'login-seconds': { type: 'string', default: '10' },
     profile: { type: 'string' },
+    paths: { type: 'string', default: 'direct,pgbouncer,postern,floor' },
+    parts: { type: 'string', default: 'selects,logins,bulk' },
+    modes: { type: 'string', default: 'simple,extended,prepared' },
+    tls: { type: 'string', default: 'off,on' },
+    'no-results': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -48,11 +54,24 @@ const LOGIN_SECONDS = Number(args['login-seconds']);
 const LOGIN_CLIENTS = 4;
 /** Both proxies' pool for the one (database, role): room for every client. */
 const POOL_SIZE = Math.max(...CLIENT_COUNTS) + 10;
-const MODES = ['simple', 'extended', 'prepared'] as const;
-type PathName = 'direct' | 'pgbouncer' | 'postern';
+const ALL_MODES = ['simple', 'extended', 'prepared'] as const;
+/** A quicker subset (`--paths`, `--parts`, `--modes`, `--tls`) for before/after comparisons. */
+const MODES = ALL_MODES.filter((mode) => args.modes.split(',').includes(mode));
+const TLS_SETTINGS = [false, true].filter((tls) =>
+  args.tls.split(',').includes(tls ? 'on' : 'off'),
+);
+const PARTS = args.parts.split(',');
+/**
+ * `floor`: bench/node-relay-floor.ts, a bare Node byte pipe (plaintext selects only);
+ * `baseline`: another build of the gateway (`--baseline <its dist directory>`) with its own
+ * cluster, measured in the same rounds, for before/after comparisons on a busy machine.
+ */
+type PathName = 'direct' | 'pgbouncer' | 'postern' | 'floor' | 'baseline';
 const PATH_NAMES: readonly PathName[] = ['direct', 'pgbouncer', 'postern'];
+const CHOSEN_PATHS = args.paths.split(',');
 const COPY_ROWS = 2_000_000;
-const SERVER_MAIN = path.resolve(__dirname, '..', 'apps', 'server', 'src', 'main.js');
+const SERVER_MAIN_IN_DIST = path.join('apps', 'server', 'src', 'main.js');
+const SERVER_MAIN = path.resolve(__dirname, '..', SERVER_MAIN_IN_DIST);
 
 interface Endpoint {
   readonly path: PathName;
@@ -61,6 +80,8 @@ interface Endpoint {
   readonly password: string;
   /** The proxy's process, whose CPU time is the gateway's cost; none for direct. */
   readonly proxyPid?: number;
+  /** Its own cluster's postmaster (the baseline's), instead of the shared one. */
+  readonly postmasterPid?: number;
 }
 
 interface Upstream {
@@ -139,8 +160,8 @@ function posternEnv(): Record<string, string | undefined> {
  * The gateway, restarted once with room for every path's connections at the
  * same time (PgBouncer's and Postern's pools stay open, direct adds its own).
  */
-async function startPostern(profileDir?: string): Promise<PosternProcess> {
-  const first = await PosternProcess.start({ env: posternEnv() });
+async function startPostern(profileDir?: string, main = SERVER_MAIN): Promise<PosternProcess> {
+  const first = await PosternProcess.start({ env: posternEnv(), args: [main] });
   const pid = (
     await readFile(path.join(first.workDir, 'data', 'pg', 'postmaster.pid'), 'utf8')
   ).split('\n');
@@ -152,7 +173,7 @@ async function startPostern(profileDir?: string): Promise<PosternProcess> {
     workDir: first.workDir,
     env: posternEnv(),
     // Node refuses --cpu-prof in NODE_OPTIONS: it goes on the command line.
-    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, SERVER_MAIN] : undefined,
+    args: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, main] : [main],
   });
 }
 
@@ -249,10 +270,11 @@ async function measured<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; proxyCpuMs: number; clusterCpuMs: number }> {
   const proxyBefore = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
-  const clusterBefore = await clusterCpuMs(upstream.postmasterPid);
+  const postmasterPid = endpoint.postmasterPid ?? upstream.postmasterPid;
+  const clusterBefore = await clusterCpuMs(postmasterPid);
   const result = await work();
   const proxyAfter = endpoint.proxyPid ? await processCpuMs(endpoint.proxyPid) : 0;
-  const clusterAfter = await clusterCpuMs(upstream.postmasterPid);
+  const clusterAfter = await clusterCpuMs(postmasterPid);
   return {
     result,
     proxyCpuMs: proxyAfter - proxyBefore,
@@ -279,15 +301,46 @@ class Samples {
   }
 }
 
+/** bench/node-relay-floor.ts in its own process, relaying to the cluster's Unix socket. */
+async function startFloor(
+  upstream: Upstream,
+): Promise<{ port: number; pid: number; stop: () => void }> {
+  const port = await findFreePort();
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(__dirname, 'node-relay-floor.js'),
+      String(port),
+      path.join(upstream.socketDir, `.s.PGSQL.${upstream.port}`),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`node-relay-floor exited (${code})`)));
+  });
+  return { port, pid: child.pid!, stop: () => child.kill() };
+}
+
 function endpointsOf(
   upstream: Upstream,
   postern: PosternProcess,
   bouncer: { port: number; pid: number },
+  floor?: { port: number; pid: number },
 ): Endpoint[] {
   const direct = `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`;
   const endpoints: Endpoint[] = [
     { path: 'direct', tls: false, conninfo: direct, password: upstream.writerPassword },
   ];
+  if (floor) {
+    endpoints.push({
+      path: 'floor',
+      tls: false,
+      conninfo: `host=127.0.0.1 port=${floor.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`,
+      password: upstream.writerPassword,
+      proxyPid: floor.pid,
+    });
+  }
   for (const tls of [false, true]) {
     const ssl = tls ? 'host=localhost sslmode=require' : 'host=127.0.0.1 sslmode=disable';
     endpoints.push(
@@ -310,12 +363,76 @@ function endpointsOf(
   return endpoints;
 }
 
-async function prepareData(direct: Endpoint): Promise<void> {
+/** The baseline build's endpoints (plaintext and TLS), on its own cluster with pgbench's tables. */
+async function baselineEndpoints(baseline: PosternProcess): Promise<Endpoint[]> {
+  const upstream = await upstreamOf(baseline);
+  await prepareSelects({
+    path: 'direct',
+    tls: false,
+    conninfo: `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`,
+    password: upstream.writerPassword,
+  });
+  return [false, true].map((tls) => ({
+    path: 'baseline',
+    tls,
+    conninfo: `${tls ? 'host=localhost sslmode=require' : 'host=127.0.0.1 sslmode=disable'} port=${baseline.wirePort} user=admin dbname=admin/main`,
+    password: ADMIN_PASSWORD,
+    proxyPid: baseline.pid,
+    postmasterPid: upstream.postmasterPid,
+  }));
+}
+
+/** This build against the baseline build: medians of the same rounds. */
+function baselineTable(m: Measurements): string {
+  const lines = [
+    '| work | baseline | this build | this / baseline |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  const row = (label: string, b: number | undefined, p: number | undefined, digits: number) => {
+    if (b === undefined && p === undefined) return;
+    lines.push(`| ${label} | ${fmt(b, digits)} | ${fmt(p, digits)} | ${ratio(p, b)} |`);
+  };
+  for (const clients of CLIENT_COUNTS) {
+    for (const tls of TLS_SETTINGS) {
+      for (const mode of MODES) {
+        const k = (name: PathName) => key(name, tls, mode, clients);
+        const what = `${mode}, ${clients} clients, ${tls ? 'TLS' : 'no TLS'}`;
+        row(
+          `gateway CPU per transaction (µs), ${what}`,
+          m.cpuPerTxUs.median(k('baseline')),
+          m.cpuPerTxUs.median(k('postern')),
+          1,
+        );
+        row(`TPS, ${what}`, m.tps.median(k('baseline')), m.tps.median(k('postern')), 0);
+      }
+    }
+  }
+  row(
+    'gateway CPU per TLS + SCRAM login (ms)',
+    m.proxyCpuPerLoginMs.median('baseline'),
+    m.proxyCpuPerLoginMs.median('postern'),
+    2,
+  );
+  row(
+    'PostgreSQL CPU per pooled login (ms)',
+    m.clusterCpuPerLoginMs.median('baseline'),
+    m.clusterCpuPerLoginMs.median('postern'),
+    2,
+  );
+  row('logins/s', m.loginsPerSecond.median('baseline'), m.loginsPerSecond.median('postern'), 0);
+  return lines.join('\n');
+}
+
+async function prepareSelects(direct: Endpoint): Promise<void> {
   const init = await run('pgbench', ['-i', '-s', '10', '-q', direct.conninfo], {
     env: { PGPASSWORD: direct.password },
     timeoutMs: 300_000,
   });
   if (init.code !== 0) throw new Error(init.stderr);
+}
+
+async function prepareData(direct: Endpoint): Promise<void> {
+  await prepareSelects(direct);
   const table = await run(
     'psql',
     [
@@ -354,10 +471,12 @@ async function measureSelects(
 ): Promise<void> {
   let cell = 0;
   for (const clients of CLIENT_COUNTS) {
-    for (const tls of [false, true]) {
+    for (const tls of TLS_SETTINGS) {
       for (const mode of MODES) {
-        // Direct PostgreSQL has no TLS: it runs in the plaintext cells only.
-        const here = endpoints.filter((e) => e.tls === tls && (e.path !== 'direct' || !tls));
+        // Direct PostgreSQL and the floor have no TLS: they run in the plaintext cells only.
+        const here = endpoints.filter(
+          (e) => e.tls === tls && ((e.path !== 'direct' && e.path !== 'floor') || !tls),
+        );
         for (const endpoint of rotated(here, round + cell++)) {
           const { result, proxyCpuMs } = await measured(endpoint, upstream, () =>
             pgbench(endpoint, [
@@ -393,7 +512,7 @@ async function measureLogins(
   round: number,
 ): Promise<void> {
   // Proxies over TLS (the login the issue is about); direct is a new backend per login.
-  const here = endpoints.filter((e) => (e.path === 'direct' ? true : e.tls));
+  const here = endpoints.filter((e) => e.path !== 'floor' && (e.path === 'direct' || e.tls));
   for (const endpoint of rotated(here, round)) {
     const { result, proxyCpuMs, clusterCpuMs } = await measured(endpoint, upstream, () =>
       pgbench(endpoint, [
@@ -424,7 +543,10 @@ async function measureBulk(
   m: Measurements,
   round: number,
 ): Promise<void> {
-  for (const endpoint of rotated(endpoints, round)) {
+  for (const endpoint of rotated(
+    endpoints.filter((e) => e.path !== 'floor'),
+    round,
+  )) {
     const psqlArgs = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', endpoint.conninfo];
     const env = { PGPASSWORD: endpoint.password };
     const copy = await timeToDevNull('psql', [...psqlArgs, '-c', 'COPY bench_copy TO STDOUT'], env);
@@ -481,6 +603,14 @@ function table(m: Measurements): string {
         `| gateway CPU per transaction, simple / extended / prepared (µs), ${clients} clients, ${tls ? 'TLS' : 'no TLS'} | - | ${b.map((v) => fmt(v, 1)).join(' / ')} | ${p.map((v) => fmt(v, 1)).join(' / ')} | ${p.map((v, i) => ratio(v, b[i])).join(' / ')} |`,
       );
     }
+  }
+  for (const clients of CLIENT_COUNTS) {
+    const floor = MODES.map((mode) => m.cpuPerTxUs.median(key('floor', false, mode, clients)));
+    if (floor.every((v) => v === undefined)) continue;
+    const b = MODES.map((mode) => m.cpuPerTxUs.median(key('pgbouncer', false, mode, clients)));
+    lines.push(
+      `| bare Node relay (bench/node-relay-floor.ts) CPU per transaction, simple / extended / prepared (µs), ${clients} clients, no TLS | - | ${b.map((v) => fmt(v, 1)).join(' / ')} | ${floor.map((v) => fmt(v, 1)).join(' / ')} | ${floor.map((v, i) => ratio(v, b[i])).join(' / ')} |`,
+    );
   }
   const row = (label: string, samples: Samples, digits: number, directNote = '') => {
     const [d, b, p] = PATH_NAMES.map((name) => samples.median(name));
@@ -555,19 +685,30 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
   await run('chmod', ['755', work]);
   let bouncer: { port: number; pid: number; stop: () => void } | undefined;
+  let floor: { port: number; pid: number; stop: () => void } | undefined;
+  let baseline: PosternProcess | undefined;
   try {
     const upstream = await upstreamOf(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
-    const endpoints = endpointsOf(upstream, postern, bouncer);
-    await prepareData(endpoints[0]!);
+    if (CHOSEN_PATHS.includes('floor')) floor = await startFloor(upstream);
+    const all = endpointsOf(upstream, postern, bouncer, floor);
+    if (PARTS.includes('bulk')) await prepareData(all[0]!);
+    else await prepareSelects(all[0]!);
+    if (args.baseline) {
+      baseline = await startPostern(undefined, path.resolve(args.baseline, SERVER_MAIN_IN_DIST));
+      all.push(...(await baselineEndpoints(baseline)));
+    }
+    const endpoints = all.filter((e) => CHOSEN_PATHS.includes(e.path) || e.path === 'baseline');
     const m = emptyMeasurements();
     for (let round = 0; round < ROUNDS; round++) {
-      await measureSelects(endpoints, upstream, m, round);
-      await measureLogins(endpoints, upstream, m, round);
-      await measureBulk(endpoints, m, round);
+      if (PARTS.includes('selects')) await measureSelects(endpoints, upstream, m, round);
+      if (PARTS.includes('logins')) await measureLogins(endpoints, upstream, m, round);
+      if (PARTS.includes('bulk')) await measureBulk(endpoints, m, round);
     }
     const section = table(m);
     console.log(section);
+    if (baseline) console.log(baselineTable(m));
+    if (args['no-results']) return;
     const serverKey = createPrivateKey(
       await readFile(path.join(postern.workDir, 'certs', 'server.key'), 'utf8'),
     );
@@ -583,6 +724,8 @@ async function main(): Promise<void> {
     ]);
   } finally {
     bouncer?.stop();
+    floor?.stop();
+    await baseline?.dispose();
     await postern.dispose();
     await rm(work, { recursive: true, force: true });
   }

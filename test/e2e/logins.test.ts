@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { ensureDevCertificates } from '#tls';
 import { AdminHttp, type AdminSession } from '../support/admin-http';
 import { psql, python } from '../support/clients';
 import { compileJava } from '../support/java';
@@ -287,5 +290,34 @@ cur = conn.cursor(); cur.execute("SELECT 6 * 7"); print(cur.fetchone()[0])`,
     socket.write(startupMessage({ user: 'admin', application_name: 'x'.repeat(10_001) }));
     await stream.untilClosed();
     assert.equal(await loginCode(ADMIN_PASSWORD), 'connected');
+  });
+
+  // Last: it replaces the server certificate the tests above were served.
+  test('SCRAM-03: after a certificate reload, SCRAM-SHA-256-PLUS binds to the certificate the connection was served', async () => {
+    const fingerprint = async () => {
+      const socket = await connectTls(postern.wirePort, ca);
+      const value = socket.getPeerCertificate().fingerprint256;
+      socket.destroy();
+      return value;
+    };
+    const before = await fingerprint();
+    // Removing the server pair makes ensureDevCertificates issue a new one under the same CA.
+    const certs = path.join(postern.workDir, 'certs');
+    await rm(path.join(certs, 'server.crt'));
+    await rm(path.join(certs, 'server.key'));
+    await ensureDevCertificates(certs);
+    process.kill(postern.pid, 'SIGHUP');
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await fingerprint();
+    }
+    assert.notEqual(after, before);
+    const plus = await psql(
+      postern.conninfo('admin', 'admin/main', 'sslmode=verify-full channel_binding=require'),
+      ADMIN_PASSWORD,
+      'SELECT 1;',
+    );
+    assert.equal(plus.code, 0, plus.stderr);
   });
 });

@@ -104,6 +104,23 @@ describe('SessionRelay', () => {
     assert.equal(relay.isIdle(), true);
   });
 
+  test('the messages of one received chunk leave in one write; a partial one at its end waits for the rest', async () => {
+    const { client, upstream } = setup();
+    client.push(query('SELECT 1'));
+    await tick();
+    const answer = Buffer.concat([row('1'), row('2'), complete('SELECT 2'), ready('I')]);
+    const cut = answer.length - 3; // inside ReadyForQuery
+    upstream.push(answer.subarray(0, cut));
+    await tick();
+    assert.equal(client.written.length, 1, 'one write for the complete messages');
+    assert.deepEqual(client.written[0], answer.subarray(0, answer.length - ready('I').length));
+    upstream.push(answer.subarray(cut));
+    await tick();
+    assert.equal(client.written.length, 2);
+    assert.deepEqual(client.written[1], ready('I'));
+    assert.deepEqual(client.received, answer);
+  });
+
   test('pipelined statements keep the connection busy until the last ReadyForQuery', async () => {
     const { client, upstream, connection, relay } = setup();
     client.push(Buffer.concat([query('SELECT 1'), query('SELECT 2')]));

@@ -105,6 +105,7 @@ function setup(settings: Record<string, string> = {}) {
         return {
           connection: connections[index]!,
           waitedMs: 0,
+          settings: null,
           release: (keep) => released.push({ connection: index, keep }),
         };
       },

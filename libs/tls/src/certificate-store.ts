@@ -3,12 +3,17 @@ import { type Stats, promises as fsp, unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
 import { tlsServerEndPointHash } from '#auth';
 
-interface Credentials {
+/** What a new connection is served with: a context and the channel binding of its certificate. */
+export interface ServedCredentials {
+  readonly secureContext: tls.SecureContext;
+  /** tls-server-end-point data of the context's certificate (see `tlsServerEndPoint`). */
+  readonly endPoint: Buffer | null;
+}
+
+interface Credentials extends ServedCredentials {
   certBytes: Buffer;
   keyBytes: Buffer;
-  secureContext: tls.SecureContext;
   certificateDer: Buffer;
-  endPoint: Buffer | null;
 }
 
 export interface WatchOptions {
@@ -89,6 +94,16 @@ export class CertificateStore {
 
   static async load(certPath: string, keyPath: string): Promise<CertificateStore> {
     return new CertificateStore(certPath, keyPath, await readCredentials(certPath, keyPath));
+  }
+
+  /**
+   * The context and its channel-binding data read together, so that a
+   * reload cannot come between them: a connection handshaken with this
+   * context binds to this hash, computed once per certificate rather than
+   * from the peer certificate per login.
+   */
+  get served(): ServedCredentials {
+    return this.current;
   }
 
   /** Server context, TLS 1.2 minimum. */

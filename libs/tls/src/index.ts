@@ -1,2 +1,2 @@
 export { ensureDevCertificates, type DevCertificatePaths } from './dev-certificates';
-export { CertificateStore, type WatchOptions } from './certificate-store';
+export { CertificateStore, type ServedCredentials, type WatchOptions } from './certificate-store';

@@ -67,14 +67,12 @@ export class MessageSplitter {
       data = Buffer.concat([this.pending, data]);
       this.pending = null;
     }
+    // Forwarded messages since runStart leave as one view of `data` (one write).
     let runStart = 0;
     let offset = 0;
-    const flushRun = (end: number) => {
-      if (end > runStart) out.push(data.subarray(runStart, end));
-    };
     while (offset < data.length) {
       if (data.length - offset < 5) {
-        flushRun(offset);
+        if (offset > runStart) out.push(data.subarray(runStart, offset));
         this.pending = Buffer.from(data.subarray(offset));
         return out;
       }
@@ -88,26 +86,25 @@ export class MessageSplitter {
       if (total <= available) {
         const verdict = this.inspector.message(type, data.subarray(offset, offset + total));
         if (verdict !== 'forward') {
-          flushRun(offset);
+          if (offset > runStart) out.push(data.subarray(runStart, offset));
           if (verdict !== 'drop') out.push(verdict);
           runStart = offset + total;
         }
         offset += total;
         continue;
       }
+      if (offset > runStart) out.push(data.subarray(runStart, offset));
       if (total <= this.options.holdUpTo) {
-        flushRun(offset);
         this.pending = Buffer.from(data.subarray(offset));
         return out;
       }
       // Too large to hold: stream it, deciding once for the whole message.
-      flushRun(offset);
       this.streamForward = this.inspector.largeMessage(type, length) === 'forward';
       if (this.streamForward) out.push(data.subarray(offset));
       this.streamRemaining = total - available;
       return out;
     }
-    flushRun(offset);
+    if (offset > runStart) out.push(data.subarray(runStart, offset));
     return out;
   }
 }

@@ -59,7 +59,8 @@ export interface SessionControl {
 
 interface LiveSession {
   readonly info: LiveSessionInfo;
-  activity: SessionActivity;
+  /** Changed in place by `update()`; `list()` copies it. */
+  readonly activity: { -readonly [K in keyof SessionActivity]: SessionActivity[K] };
   readonly control: SessionControl;
 }
 
@@ -121,8 +122,11 @@ export class LiveSessions {
   }
 
   add(info: LiveSessionInfo, control: SessionControl): () => void {
-    const activity: SessionActivity = { state: 'idle', query: null, queryStartedAt: null };
-    const session: LiveSession = { info, control, activity };
+    const session: LiveSession = {
+      info,
+      control,
+      activity: { state: 'idle', query: null, queryStartedAt: null },
+    };
     this.sessions.set(info.id, session);
     return () => {
       // Only its own entry: a later session on the same upstream connection has the same id.
@@ -134,10 +138,13 @@ export class LiveSessions {
     return [...this.sessions.values()].map((session) => ({ ...session.info, ...session.activity }));
   }
 
-  /** Records what a session is doing (called by its relay on every statement start and end). */
+  /**
+   * Records what a session is doing (called by its relay on every statement
+   * start and end): in place, as this runs twice per statement.
+   */
   update(id: number, activity: Partial<SessionActivity>): void {
     const session = this.sessions.get(id);
-    if (session) session.activity = { ...session.activity, ...activity };
+    if (session) Object.assign(session.activity, activity);
   }
 
   get(id: number): LiveSessionInfo | undefined {

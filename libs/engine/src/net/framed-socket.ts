@@ -48,6 +48,15 @@ export class FramedSocket {
     if (this.socket.destroyed) this.failure ??= new ConnectionClosedError();
   }
 
+  /**
+   * Reads with nobody awaiting a frame (an idle pooled connection): what
+   * arrives is kept (`bufferedLength`) and the socket pauses again; an EOF
+   * shows as the socket's end.
+   */
+  resumeIdle(): void {
+    if (this.attached && !this.waiter) this.socket.resume();
+  }
+
   /** The length cap of frames read from now on (the reader's). */
   set maxMessageLength(max: number) {
     this.reader.maxMessageLength = max;

@@ -516,7 +516,8 @@ export class PooledUpstream {
       session = {
         epoch: connection.sessionEpoch,
         statements: new ConnectionStatements(this.options.maxConnectionStatements),
-        settings: new Map(),
+        // What the pool knows is on it; {} for a new connection.
+        settings: sessionSettings(lease.settings ?? {}),
         unnamedKey: null,
         suspect: false,
       };

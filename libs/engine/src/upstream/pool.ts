@@ -1,10 +1,9 @@
-import { quoteLiteral } from '../provisioning/sql';
 import type { LogSink } from '../log';
 import { connectUpstream, UpstreamConnectError, type UpstreamTarget } from './upstream-connect';
 import type { UpstreamConnection } from './upstream-connection';
 import { FairQueue } from './fair-queue';
 import { assertNoPlantedSettings, PlantedSettingsError } from './session-check';
-import { resetSession } from './session-reset';
+import { resetSession, setConfigCalls } from './session-reset';
 import { runSimpleQuery } from './simple-query';
 
 export interface PoolOptions {
@@ -109,6 +108,8 @@ type LentConnection = Omit<Lease, 'waitedMs'>;
 interface Idle {
   readonly connection: UpstreamConnection;
   readonly parameters: ReadonlyMap<string, string>;
+  /** The client startup settings in place (the reset re-applies the last client's). */
+  readonly settings: Readonly<Record<string, string>>;
   readonly since: number;
   /**
    * Given back by a transaction-pooled session as it was (settings and
@@ -121,6 +122,12 @@ interface Idle {
 /** A connection lent for one transaction of a transaction-pooled session (PooledUpstream). */
 export interface TransactionLease {
   readonly connection: UpstreamConnection;
+  /**
+   * The session settings the pool knows are on it (a connection reset for
+   * the next session keeps its last client's startup settings); null when
+   * it comes from a transaction-pooled session, which tracks them itself.
+   */
+  readonly settings: Readonly<Record<string, string>> | null;
   /** How long the acquire queued for a slot. */
   readonly waitedMs: number;
   /**
@@ -148,6 +155,14 @@ interface Slot {
   readonly idle: Idle | null;
   readonly releaseUser: () => void;
 }
+
+/**
+ * An idle connection is watched (its EOF or a FATAL shows at once), so one
+ * that is lent again soon with the settings it already has needs no round
+ * trip; after this long idle, a query proves it still works (as PgBouncer's
+ * server_check_delay), since a silent network loss shows no EOF.
+ */
+const LIVENESS_CHECK_AFTER_MS = 30_000;
 
 interface KeyState {
   /** ParameterStatus values of the key's last new connection (told to transaction-pooled logins). */
@@ -235,29 +250,26 @@ export class UpstreamPool {
     const askedAt = performance.now();
     const { idle, releaseUser } = await this.takeSlot(key, state, user, false);
     const waitedMs = performance.now() - askedAt;
-    let connection: UpstreamConnection;
+    let lent: { connection: UpstreamConnection; settings: Idle['settings'] | null };
     try {
-      connection = await this.transactionConnection(target, state, idle);
+      lent = await this.transactionConnection(target, state, idle);
     } catch (err) {
       releaseUser();
       this.freeSlot(state);
       throw err;
     }
+    const { connection } = lent;
     let released = false;
     return {
       connection,
+      settings: lent.settings,
       waitedMs,
       release: (keep) => {
         if (released) return;
         released = true;
         releaseUser();
         if (keep && connection.reusable && !this.closed) {
-          state.idle.push({
-            connection,
-            parameters: connection.parameters,
-            since: Date.now(),
-            kept: true,
-          });
+          this.keepIdle(state, connection, connection.parameters, {}, true);
         } else {
           connection.discard();
         }
@@ -275,19 +287,25 @@ export class UpstreamPool {
     return this.keys.get(key)?.parameters ?? null;
   }
 
-  /** An idle connection as it is (the claimed one, or another if that one died), or a new one. */
+  /**
+   * An idle connection as it is (the claimed one, or another if that one
+   * died), or a new one; with the settings known to be on it (see
+   * TransactionLease.settings).
+   */
   private async transactionConnection(
     target: UpstreamTarget,
     state: KeyState,
     claimed: Idle | null,
-  ): Promise<UpstreamConnection> {
+  ): Promise<{ connection: UpstreamConnection; settings: Idle['settings'] | null }> {
     for (let idle = claimed ?? state.idle.pop(); idle; idle = state.idle.pop()) {
-      if (idle.connection.reusable) return idle.connection;
+      if (idle.connection.reusable) {
+        return { connection: idle.connection, settings: idle.kept ? null : idle.settings };
+      }
       idle.connection.discard();
     }
     const connection = await this.connect(target);
     state.parameters = connection.parameters;
-    return connection;
+    return { connection, settings: {} };
   }
 
   /**
@@ -311,34 +329,44 @@ export class UpstreamPool {
         }
         if (idle.kept) {
           // A transaction-pooled session's state is on it: a session or HTTP query starts clean.
-          const neutral = await this.reset(idle.connection).catch(() => null);
+          const neutral = await this.reset(idle.connection, {}).catch(() => null);
           if (!neutral || !idle.connection.reusable) {
             idle.connection.discard();
             continue;
           }
-          idle = { connection: idle.connection, parameters: neutral, since: idle.since };
+          idle = {
+            connection: idle.connection,
+            parameters: neutral,
+            settings: {},
+            since: idle.since,
+          };
         }
         let parameters: ReadonlyMap<string, string>;
         try {
-          parameters = await applySettings(idle.connection, idle.parameters, settings);
+          parameters =
+            sameSettings(idle.settings, settings) &&
+            Date.now() - idle.since < LIVENESS_CHECK_AFTER_MS
+              ? idle.parameters
+              : await applySettings(idle.connection, idle.parameters, settings, idle.settings);
         } catch (err) {
           if (err instanceof UpstreamSettingError) {
-            state.idle.push(idle); // the connection is fine; the client's setting is not
+            // The connection is fine (its settings rolled back); the client's setting is not.
+            this.keepIdle(state, idle.connection, idle.parameters, idle.settings);
             throw err;
           }
           idle.connection.discard(); // died while idle: try the next one
           continue;
         }
-        return this.lease(key, state, idle.connection, parameters, true);
+        return this.lease(key, state, idle.connection, parameters, settings, true);
       }
       const connection = await this.connect(target);
       state.parameters = connection.parameters;
       try {
-        const parameters = await applySettings(connection, connection.parameters, settings);
-        return this.lease(key, state, connection, parameters, false);
+        const parameters = await applySettings(connection, connection.parameters, settings, {});
+        return this.lease(key, state, connection, parameters, settings, false);
       } catch (err) {
         if (err instanceof UpstreamSettingError) {
-          state.idle.push({ connection, parameters: connection.parameters, since: Date.now() });
+          this.keepIdle(state, connection, connection.parameters, {});
         } else {
           connection.discard();
         }
@@ -440,6 +468,7 @@ export class UpstreamPool {
     state: KeyState,
     connection: UpstreamConnection,
     parameters: ReadonlyMap<string, string>,
+    settings: Readonly<Record<string, string>>,
     reused: boolean,
   ): LentConnection {
     let released = false;
@@ -455,10 +484,10 @@ export class UpstreamPool {
           this.freeSlot(state);
           return;
         }
-        void this.reset(connection).then(
+        void this.reset(connection, settings).then(
           (neutral) => {
             if (neutral && !this.closed && connection.reusable) {
-              state.idle.push({ connection, parameters: neutral, since: Date.now() });
+              this.keepIdle(state, connection, neutral, settings);
             } else {
               connection.discard();
             }
@@ -474,13 +503,28 @@ export class UpstreamPool {
     };
   }
 
+  /** Puts an idle connection in the pool, watched so that its EOF or a FATAL shows while it waits. */
+  private keepIdle(
+    state: KeyState,
+    connection: UpstreamConnection,
+    parameters: ReadonlyMap<string, string>,
+    settings: Readonly<Record<string, string>>,
+    kept?: true,
+  ): void {
+    connection.watchWhileIdle();
+    state.idle.push({ connection, parameters, settings, since: Date.now(), kept });
+  }
+
   /**
-   * DISCARD ALL and a fresh random seed (resetSession); null when the
-   * connection is not cleanly idle afterwards or would show something of
-   * the previous session.
+   * DISCARD ALL and a fresh random seed (resetSession), with the last
+   * client's settings applied again; null when the connection is not
+   * cleanly idle afterwards or would show something of the previous session.
    */
-  private async reset(connection: UpstreamConnection): Promise<ReadonlyMap<string, string> | null> {
-    const result = await resetSession(connection);
+  private async reset(
+    connection: UpstreamConnection,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<ReadonlyMap<string, string> | null> {
+    const result = await resetSession(connection, settings);
     connection.sessionReset();
     if (!result.clean) return null;
     const parameters = new Map(connection.parameters);
@@ -653,27 +697,42 @@ function needsRepair(err: unknown): boolean {
 }
 
 /**
- * The client's startup settings, applied with set_config (the same raw
- * string semantics as a startup packet, e.g. for search_path lists). One
- * round trip, which also proves an idle connection still works.
+ * The client's startup settings, applied with set_config over those in
+ * place (`current`, undone first with RESET ALL, which keeps the startup
+ * packet's fixed settings, as DISCARD ALL does). One round trip, which
+ * also proves an idle connection still works; on an error the implicit
+ * transaction rolls back and the settings in place stay.
  */
 async function applySettings(
   connection: UpstreamConnection,
   base: ReadonlyMap<string, string>,
   settings: Readonly<Record<string, string>>,
+  current: Readonly<Record<string, string>>,
 ): Promise<ReadonlyMap<string, string>> {
-  const entries = Object.entries(settings);
-  const calls = entries.map(
-    ([name, value]) =>
-      `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
-  );
-  const result = await runSimpleQuery(connection, calls.length ? `SELECT ${calls.join(', ')}` : '');
+  const calls = setConfigCalls(settings);
+  const statements = [
+    ...(Object.keys(current).length > 0 ? ['RESET ALL'] : []),
+    ...(calls.length > 0 ? [`SELECT ${calls.join(', ')}`] : []),
+  ];
+  const result = await runSimpleQuery(connection, statements.join('; '));
   if (result.error) {
     throw new UpstreamSettingError(result.error.M ?? 'invalid setting', result.error.C);
   }
   const parameters = new Map(base);
   for (const [name, value] of result.parameters) parameters.set(name, value);
   return parameters;
+}
+
+/** The same settings, in any order. */
+function sameSettings(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  const names = Object.keys(a);
+  return (
+    names.length === Object.keys(b).length &&
+    names.every((name) => Object.hasOwn(b, name) && a[name] === b[name])
+  );
 }
 
 /** A client's startup setting was refused by PostgreSQL (e.g. an unknown time zone). */

@@ -6,6 +6,7 @@ import {
   type TransactionStatus,
 } from '#wire';
 import { serialize } from 'pg-protocol';
+import { quoteLiteral } from '../provisioning/sql';
 import { parseDataRow } from '../query/result-messages';
 import type { UpstreamConnection } from './upstream-connection';
 
@@ -19,6 +20,17 @@ const FLOAT8_OID = 701;
  * role never contains it.
  */
 const RESEED = 'SELECT pg_catalog.setseed($1), pg_catalog.pg_my_temp_schema()::pg_catalog.int8';
+
+/**
+ * `set_config` calls for a client's startup settings (the same raw string
+ * semantics as a startup packet, e.g. for search_path lists).
+ */
+export function setConfigCalls(settings: Readonly<Record<string, string>>): string[] {
+  return Object.entries(settings).map(
+    ([name, value]) =>
+      `pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`,
+  );
+}
 
 export interface ResetOutcome {
   /** ParameterStatus changes the reset caused (settings back to their defaults). */
@@ -40,14 +52,22 @@ export function unpredictableSeed(): number {
  * the next user, is drawn anew by the gateway; a session that had a
  * temporary schema is not clean (the next one would see that it exists).
  * The reseeding statement is closed again, so no unnamed statement is left.
+ * `settings` (startup settings the next client is likely to ask for again,
+ * the last one's) are applied in the same statement, so that a login asking
+ * for exactly these needs no round trip of its own; one asking for others
+ * starts with RESET ALL (the pool's applySettings).
  */
-export async function resetSession(connection: UpstreamConnection): Promise<ResetOutcome> {
+export async function resetSession(
+  connection: UpstreamConnection,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<ResetOutcome> {
   const framed = connection.framed();
   connection.sent();
+  const text = [RESEED, ...setConfigCalls(settings)].join(', ');
   framed.write(
     Buffer.concat([
       serialize.query('DISCARD ALL'),
-      serialize.parse({ text: RESEED, types: [FLOAT8_OID] }),
+      serialize.parse({ text, types: [FLOAT8_OID] }),
       serialize.bind({ values: [String(unpredictableSeed())] }),
       serialize.execute(),
       serialize.close({ type: 'S', name: '' }),

@@ -115,6 +115,7 @@ export class UpstreamConnection {
       !this.cancelledEver &&
       !this.retired &&
       !this.socket.destroyed &&
+      !this.socket.readableEnded &&
       (this.framer?.bufferedLength ?? 0) === 0
     );
   }
@@ -131,6 +132,16 @@ export class UpstreamConnection {
     this.framer.attach();
     this.framer.maxMessageLength = maxMessageLength;
     return this.framer;
+  }
+
+  /**
+   * Reads while the connection sits idle in the pool, so that its EOF or
+   * anything PostgreSQL says unasked (a FATAL before it closes) shows at
+   * once and makes it not `reusable`; the next `framed()` or `takeStream()`
+   * pauses it again. At most one chunk is read before the reader pauses.
+   */
+  watchWhileIdle(): void {
+    this.framed().resumeIdle();
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
-import { tlsServerEndPointHash, type ChannelBinding } from '#auth';
+import type { ChannelBinding } from '#auth';
+import type { ServedCredentials } from '#tls';
 import {
   acquireTenantConnection,
   ConnectionClosedError,
@@ -133,9 +133,10 @@ export class ClientSession {
 
   private async establish(deadline: NodeJS.Timeout): Promise<void> {
     const { config, tls, logins, access, cancels } = this.deps;
+    const served = tls.certificates?.served ?? null;
     const startup = await negotiateStartup(this.socket, {
       tlsMode: config.tls,
-      secureContext: tls.certificates?.secureContext ?? null,
+      secureContext: served?.secureContext ?? null,
       secured: (secure) => (this.current = secure),
     });
     // Nothing is ever written to a cancel connection, whatever came (HARD-14).
@@ -164,7 +165,7 @@ export class ClientSession {
       databaseReference: databaseName,
       sourceAddress,
       overTls: startup.tls !== null,
-      channelBinding: startup.tls ? channelBindingOf(startup.tls.socket) : null,
+      channelBinding: startup.tls && served ? channelBindingOf(served) : null,
     });
     const granted = await access.resolve(
       { id: login.userId, slug: login.slug },
@@ -447,13 +448,10 @@ function controlPlaneUnavailable(err: unknown): boolean {
 
 /**
  * tls-server-end-point data of the certificate this very connection was
- * served with (a reload between handshake and login cannot mismatch it);
- * null, so PLUS is not offered, for a signature algorithm RFC 5929 does not
- * cover.
+ * served with (read with its context before the handshake, so a reload
+ * between handshake and login cannot mismatch it); null, so PLUS is not
+ * offered, for a signature algorithm RFC 5929 does not cover.
  */
-function channelBindingOf(socket: TLSSocket): ChannelBinding | null {
-  const certificate = socket.getCertificate();
-  if (!certificate || !('raw' in certificate)) return null;
-  const data = tlsServerEndPointHash(certificate.raw);
-  return data ? { type: 'tls-server-end-point', data } : null;
+function channelBindingOf(served: ServedCredentials): ChannelBinding | null {
+  return served.endPoint ? { type: 'tls-server-end-point', data: served.endPoint } : null;
 }
