@@ -27,6 +27,8 @@ export async function openConsole(
   const origin = `http://127.0.0.1:${postern.httpPort}`;
   const context = await browser.newContext({ baseURL: origin, viewport });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  // Well above any wait of these pages; a step that fails says so in seconds, not minutes.
+  context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, databasePath } from '../api';
 import { ConnectionStrings } from '../components/connection-strings';
@@ -223,6 +223,7 @@ function GrantsEditor({ database }: { database: string }) {
   const action = useAction();
   const [entity, setEntity] = useState('');
   const [level, setLevel] = useState<GrantLevel>('read-only');
+  const formId = useId();
   const grantPath = (name: string) =>
     `${databasePath(database)}/grants/${encodeURIComponent(name)}`;
   const put = (name: string, to: GrantLevel) =>
@@ -287,26 +288,31 @@ function GrantsEditor({ database }: { database: string }) {
           void put(entity.trim(), level).then((ok) => ok && setEntity(''));
         }}
       >
-        <label>
-          Grant to
+        <div className="field">
+          <label htmlFor={`${formId}-entity`}>Grant to</label>
           <input
+            id={`${formId}-entity`}
             value={entity}
             onChange={(e) => setEntity(e.target.value)}
             required
             autoComplete="off"
             placeholder="user or organisation"
           />
-        </label>
-        <label>
-          Level
-          <select value={level} onChange={(e) => setLevel(e.target.value as GrantLevel)}>
+        </div>
+        <div className="field">
+          <label htmlFor={`${formId}-level`}>Level</label>
+          <select
+            id={`${formId}-level`}
+            value={level}
+            onChange={(e) => setLevel(e.target.value as GrantLevel)}
+          >
             {GRANT_LEVELS.map((l) => (
               <option key={l} value={l}>
                 {l}
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <button type="submit" disabled={action.busy}>
           Grant
         </button>

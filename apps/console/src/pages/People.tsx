@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api } from '../api';
 import {
@@ -305,6 +305,7 @@ function Members({
   const [user, setUser] = useState('');
   const [role, setRole] = useState<'member' | 'admin'>('member');
   const action = useAction();
+  const formId = useId();
   const member = (name: string) => `${path(org)}/members/${encodeURIComponent(name)}`;
   return (
     <div className="card">
@@ -370,22 +371,27 @@ function Members({
               });
           }}
         >
-          <label>
-            User
+          <div className="field">
+            <label htmlFor={`${formId}-user`}>User</label>
             <input
+              id={`${formId}-user`}
               value={user}
               onChange={(e) => setUser(e.target.value)}
               required
               autoComplete="off"
             />
-          </label>
-          <label>
-            Role
-            <select value={role} onChange={(e) => setRole(e.target.value as 'member' | 'admin')}>
+          </div>
+          <div className="field">
+            <label htmlFor={`${formId}-role`}>Role</label>
+            <select
+              id={`${formId}-role`}
+              value={role}
+              onChange={(e) => setRole(e.target.value as 'member' | 'admin')}
+            >
               <option value="member">member</option>
               <option value="admin">admin</option>
             </select>
-          </label>
+          </div>
           <button type="submit" disabled={action.busy}>
             Add member
           </button>
