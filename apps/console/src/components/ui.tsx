@@ -160,7 +160,7 @@ export function CopyField({ label, value }: { label: string; value: string }) {
           id={id}
           readOnly
           value={value}
-          rows={value.length > 90 ? 3 : 1}
+          rows={Math.min(4, Math.ceil(value.length / 72))}
           className="mono"
         />
         <CopyButton text={value} label={`Copy ${label}`} />

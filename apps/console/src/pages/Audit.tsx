@@ -37,7 +37,7 @@ export function AuditPage() {
   for (const key of FILTERS) {
     const value = params.get(key);
     if (!value) continue;
-    query.set(key, key === 'since' || key === 'until' ? new Date(value).toISOString() : value);
+    query.set(key, key === 'since' || key === 'until' ? isoTime(value) : value);
   }
   query.set('limit', String(PAGE_SIZE));
   if (before) query.set('before', before);
@@ -229,6 +229,12 @@ function EventDetail({ event }: { event: AuditEvent }) {
       ))}
     </dl>
   );
+}
+
+/** A datetime-local value as ISO 8601 in UTC; anything else as typed, for the API to judge. */
+function isoTime(value: string): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
 function printable(value: unknown): string {
