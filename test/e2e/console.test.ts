@@ -287,6 +287,22 @@ describe('web console', () => {
       .first()
       .waitFor();
     await screenshot(page, 'audit');
+    // Paging: more events than a page (50) of http.query, then back to the newest.
+    for (let i = 0; i < 50; i++) {
+      const answer = await http.call('POST', '/databases/admin/shop/query', {
+        token: adminToken,
+        body: { sql: `SELECT ${i} AS page_filler` },
+      });
+      assert.equal(answer.status, 200);
+    }
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await table.getByText('SELECT 49 AS page_filler').waitFor();
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.waitForURL(/before=\d+/);
+    await table.getByRole('cell', { name: 'database.create', exact: true }).waitFor();
+    assert.equal(await table.getByText('SELECT 49 AS page_filler').count(), 0);
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await table.getByText('SELECT 49 AS page_filler').waitFor();
     await page.getByLabel('Kind').fill('session.kill');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/kind=session\.kill/);
@@ -422,6 +438,60 @@ describe('web console', () => {
     assert.equal(new URL(p.url()).searchParams.get('next'), '/databases');
     assert.deepEqual(rita.problems, []);
     await rita.context.close();
+  });
+
+  test('CONSOLE-11 destructive actions ask first: a database deleted with its name typed, a token revoked, a user disabled', async () => {
+    const created = await http.call('POST', '/databases', {
+      token: adminToken,
+      body: { owner: 'admin', name: 'scratch' },
+    });
+    assert.equal(created.status, 201);
+    await page.goto('/databases/admin/scratch');
+    await page.getByRole('button', { name: 'Delete database' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete admin/scratch' });
+    const deleteButton = confirm.getByRole('button', { name: 'Delete database' });
+    await confirm.getByLabel(/Type admin\/scratch to confirm/).fill('admin/scratc');
+    assert.equal(await deleteButton.isDisabled(), true, 'not before the exact name');
+    await confirm.getByLabel(/Type admin\/scratch to confirm/).fill('admin/scratch');
+    await screenshot(page, 'database-delete');
+    await deleteButton.click();
+    await page.waitForURL(/\/databases$/);
+    assert.equal(
+      (await http.call('GET', '/databases/admin/scratch', { token: adminToken })).status,
+      404,
+    );
+
+    await page.goto('/tokens?user=carol');
+    const row = page.getByRole('row').filter({ hasText: 'reports' });
+    await row.getByRole('button', { name: 'Revoke reports' }).click();
+    await page
+      .getByRole('dialog', { name: 'Revoke reports' })
+      .getByRole('button', { name: 'Revoke' })
+      .click();
+    await row.getByText('revoked').waitFor();
+    const refused = await run(
+      'psql',
+      [
+        '--no-psqlrc',
+        `host=localhost port=${postern.wirePort} user=carol dbname=admin/shop sslmode=verify-full sslrootcert=${postern.caFile}`,
+        '-c',
+        'SELECT 1',
+      ],
+      { env: { PGPASSWORD: tokenSecret, PGCONNECT_TIMEOUT: '10' } },
+    );
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /password authentication failed/);
+
+    await page.goto('/people/carol');
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('carol is disabled').waitFor();
+    await page.getByRole('button', { name: 'Enable' }).waitFor();
+    await screenshot(page, 'person-disabled');
+    const carol = await http.call('GET', '/entities/carol', { token: adminToken });
+    assert.equal(carol.body.disabled, true);
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.getByRole('button', { name: 'Disable' }).waitFor();
+    noProblems();
   });
 
   test('CONSOLE-09 every page reads on a narrow window without sideways scrolling', async () => {

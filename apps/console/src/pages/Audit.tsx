@@ -185,24 +185,27 @@ export function AuditPage() {
   );
 }
 
-/** One line about an event, from whatever its detail holds (new kinds need no code here). */
+/** Detail keys worth seeing first in the one-line summary. */
+const SUMMARY_FIRST = ['reason', 'statement', 'sqlstate', 'user', 'entity', 'level', 'role'];
+const SUMMARY_PARTS = 4;
+
+/**
+ * One line about an event from whatever its detail holds: the known keys first, then the
+ * other plain values, so kinds added later show without code here.
+ */
 function summary(event: AuditEvent): string {
   const detail = event.detail ?? {};
+  const keys = [
+    ...SUMMARY_FIRST.filter((key) => key in detail),
+    ...Object.keys(detail).filter((key) => !SUMMARY_FIRST.includes(key)),
+  ];
   const parts: string[] = [];
-  for (const key of [
-    'reason',
-    'statement',
-    'sql',
-    'query',
-    'sqlstate',
-    'target',
-    'entity',
-    'level',
-    'role',
-  ]) {
+  for (const key of keys) {
     const value = detail[key];
-    if (value !== undefined && value !== null && value !== '')
-      parts.push(`${key}: ${printable(value)}`);
+    if (value === null || value === undefined || value === '' || typeof value === 'object')
+      continue;
+    parts.push(`${key}: ${String(value)}`);
+    if (parts.length === SUMMARY_PARTS) break;
   }
   if (event.source) parts.push(`from ${event.source}`);
   if (event.method) parts.push(`by ${event.method}`);
