@@ -245,6 +245,24 @@ describe('web console', () => {
       .waitFor();
     assert.equal(await grid.locator('tbody tr').count(), 1000);
 
+    // The database's own row limit (a guardrail) stops a statement: shown with its SQLSTATE.
+    const limited = await http.call('PUT', '/databases/admin/shop/limits', {
+      token: adminToken,
+      body: { statementTimeoutMs: 60000, maxResultRows: 100 },
+    });
+    assert.equal(limited.status, 200);
+    await runSql('SELECT g FROM generate_series(1, 500) g');
+    await page
+      .getByTestId('sql-late-error')
+      .or(page.getByTestId('sql-error'))
+      .filter({ hasText: '54000' })
+      .waitFor();
+    await screenshot(page, 'sql-guardrail');
+    await http.call('PUT', '/databases/admin/shop/limits', {
+      token: adminToken,
+      body: { statementTimeoutMs: 60000 },
+    });
+
     await runSql('SELECT pg_sleep(30)');
     await page.getByTestId('sql-status').filter({ hasText: 'Running' }).waitFor();
     await screenshot(page, 'sql-running');

@@ -46,7 +46,7 @@ export function TimeChart({
         {
           stroke: 'currentColor',
           grid: { stroke: 'rgba(128,128,128,0.15)' },
-          size: 56,
+          size: 70,
           values: (_u, ticks) => ticks.map((t) => `${formatTick(t)}${unit ?? ''}`),
         },
       ],

@@ -129,6 +129,7 @@ export function SqlPage() {
 }
 
 function commandLine(result: SqlResult): string {
+  if (result.lateError) return `Stopped by an error after ${result.rowsReceived} rows`;
   const count = result.rowCount ?? result.rowsReceived;
   if (!result.command) return 'Done';
   return `${result.command} ${count} row${count === 1 ? '' : 's'}`;
