@@ -3,6 +3,7 @@ import { RouterModule } from '@nestjs/core';
 import { ADMIN_API_PREFIX, AdminModule } from './admin/admin.module';
 import { BootstrapModule } from './bootstrap/bootstrap.module';
 import type { PosternConfig } from './config/config';
+import { ConsoleModule } from './console/console.module';
 import { ConfigModule } from './config/config.module';
 import { EngineModule } from './engine/engine.module';
 import { HealthModule } from './health/health.module';
@@ -26,6 +27,7 @@ export class AppModule {
         HealthModule,
         AdminModule,
         ObservabilityModule,
+        ConsoleModule,
         RouterModule.register([{ path: ADMIN_API_PREFIX, module: AdminModule }]),
       ],
     };

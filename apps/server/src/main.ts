@@ -10,6 +10,7 @@ import { rejectNonJsonBodies, verifyJsonBody } from './admin/common/json-body';
 import { mountOpenApi } from './admin/openapi';
 import { AppModule } from './app.module';
 import { banner } from './banner';
+import { serveConsole } from './console/console-assets';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { ConfigError, loadConfig, type PosternConfig } from './config/config';
 import { applyReload, liveConfig } from './config/config-reload';
@@ -43,6 +44,7 @@ export async function runGateway(flags: Settings = {}): Promise<void> {
   reloadOnSighup(config, read);
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   mountOpenApi(app);
+  serveConsole(app);
   await app.init();
   if (config.httpTls)
     await app.get(TlsService).serveHttps(app.getHttpServer() as unknown as TlsServer);
