@@ -58,6 +58,7 @@ const fe = {
   parse: (name: string, sql: string) => message('P', `${cstrings(name, sql)}\0\0`),
   bind: (statement: string) => message('B', `${cstrings('', statement)}\0\0\0\0\0\0`),
   describeStatement: (name: string) => message('D', `S${cstrings(name)}`),
+  describePortal: () => message('D', 'P\0'),
   execute: () => message('E', '\0\0\0\0\0'),
   close: (name: string) => message('C', `S${cstrings(name)}`),
   sync: () => message('S'),
@@ -337,6 +338,40 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     assert.deepEqual(t.upstreams[0]!.sent(), ['Q:select 3|']);
   });
 
+  test('TXN-10 a SET prepared in one round trip and executed in a later one is read back after its execution (psycopg 3, libpq)', async () => {
+    // libpq's PQsendPrepare is Parse + Sync on its own; PQsendQueryPrepared
+    // then sends Bind, Describe, Execute, Sync: the setting changes only then.
+    const t = setup();
+    await t.send(fe.parse('_pg3_0', "SET application_name = 'mine'"), fe.sync());
+    t.upstreams[0]!.sent();
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    assert.deepEqual(t.client(), ['1:', 'Z:I']);
+    assert.equal(t.pooled.assigned, false, 'preparing changes no setting: nothing to read back');
+
+    await t.send(fe.bind('_pg3_0'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), ['B:|postern_1|||||||', 'E:|||||', 'S:']);
+    t.upstreams[0]!.answer(be.bindComplete(), be.complete('SET'), be.ready('I'));
+    await tick();
+    assert.deepEqual(t.upstreams[0]!.sent(), [`Q:${SESSION_SETTINGS_QUERY}|`]);
+    t.upstreams[0]!.answer(
+      be.row('application_name', 'mine'),
+      be.complete('SELECT 1'),
+      be.ready('I'),
+    );
+    await tick();
+    assert.deepEqual(t.client(), ['2:', 'C:SET|', 'Z:I']);
+    assert.equal(t.pooled.assigned, false);
+
+    // On another connection the setting is applied first.
+    t.use(1);
+    await t.send(fe.query('select 1'));
+    assert.deepEqual(t.upstreams[1]!.sent(), [
+      "Q:SELECT pg_catalog.set_config('application_name', 'mine', false)|",
+      'Q:select 1|',
+    ]);
+  });
+
   test("DEALLOCATE of the client's own statement is answered here (psycopg's way of closing)", async () => {
     const t = setup();
     await t.send(fe.parse('_pg3_0', 'select 1'), fe.sync());
@@ -349,6 +384,38 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     assert.deepEqual(t.upstreams[0]!.sent(), []);
     await t.send(fe.bind('_pg3_0'), fe.execute(), fe.sync());
     assert.match(t.upstreams[0]!.sent()[0]!, /prepared statement "_pg3_0" does not exist/);
+  });
+
+  test('TXN-10 DEALLOCATE ALL sent as an unnamed extended-protocol statement (psycopg 3 after a ROLLBACK) is answered here', async () => {
+    const t = setup();
+    await t.send(fe.parse('_pg3_0', 'select 1'), fe.sync());
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    t.client();
+    t.upstreams[0]!.sent();
+    await t.send(
+      fe.parse('', 'DEALLOCATE ALL'),
+      fe.bind(''),
+      fe.describePortal(),
+      fe.execute(),
+      fe.sync(),
+    );
+    assert.deepEqual(t.upstreams[0]!.sent(), [], 'the connection keeps its statements for others');
+    assert.deepEqual(t.client(), ['1:', '2:', 'n:', 'C:DEALLOCATE ALL|', 'Z:I']);
+    assert.equal(t.acquires(), 1);
+    // The client's statement is gone, the connection's is not: prepared again, answered here.
+    await t.send(fe.bind('_pg3_0'), fe.execute(), fe.sync());
+    assert.match(t.upstreams[0]!.sent()[0]!, /prepared statement "_pg3_0" does not exist/);
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.error('26000', 'prepared statement "_pg3_0" does not exist'),
+      be.ready('I'),
+    );
+    await tick();
+    t.client();
+    await t.send(fe.parse('_pg3_1', 'select 1'), fe.bind('_pg3_1'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), ['B:|postern_1|||||||', 'E:|||||', 'S:']);
   });
 
   test('the session ending mid-transaction closes the connection; between transactions nothing is held', async () => {

@@ -16,6 +16,12 @@ export interface ClientStatement {
   readonly key: string;
   /** What follows the name in its Parse message (see parseDefinition). */
   readonly definition: Buffer;
+  /**
+   * Executing it may change session settings (SET, RESET, set_config()):
+   * its settings are read back after the transaction that executes it,
+   * not the one that prepares it (libpq prepares in a round trip of its own).
+   */
+  readonly changesSettings: boolean;
 }
 
 /** Identifies a statement by its definition (sha-256: the text can be long; collisions are not a concern). */
@@ -35,10 +41,14 @@ export class ClientStatements {
    * A Parse with `name`. A named statement that exists is an error, as in
    * PostgreSQL (42P05); the unnamed one ('') is replaced.
    */
-  define(name: string, definition: Buffer): DefineOutcome {
+  define(name: string, definition: Buffer, changesSettings = false): DefineOutcome {
     if (name !== '' && this.byName.has(name)) return 'exists';
     if (!this.byName.has(name) && this.byName.size >= this.capacity) return 'too-many';
-    this.byName.set(name, { key: statementKey(definition), definition: Buffer.from(definition) });
+    this.byName.set(name, {
+      key: statementKey(definition),
+      definition: Buffer.from(definition),
+      changesSettings,
+    });
     return 'defined';
   }
 
