@@ -12,6 +12,7 @@ import {
 } from '../support/drivers';
 import { compileJava } from '../support/java';
 import { PosternProcess } from '../support/postern-process';
+import Cursor from 'pg-cursor';
 
 /** Generous: only there so that a broken relay fails a test instead of hanging the run. */
 const LIMIT = { timeout: 60_000 };
@@ -128,6 +129,17 @@ describe('transaction pooling under real drivers (TXN)', () => {
   );
 
   test(
+    'TXN-15 psycopg 3 in pipeline mode: BEGIN, insert and count of each round sent together as prepared statements, over 3 connections',
+    LIMIT,
+    (t) =>
+      hammered(t, () => runSection(python, gateway, 'psycopg3-pipeline'), {
+        transactions: 12 * 25,
+        rows: 12 * 19,
+        namedUpstream: true,
+      }),
+  );
+
+  test(
     'TXN-11 psycopg2: 12 clients, parameterised statements in transactions, over 3 connections',
     LIMIT,
     (t) =>
@@ -197,7 +209,9 @@ const UPSTREAM_NAMED =
  * each sets its application_name, then runs 25 transactions in which the
  * insert (a named statement) and the count (an unnamed parameterised one)
  * are queued together without waiting for each other; commit, every fourth
- * rolled back; between transactions a named statement outside any.
+ * rolled back; between transactions a named statement outside any, and
+ * its rows read through a cursor (pg-cursor: Execute with a row limit and
+ * Flush, the portal open across round trips until its Sync).
  */
 async function nodeHammer(postern: PosternProcess): Promise<HammerSummary> {
   const CLIENTS = 16;
@@ -240,6 +254,21 @@ async function nodeHammer(postern: PosternProcess): Promise<HammerSummary> {
         });
         statements += 2;
         if (doubled.rows[0]!.d !== 2 * round) throw new Error(`round ${round}: doubled`);
+        // Its rows through a cursor read 4 at a time: Execute and Flush, no Sync, until the end.
+        const cursor = client.query(
+          new Cursor('SELECT seq FROM hammer WHERE driver = $1 AND client = $2 ORDER BY seq', [
+            'node-postgres',
+            number,
+          ]),
+        );
+        const seqs: number[] = [];
+        for (let batch = await cursor.read(4); batch.length > 0; batch = await cursor.read(4)) {
+          seqs.push(...batch.map((row: { seq: number }) => row.seq));
+        }
+        await cursor.close();
+        statements++;
+        const expected = Array.from({ length: round + 1 }, (_, r) => r).filter(committed);
+        if (seqs.join() !== expected.join()) throw new Error(`round ${round}: cursor saw ${seqs}`);
       }
     } finally {
       await client.end();
