@@ -56,6 +56,7 @@ describe('transaction pooling under real drivers (TXN)', () => {
     await setup.query(
       'CREATE TABLE hammer (driver text, client int, seq int, PRIMARY KEY (driver, client, seq))',
     );
+    await setup.query('CREATE SEQUENCE hammer_ids');
     await setup.end();
     [go, java] = await Promise.all([buildGo('txnhammer'), compileJava('TxnHammer')]);
   });
@@ -178,7 +179,7 @@ describe('transaction pooling under real drivers (TXN)', () => {
   );
 
   test(
-    'TXN-14 node-postgres: 16 clients, named and unnamed parameterised statements queued without waiting, over 3 connections',
+    'TXN-14 node-postgres: 16 clients, named and unnamed parameterised statements queued without waiting, currval() after nextval(), a cursor, over 3 connections',
     LIMIT,
     (t) =>
       hammered(t, () => nodeHammer(postern), {
@@ -187,6 +188,28 @@ describe('transaction pooling under real drivers (TXN)', () => {
         namedUpstream: true,
       }),
   );
+
+  test('TXN-16 refusals of parameterised statements name the reason (0A000), judged in the transaction that executes them', async () => {
+    const client = await postern.connect();
+    try {
+      const refused = { code: '0A000', message: /not supported in transaction pooling mode/ };
+      await assert.rejects(client.query('SELECT pg_advisory_lock($1)', [1]), refused);
+      await client.query('BEGIN');
+      await client.query('SELECT nextval($1::regclass)', ['hammer_ids']);
+      const current = {
+        name: 'current-id',
+        text: 'SELECT currval($1::regclass) AS v',
+        values: ['hammer_ids'],
+      };
+      await client.query(current);
+      await client.query('COMMIT');
+      // The same prepared currval() in a transaction without nextval(): another client's value.
+      await assert.rejects(client.query(current), refused);
+      assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 /** What each hammer program prints. */
@@ -208,7 +231,8 @@ const UPSTREAM_NAMED =
  * The node-postgres hammer, as the other drivers' programs: 16 clients,
  * each sets its application_name, then runs 25 transactions in which the
  * insert (a named statement) and the count (an unnamed parameterised one)
- * are queued together without waiting for each other; commit, every fourth
+ * are queued together without waiting for each other, then nextval() and
+ * currval() (parameterised); commit, every fourth
  * rolled back; between transactions a named statement outside any, and
  * its rows read through a cursor (pg-cursor: Execute with a row limit and
  * Flush, the portal open across round trips until its Sync).
@@ -243,6 +267,20 @@ async function nodeHammer(postern: PosternProcess): Promise<HammerSummary> {
         const { n, app } = counted.rows[0]!;
         if (n !== mine + 1 || app !== me) {
           throw new Error(`round ${round}: saw ${n} rows as ${app}, expected ${mine + 1} as ${me}`);
+        }
+        // currval() after nextval() in the transaction, both parameterised (extended protocol):
+        // its own value, whichever clients share the connection.
+        const [next, current] = await Promise.all([
+          client.query<{ v: string }>({
+            name: 'hammer-next',
+            text: 'SELECT nextval($1::regclass) AS v',
+            values: ['hammer_ids'],
+          }),
+          client.query<{ v: string }>('SELECT currval($1::regclass) AS v', ['hammer_ids']),
+        ]);
+        statements += 2;
+        if (current.rows[0]!.v !== next.rows[0]!.v) {
+          throw new Error(`round ${round}: currval ${current.rows[0]!.v} after ${next.rows[0]!.v}`);
         }
         await client.query(committed(round) ? 'COMMIT' : 'ROLLBACK');
         if (committed(round)) mine++;

@@ -418,6 +418,75 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     assert.deepEqual(t.upstreams[0]!.sent(), ['B:|postern_1|||||||', 'E:|||||', 'S:']);
   });
 
+  test('TXN-14 currval() after nextval() in the same transaction, both over the extended protocol, is not refused (node-postgres)', async () => {
+    const t = setup();
+    await t.send(fe.query('begin'));
+    t.upstreams[0]!.answer(be.complete('BEGIN'), be.ready('T'));
+    await tick();
+    t.upstreams[0]!.sent();
+    await t.send(
+      fe.parse('next', 'SELECT nextval($1::regclass)'),
+      fe.bind('next'),
+      fe.execute(),
+      fe.parse('', 'SELECT currval($1::regclass)'),
+      fe.bind(''),
+      fe.execute(),
+      fe.sync(),
+    );
+    assert.deepEqual(t.upstreams[0]!.sent(), [
+      'P:postern_1|SELECT nextval($1::regclass)|||',
+      'B:|postern_1|||||||',
+      'E:|||||',
+      'P:|SELECT currval($1::regclass)|||',
+      'B:||||||||',
+      'E:|||||',
+      'S:',
+    ]);
+  });
+
+  test('TXN-14 a currval() prepared after nextval() is refused when executed in a later transaction without it', async () => {
+    const t = setup();
+    await t.send(fe.query('begin'), fe.query("select nextval('s')"));
+    t.upstreams[0]!.answer(be.complete('BEGIN'), be.ready('T'));
+    t.upstreams[0]!.answer(be.row('1'), be.complete('SELECT 1'), be.ready('T'));
+    await tick();
+    await t.send(fe.parse('cur', "select currval('s')"), fe.sync(), fe.query('commit'));
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('T'));
+    t.upstreams[0]!.answer(be.complete('COMMIT'), be.ready('I'));
+    await tick();
+    t.upstreams[0]!.sent();
+    t.client();
+    // Another connection, whose currval() is another client's.
+    t.use(1);
+    await t.send(fe.bind('cur'), fe.execute(), fe.sync());
+    const [sent] = t.upstreams[1]!.sent();
+    assert.match(sent!, /^P:\|DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000'/);
+    assert.match(sent!, /currval\(\) before nextval\(\) in the same transaction/);
+  });
+
+  test('TXN-14 a refused Parse fails as the Parse, whatever parameters the Bind after it supplies', async () => {
+    const t = setup();
+    await t.send(fe.parse('', 'SELECT pg_advisory_lock($1)'), fe.bind(''), fe.execute(), fe.sync());
+    const sent = t.upstreams[0]!.sent();
+    assert.match(sent[0]!, /^P:\|DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000'/);
+    assert.deepEqual(
+      sent.slice(1, 3),
+      ['B:||||||||', 'E:|||||'],
+      'the gateway’s own Bind and Execute',
+    );
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.error('0A000', 'pg_advisory_lock() is not supported in transaction pooling mode'),
+      be.ready('I'),
+    );
+    await tick();
+    assert.deepEqual(t.client(), [
+      'E:SERROR|C0A000|Mpg_advisory_lock() is not supported in transaction pooling mode||',
+      'Z:I',
+    ]);
+  });
+
   test('the session ending mid-transaction closes the connection; between transactions nothing is held', async () => {
     const t = setup();
     await t.send(fe.query('begin'));

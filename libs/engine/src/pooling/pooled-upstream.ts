@@ -399,13 +399,24 @@ export class PooledUpstream {
 
   private parse(frame: Buffer): void {
     const name = statementNameOf(frame)!;
-    let definition = parseDefinition(frame);
-    const reading = readForTransactionMode(queryOf(definition), {
-      sequencesUsed: this.sequencesUsed,
-    });
-    if (reading.refused) definition = parseDefinitionOf(raisingSql(reading.refused));
-    // Settings change when it is executed, maybe in a later transaction (see bindOrDescribe).
-    const outcome = this.statements.define(name, definition, reading.changesSettings);
+    const definition = parseDefinition(frame);
+    const sql = queryOf(definition);
+    // What is refused whatever ran before it fails as the Parse itself, as
+    // a syntax error would (a stand-in statement would meet the client's
+    // Bind with parameters it does not take: 08P01 instead of the reason).
+    const always = readForTransactionMode(sql, { sequencesUsed: true });
+    if (always.refused) {
+      if (name === '') this.statements.close(''); // PostgreSQL drops it before parsing
+      return this.raise('0A000', always.refused);
+    }
+    // The rest depends on the transaction that executes it (see bindOrDescribe).
+    const alone = readForTransactionMode(sql, { sequencesUsed: false });
+    const effects = {
+      changesSettings: always.changesSettings,
+      usesSequences: alone.usesSequences,
+      readsSequencesFirst: alone.refused,
+    };
+    const outcome = this.statements.define(name, definition, effects);
     if (outcome === 'exists') {
       return this.raise('42P05', `prepared statement "${name}" already exists`);
     }
@@ -447,8 +458,15 @@ export class PooledUpstream {
           : `prepared statement "${name}" does not exist`,
       );
     }
-    // Executed in this transaction: settings are read back at its end.
-    if (expected.kind === 'bind') this.settingsMayChange ||= statement.changesSettings;
+    if (expected.kind === 'bind') {
+      // Executed in this transaction: its effects are judged in it.
+      const { effects } = statement;
+      if (effects.readsSequencesFirst && !this.sequencesUsed) {
+        return this.raise('0A000', effects.readsSequencesFirst);
+      }
+      this.sequencesUsed ||= effects.usesSequences;
+      this.settingsMayChange ||= effects.changesSettings;
+    }
     if (name === '') {
       const session = this.session!;
       if (session.unnamedKey !== statement.key) {
