@@ -487,6 +487,33 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     ]);
   });
 
+  test('TXN-10 DISCARD ALL over the extended protocol: the connection’s statements are prepared again after it', async () => {
+    const t = setup();
+    await t.send(fe.parse('s1', 'select 1'), fe.sync());
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    t.upstreams[0]!.sent();
+    await t.send(fe.parse('', 'DISCARD ALL'), fe.bind(''), fe.execute(), fe.sync());
+    t.upstreams[0]!.sent();
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.complete('DISCARD ALL'),
+      be.ready('I'),
+    );
+    await tick();
+    t.upstreams[0]!.sent(); // the settings read back after DISCARD ALL
+    t.upstreams[0]!.answer(be.complete('SELECT 0'), be.ready('I'));
+    await tick();
+    await t.send(fe.bind('s1'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), [
+      'P:postern_2|select 1|||',
+      'B:|postern_2|||||||',
+      'E:|||||',
+      'S:',
+    ]);
+  });
+
   test('the session ending mid-transaction closes the connection; between transactions nothing is held', async () => {
     const t = setup();
     await t.send(fe.query('begin'));

@@ -415,6 +415,7 @@ export class PooledUpstream {
       changesSettings: always.changesSettings,
       usesSequences: alone.usesSequences,
       readsSequencesFirst: alone.refused,
+      dropsStatements: always.deallocates.length > 0,
     };
     const outcome = this.statements.define(name, definition, effects);
     if (outcome === 'exists') {
@@ -466,6 +467,8 @@ export class PooledUpstream {
       }
       this.sequencesUsed ||= effects.usesSequences;
       this.settingsMayChange ||= effects.changesSettings;
+      // As for a Query (see query): whatever it drops is prepared again on demand.
+      if (effects.dropsStatements) this.session!.statements.clear();
     }
     if (name === '') {
       const session = this.session!;

@@ -33,12 +33,15 @@ export interface StatementEffects {
   readonly usesSequences: boolean;
   /** It calls currval() or lastval() without nextval(): the refusal when nothing used sequences before it. */
   readonly readsSequencesFirst: string | null;
+  /** DEALLOCATE or DISCARD ALL|PLANS run upstream: the connection's statements are gone. */
+  readonly dropsStatements: boolean;
 }
 
 export const NO_EFFECTS: StatementEffects = {
   changesSettings: false,
   usesSequences: false,
   readsSequencesFirst: null,
+  dropsStatements: false,
 };
 
 /** Identifies a statement by its definition (sha-256: the text can be long; collisions are not a concern). */
