@@ -163,6 +163,17 @@ describe('transaction pooling under real drivers (TXN)', () => {
   );
 
   test(
+    'TXN-17 lib/pq with binary_parameters=yes: the same hammer, parameters in binary',
+    LIMIT,
+    (t) =>
+      hammered(t, () => runSection(go.program, gateway, 'binary'), {
+        transactions: 16 * 25,
+        rows: 16 * 19,
+        namedUpstream: true,
+      }),
+  );
+
+  test(
     'TXN-13 pgJDBC: 12 clients past prepareThreshold (1 and the default 5), batches in transactions, over 3 connections',
     LIMIT,
     (t) =>

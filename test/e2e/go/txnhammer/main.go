@@ -1,5 +1,5 @@
 // Many lib/pq clients at once through a transaction-mode database.
-// Usage: txnhammer <port> <user> <password> <ca file> <section>.
+// Usage: txnhammer <port> <user> <password> <ca file> <hammer|binary>.
 //
 // A database/sql pool of up to 32 connections: 16 goroutines each hold a
 // connection of their own (db.Conn), set its application_name and run
@@ -27,7 +27,9 @@ import (
 
 const clients = 16
 const rounds = 25
-const driver = "lib/pq"
+
+// The rows' tag: "lib/pq", or "lib/pq-binary" for the section "binary".
+var driver = "lib/pq"
 
 func committed(round int) bool { return round%4 != 3 }
 
@@ -39,9 +41,14 @@ type client struct {
 }
 
 func main() {
-	port, user, password, ca := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+	port, user, password, ca, section := os.Args[1], os.Args[2], os.Args[3], os.Args[4], os.Args[5]
 	dsn := fmt.Sprintf("host=localhost port=%s user=%s password=%s dbname=admin/main sslmode=verify-full sslrootcert=%s",
 		port, user, password, ca)
+	if section == "binary" {
+		// lib/pq then sends an unnamed Parse, Bind and Execute in one go, parameters in binary.
+		driver = "lib/pq-binary"
+		dsn += " binary_parameters=yes"
+	}
 	db, err := sql.Open("postgres", dsn)
 	check(err)
 	defer db.Close()
@@ -117,7 +124,7 @@ func (c *client) hammer(db *sql.DB, double *sql.Stmt) error {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET application_name = '%s'", me)); err != nil {
 		return err
 	}
-	insert, err := conn.PrepareContext(ctx, "INSERT INTO hammer (driver, client, seq) VALUES ($1, $2, $3) /* lib/pq */")
+	insert, err := conn.PrepareContext(ctx, "INSERT INTO hammer (driver, client, seq) VALUES ($1, $2, $3) /* "+driver+" */")
 	if err != nil {
 		return err
 	}
