@@ -58,6 +58,7 @@ const fe = {
   parse: (name: string, sql: string) => message('P', `${cstrings(name, sql)}\0\0`),
   bind: (statement: string) => message('B', `${cstrings('', statement)}\0\0\0\0\0\0`),
   describeStatement: (name: string) => message('D', `S${cstrings(name)}`),
+  describePortal: () => message('D', 'P\0'),
   execute: () => message('E', '\0\0\0\0\0'),
   close: (name: string) => message('C', `S${cstrings(name)}`),
   sync: () => message('S'),
@@ -338,6 +339,40 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     assert.deepEqual(t.upstreams[0]!.sent(), ['Q:select 3|']);
   });
 
+  test('TXN-10 a SET prepared in one round trip and executed in a later one is read back after its execution (psycopg 3, libpq)', async () => {
+    // libpq's PQsendPrepare is Parse + Sync on its own; PQsendQueryPrepared
+    // then sends Bind, Describe, Execute, Sync: the setting changes only then.
+    const t = setup();
+    await t.send(fe.parse('_pg3_0', "SET application_name = 'mine'"), fe.sync());
+    t.upstreams[0]!.sent();
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    assert.deepEqual(t.client(), ['1:', 'Z:I']);
+    assert.equal(t.pooled.assigned, false, 'preparing changes no setting: nothing to read back');
+
+    await t.send(fe.bind('_pg3_0'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), ['B:|postern_1|||||||', 'E:|||||', 'S:']);
+    t.upstreams[0]!.answer(be.bindComplete(), be.complete('SET'), be.ready('I'));
+    await tick();
+    assert.deepEqual(t.upstreams[0]!.sent(), [`Q:${SESSION_SETTINGS_QUERY}|`]);
+    t.upstreams[0]!.answer(
+      be.row('application_name', 'mine'),
+      be.complete('SELECT 1'),
+      be.ready('I'),
+    );
+    await tick();
+    assert.deepEqual(t.client(), ['2:', 'C:SET|', 'Z:I']);
+    assert.equal(t.pooled.assigned, false);
+
+    // On another connection the setting is applied first.
+    t.use(1);
+    await t.send(fe.query('select 1'));
+    assert.deepEqual(t.upstreams[1]!.sent(), [
+      "Q:SELECT pg_catalog.set_config('application_name', 'mine', false)|",
+      'Q:select 1|',
+    ]);
+  });
+
   test("DEALLOCATE of the client's own statement is answered here (psycopg's way of closing)", async () => {
     const t = setup();
     await t.send(fe.parse('_pg3_0', 'select 1'), fe.sync());
@@ -379,6 +414,134 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     await tick();
     await t.send(fe.query('select 1'));
     assert.deepEqual(t.upstreams[0]!.sent(), ['Q:select 1|']);
+  });
+
+  test('TXN-10 DEALLOCATE ALL sent as an unnamed extended-protocol statement (psycopg 3 after a ROLLBACK) is answered here', async () => {
+    const t = setup();
+    await t.send(fe.parse('_pg3_0', 'select 1'), fe.sync());
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    t.client();
+    t.upstreams[0]!.sent();
+    await t.send(
+      fe.parse('', 'DEALLOCATE ALL'),
+      fe.bind(''),
+      fe.describePortal(),
+      fe.execute(),
+      fe.sync(),
+    );
+    assert.deepEqual(t.upstreams[0]!.sent(), [], 'the connection keeps its statements for others');
+    assert.deepEqual(t.client(), ['1:', '2:', 'n:', 'C:DEALLOCATE ALL|', 'Z:I']);
+    assert.equal(t.acquires(), 1);
+    // The client's statement is gone, the connection's is not: prepared again, answered here.
+    await t.send(fe.bind('_pg3_0'), fe.execute(), fe.sync());
+    assert.match(t.upstreams[0]!.sent()[0]!, /prepared statement "_pg3_0" does not exist/);
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.error('26000', 'prepared statement "_pg3_0" does not exist'),
+      be.ready('I'),
+    );
+    await tick();
+    t.client();
+    await t.send(fe.parse('_pg3_1', 'select 1'), fe.bind('_pg3_1'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), ['B:|postern_1|||||||', 'E:|||||', 'S:']);
+  });
+
+  test('TXN-14 currval() after nextval() in the same transaction, both over the extended protocol, is not refused (node-postgres)', async () => {
+    const t = setup();
+    await t.send(fe.query('begin'));
+    t.upstreams[0]!.answer(be.complete('BEGIN'), be.ready('T'));
+    await tick();
+    t.upstreams[0]!.sent();
+    await t.send(
+      fe.parse('next', 'SELECT nextval($1::regclass)'),
+      fe.bind('next'),
+      fe.execute(),
+      fe.parse('', 'SELECT currval($1::regclass)'),
+      fe.bind(''),
+      fe.execute(),
+      fe.sync(),
+    );
+    assert.deepEqual(t.upstreams[0]!.sent(), [
+      'P:postern_1|SELECT nextval($1::regclass)|||',
+      'B:|postern_1|||||||',
+      'E:|||||',
+      'P:|SELECT currval($1::regclass)|||',
+      'B:||||||||',
+      'E:|||||',
+      'S:',
+    ]);
+  });
+
+  test('TXN-14 a currval() prepared after nextval() is refused when executed in a later transaction without it', async () => {
+    const t = setup();
+    await t.send(fe.query('begin'), fe.query("select nextval('s')"));
+    t.upstreams[0]!.answer(be.complete('BEGIN'), be.ready('T'));
+    t.upstreams[0]!.answer(be.row('1'), be.complete('SELECT 1'), be.ready('T'));
+    await tick();
+    await t.send(fe.parse('cur', "select currval('s')"), fe.sync(), fe.query('commit'));
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('T'));
+    t.upstreams[0]!.answer(be.complete('COMMIT'), be.ready('I'));
+    await tick();
+    t.upstreams[0]!.sent();
+    t.client();
+    // Another connection, whose currval() is another client's.
+    t.use(1);
+    await t.send(fe.bind('cur'), fe.execute(), fe.sync());
+    const [sent] = t.upstreams[1]!.sent();
+    assert.match(sent!, /^P:\|DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000'/);
+    assert.match(sent!, /currval\(\) before nextval\(\) in the same transaction/);
+  });
+
+  test('TXN-14 a refused Parse fails as the Parse, whatever parameters the Bind after it supplies', async () => {
+    const t = setup();
+    await t.send(fe.parse('', 'SELECT pg_advisory_lock($1)'), fe.bind(''), fe.execute(), fe.sync());
+    const sent = t.upstreams[0]!.sent();
+    assert.match(sent[0]!, /^P:\|DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000'/);
+    assert.deepEqual(
+      sent.slice(1, 3),
+      ['B:||||||||', 'E:|||||'],
+      'the gateway’s own Bind and Execute',
+    );
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.error('0A000', 'pg_advisory_lock() is not supported in transaction pooling mode'),
+      be.ready('I'),
+    );
+    await tick();
+    assert.deepEqual(t.client(), [
+      'E:SERROR|C0A000|Mpg_advisory_lock() is not supported in transaction pooling mode||',
+      'Z:I',
+    ]);
+  });
+
+  test('TXN-10 DISCARD ALL over the extended protocol: the connection’s statements are prepared again after it', async () => {
+    const t = setup();
+    await t.send(fe.parse('s1', 'select 1'), fe.sync());
+    t.upstreams[0]!.answer(be.parseComplete(), be.ready('I'));
+    await tick();
+    t.upstreams[0]!.sent();
+    await t.send(fe.parse('', 'DISCARD ALL'), fe.bind(''), fe.execute(), fe.sync());
+    t.upstreams[0]!.sent();
+    t.upstreams[0]!.answer(
+      be.parseComplete(),
+      be.bindComplete(),
+      be.complete('DISCARD ALL'),
+      be.ready('I'),
+    );
+    await tick();
+    t.upstreams[0]!.sent(); // the settings read back after DISCARD ALL
+    t.upstreams[0]!.answer(be.complete('SELECT 0'), be.ready('I'));
+    await tick();
+    await t.send(fe.bind('s1'), fe.execute(), fe.sync());
+    assert.deepEqual(t.upstreams[0]!.sent(), [
+      'P:postern_2|select 1|||',
+      'B:|postern_2|||||||',
+      'E:|||||',
+      'S:',
+    ]);
   });
 
   test('the session ending mid-transaction closes the connection; between transactions nothing is held', async () => {

@@ -104,6 +104,11 @@ export class PooledUpstream {
   /** Since the last Sync, something went upstream (else a Sync is answered here). */
   private pipelineUpstream = false;
   private releaseDue = false;
+  /**
+   * The client's unnamed statement is a DEALLOCATE of its own statements,
+   * answered here (see answerDeallocation); `bound`: the unnamed portal is it.
+   */
+  private localDeallocation: { names: ReadonlyArray<string | null>; bound: boolean } | null = null;
   /** Client bytes of a frame not complete yet (concatenated once it is), and what is left of a streamed CopyData. */
   private partial: Buffer[] = [];
   private partialLength = 0;
@@ -266,6 +271,7 @@ export class PooledUpstream {
 
   private async clientMessage(frame: Buffer): Promise<void> {
     const type = frame[0]!;
+    if (this.answerDeallocation(type, frame)) return;
     if (this.answerWithoutUpstream(type, frame)) return;
     await this.ensureAssigned();
     if (this.cancelRequested && (type === FE.Query || type === FE.Execute)) {
@@ -317,6 +323,63 @@ export class PooledUpstream {
     return false;
   }
 
+  /**
+   * `DEALLOCATE name` of the client's own statements (or ALL) as the
+   * unnamed statement of the extended protocol: psycopg 3 sends its
+   * DEALLOCATE ALL (after a ROLLBACK) and its cache evictions this way
+   * (Parse, Bind, Describe portal, Execute, Sync). Upstream it would drop
+   * every statement of the connection, other clients' too, behind the
+   * gateway's back, or fail on a name the connection does not know; so,
+   * as for a Query (deallocateHere), it is answered here, each message in
+   * its place among the upstream's answers.
+   */
+  private answerDeallocation(type: number, frame: Buffer): boolean {
+    if (type === FE.Parse && statementNameOf(frame) === '') {
+      const reading = readForTransactionMode(queryOf(parseDefinition(frame)), {
+        sequencesUsed: this.sequencesUsed,
+      });
+      const names = reading.deallocates;
+      const own = names.every((name) => name === null || this.statements.get(name));
+      this.localDeallocation = reading.onlyDeallocations && own ? { names, bound: false } : null;
+      if (!this.localDeallocation) return false;
+      this.statements.close(''); // replaced, as any unnamed statement
+      this.answer(parseComplete());
+      return true;
+    }
+    const local = this.localDeallocation;
+    if (!local) return false;
+    const unnamedPortal = (at: number) => frame[at] === 0;
+    switch (type) {
+      case FE.Bind:
+        // The unnamed portal of the unnamed statement: this one; anything else is upstream's.
+        if (!unnamedPortal(5) || statementNameOf(frame) !== '') return false;
+        local.bound = true;
+        this.answer(bindComplete());
+        return true;
+      case FE.Describe:
+        if (frame[5] === 0x53 /* S */ && unnamedPortal(6)) {
+          this.answer(Buffer.concat([parameterDescriptionNone(), noData()]));
+          return true;
+        }
+        if (!local.bound || !unnamedPortal(6)) return false;
+        this.answer(noData());
+        return true;
+      case FE.Execute: {
+        if (!local.bound || !unnamedPortal(5)) return false;
+        local.bound = false;
+        for (const name of local.names) {
+          if (name === null) this.statements.clear();
+          else this.statements.close(name);
+        }
+        const tag = local.names[0] === null ? 'DEALLOCATE ALL' : 'DEALLOCATE';
+        this.answer(commandComplete(tag));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
   private query(frame: Buffer): void {
     const sql = frame.toString('utf8', 5, frame.length - 1);
     const reading = readForTransactionMode(sql, { sequencesUsed: this.sequencesUsed });
@@ -354,13 +417,25 @@ export class PooledUpstream {
 
   private parse(frame: Buffer): void {
     const name = statementNameOf(frame)!;
-    let definition = parseDefinition(frame);
-    const reading = readForTransactionMode(queryOf(definition), {
-      sequencesUsed: this.sequencesUsed,
-    });
-    if (reading.refused) definition = parseDefinitionOf(raisingSql(reading.refused));
-    this.settingsMayChange ||= reading.changesSettings;
-    const outcome = this.statements.define(name, definition);
+    const definition = parseDefinition(frame);
+    const sql = queryOf(definition);
+    // What is refused whatever ran before it fails as the Parse itself, as
+    // a syntax error would (a stand-in statement would meet the client's
+    // Bind with parameters it does not take: 08P01 instead of the reason).
+    const always = readForTransactionMode(sql, { sequencesUsed: true });
+    if (always.refused) {
+      if (name === '') this.statements.close(''); // PostgreSQL drops it before parsing
+      return this.raise('0A000', always.refused);
+    }
+    // The rest depends on the transaction that executes it (see bindOrDescribe).
+    const alone = readForTransactionMode(sql, { sequencesUsed: false });
+    const effects = {
+      changesSettings: always.changesSettings,
+      usesSequences: alone.usesSequences,
+      readsSequencesFirst: alone.refused,
+      dropsStatements: always.deallocates.length > 0,
+    };
+    const outcome = this.statements.define(name, definition, effects);
     if (outcome === 'exists') {
       return this.raise('42P05', `prepared statement "${name}" already exists`);
     }
@@ -401,6 +476,17 @@ export class PooledUpstream {
           ? 'unnamed prepared statement does not exist'
           : `prepared statement "${name}" does not exist`,
       );
+    }
+    if (expected.kind === 'bind') {
+      // Executed in this transaction: its effects are judged in it.
+      const { effects } = statement;
+      if (effects.readsSequencesFirst && !this.sequencesUsed) {
+        return this.raise('0A000', effects.readsSequencesFirst);
+      }
+      this.sequencesUsed ||= effects.usesSequences;
+      this.settingsMayChange ||= effects.changesSettings;
+      // As for a Query (see query): whatever it drops is prepared again on demand.
+      if (effects.dropsStatements) this.session!.statements.clear();
     }
     if (name === '') {
       const session = this.session!;
@@ -693,6 +779,19 @@ function executeUnnamed(): Buffer {
 
 function parseComplete(): Buffer {
   return frame(BE.ParseComplete, Buffer.alloc(0));
+}
+
+function bindComplete(): Buffer {
+  return frame(BE.BindComplete, Buffer.alloc(0));
+}
+
+function noData(): Buffer {
+  return frame(BE.NoData, Buffer.alloc(0));
+}
+
+/** ParameterDescription of a statement without parameters. */
+function parameterDescriptionNone(): Buffer {
+  return frame(BE.ParameterDescription, Buffer.from([0, 0]));
 }
 
 function closeComplete(): Buffer {

@@ -16,7 +16,33 @@ export interface ClientStatement {
   readonly key: string;
   /** What follows the name in its Parse message (see parseDefinition). */
   readonly definition: Buffer;
+  /** What executing it does to the session (judged when it is executed, not prepared). */
+  readonly effects: StatementEffects;
 }
+
+/**
+ * What a statement does that matters under transaction pooling when it is
+ * executed, which may be in a later transaction than the one that
+ * prepared it (libpq prepares in a round trip of its own; pgJDBC and
+ * node-postgres reuse named statements for the whole session).
+ */
+export interface StatementEffects {
+  /** SET, RESET, set_config(): the settings are read back after its transaction. */
+  readonly changesSettings: boolean;
+  /** nextval(), setval(), INSERT, COPY FROM: currval() is meaningful after it in the transaction. */
+  readonly usesSequences: boolean;
+  /** It calls currval() or lastval() without nextval(): the refusal when nothing used sequences before it. */
+  readonly readsSequencesFirst: string | null;
+  /** DEALLOCATE or DISCARD ALL|PLANS run upstream: the connection's statements are gone. */
+  readonly dropsStatements: boolean;
+}
+
+export const NO_EFFECTS: StatementEffects = {
+  changesSettings: false,
+  usesSequences: false,
+  readsSequencesFirst: null,
+  dropsStatements: false,
+};
 
 /** Identifies a statement by its definition (sha-256: the text can be long; collisions are not a concern). */
 export function statementKey(definition: Buffer): string {
@@ -35,10 +61,14 @@ export class ClientStatements {
    * A Parse with `name`. A named statement that exists is an error, as in
    * PostgreSQL (42P05); the unnamed one ('') is replaced.
    */
-  define(name: string, definition: Buffer): DefineOutcome {
+  define(name: string, definition: Buffer, effects = NO_EFFECTS): DefineOutcome {
     if (name !== '' && this.byName.has(name)) return 'exists';
     if (!this.byName.has(name) && this.byName.size >= this.capacity) return 'too-many';
-    this.byName.set(name, { key: statementKey(definition), definition: Buffer.from(definition) });
+    this.byName.set(name, {
+      key: statementKey(definition),
+      definition: Buffer.from(definition),
+      effects,
+    });
     return 'defined';
   }
 
