@@ -29,8 +29,14 @@ import type { PoolService } from '../../engine/pool.service';
 import type { PosternMetrics } from '../../observability/metrics';
 import { logSessionEnd } from '../../observability/session-end';
 import type { TlsService } from '../tls.service';
+import type { StatementAuditService } from '../../audit/statement-audit.service';
 import type { CancelRegistry } from './cancel-registry';
-import type { AuthenticatedLogin, LoginService } from './login.service';
+import type {
+  AuthenticatedLogin,
+  LoginAttempt,
+  LoginService,
+  WireLoginFailure,
+} from './login.service';
 import type { RelayLimits } from './relay-limits';
 import { SessionRelay, type RelayObserver } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
@@ -47,6 +53,7 @@ export interface SessionDependencies {
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
   readonly metrics: PosternMetrics;
+  readonly statementAudit: StatementAuditService;
 }
 
 /**
@@ -124,27 +131,42 @@ export class ClientSession {
     const settings = upstreamParameters(startup.params);
     const sourceAddress = this.socket.remoteAddress ?? 'unknown';
 
-    const login = await logins.authenticate(startup.framed, {
+    const attempt: LoginAttempt = {
       username,
       databaseReference: databaseName,
       sourceAddress,
       overTls: startup.tls !== null,
       channelBinding: startup.tls ? channelBindingOf(startup.tls.socket) : null,
-    });
-    const granted = await access.resolve(
-      { id: login.userId, slug: login.slug },
-      databaseName,
-      login.token,
-    );
-    if (!granted) throw PgErrors.databaseNotFound(databaseName);
-    const releaseReservation = this.checkConnectionLimits(login, granted);
+    };
+    const login = await logins.authenticate(startup.framed, attempt);
     try {
-      const lease = await this.acquireUpstream(granted, settings, login);
-      clearTimeout(deadline);
-      this.startRelay(startup, login, granted, lease, settings, sourceAddress);
-    } finally {
-      // The session is registered by now (or the login failed): the reservation has served.
-      releaseReservation();
+      const granted = await access.resolve(
+        { id: login.userId, slug: login.slug },
+        databaseName,
+        login.token,
+      );
+      if (!granted) throw PgErrors.databaseNotFound(databaseName);
+      const releaseReservation = this.checkConnectionLimits(login, granted);
+      try {
+        const lease = await this.acquireUpstream(granted, settings, login);
+        clearTimeout(deadline);
+        this.startRelay(startup, attempt, login, granted, lease, settings);
+      } finally {
+        // The session is registered by now (or the login failed): the reservation has served.
+        releaseReservation();
+      }
+    } catch (err) {
+      // The secret was right, the session did not start: a failure, with why (for the admin only).
+      const sqlstate = err instanceof PgError ? err.sqlstate : null;
+      logins.recordFailure(
+        attempt,
+        login.method,
+        login.userId,
+        login.token?.id ?? null,
+        setupFailure(sqlstate),
+        sqlstate,
+      );
+      throw err;
     }
   }
 
@@ -214,12 +236,13 @@ export class ClientSession {
 
   private startRelay(
     startup: StartupResult,
+    attempt: LoginAttempt,
     login: AuthenticatedLogin,
     { database, level }: DatabaseAccess,
     lease: Lease,
     settings: Record<string, string>,
-    sourceAddress: string,
   ): void {
+    const sourceAddress = attempt.sourceAddress;
     const { framed } = startup;
     const { connection } = lease;
     // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
@@ -247,11 +270,30 @@ export class ClientSession {
       retire: () => connection.retire(),
     });
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
+    this.deps.logins.recordSuccess(attempt, login, {
+      id: info.id,
+      databaseId: info.databaseId,
+      database: info.database,
+      level,
+    });
+    const audit = this.deps.statementAudit.follow({
+      sessionId: info.id,
+      user: info.user,
+      userId: info.userId,
+      tokenId: info.tokenId,
+      authMethod: info.authMethod,
+      databaseId: info.databaseId,
+      database: info.database,
+      level,
+      clientAddress: info.clientAddress,
+      applicationName: info.applicationName,
+    });
     const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
       statement: (query) =>
         this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
       observer: this.relayObserver,
+      audit: audit ?? undefined,
       ended: (summary) => {
         key.release();
         unregister();
@@ -339,6 +381,20 @@ export class ClientSession {
     } else {
       target.destroy();
     }
+  }
+}
+
+/** Why an authenticated login got no session, from the error its client gets. */
+function setupFailure(sqlstate: string | null): WireLoginFailure {
+  switch (sqlstate) {
+    case SqlState.InvalidCatalogName:
+      return 'no-such-database';
+    case SqlState.TooManyConnections:
+      return 'connection-limit';
+    case SqlState.ConnectionFailure:
+      return 'upstream-unavailable';
+    default:
+      return 'session-setup-failed';
   }
 }
 
