@@ -112,11 +112,13 @@ export class ClientSession {
     });
     // Nothing is ever written to a cancel connection, whatever came (HARD-14).
     if (startup.kind === 'cancel') {
-      cancels.cancel(startup.processId, startup.secretKey);
+      const matched = cancels.cancel(startup.processId, startup.secretKey);
+      this.deps.metrics.cancel(matched ? 'forwarded' : 'unmatched');
       this.terminate();
       return;
     }
     if (startup.kind === 'malformed-cancel') {
+      this.deps.metrics.cancel('malformed');
       this.deps.log.debug(`cancel request ignored: ${startup.reason}`);
       this.terminate();
       return;
@@ -211,21 +213,29 @@ export class ClientSession {
     login: AuthenticatedLogin,
   ): Promise<Lease> {
     const { database, level } = granted;
+    const databaseName = `${database.ownerSlug}/${database.name}`;
+    const role = level === 'read-only' ? 'read-only' : 'read-write';
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     try {
-      return await acquireTenantConnection(
+      const lease = await acquireTenantConnection(
         this.deps.pool,
         {
           endpoint: this.deps.endpoint(),
           database,
           readOnly: level === 'read-only',
-          databaseName: `${database.ownerSlug}/${database.name}`,
+          databaseName,
           user: { id: login.userId, slug: login.slug },
           settings,
           shortLived: false,
         },
         this.deps.log,
       );
+      this.deps.metrics.poolAcquire(databaseName, role, took(), lease.reused ? 'reused' : 'new');
+      return lease;
     } catch (err) {
+      const exhausted = err instanceof UpstreamUnavailableError && err.sqlstate === '53300';
+      this.deps.metrics.poolAcquire(databaseName, role, took(), exhausted ? 'exhausted' : 'failed');
       // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
       if (err instanceof UpstreamUnavailableError) {
         throw new PgError(err.sqlstate as SqlStateCode, err.message);
