@@ -8,13 +8,20 @@
  * One gateway and one PostgreSQL for both: `[audit] statements` in its
  * postern.toml is switched with SIGHUP between runs (it applies to new
  * sessions, and pgbench opens its own), so the comparison shares the process,
- * the cluster, the data and the cache. Writes its section of bench/RESULTS.md.
+ * the cluster, the data and the cache. Then, in-process, what following and
+ * recording one statement costs the gateway (the relay's calls, the event, its
+ * share of the batch's JSON), which a busy machine disturbs far less than
+ * throughput. Writes its section of bench/RESULTS.md.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import { Client } from 'pg';
+import { statementEvent } from '../apps/server/src/audit/statement-audit.service';
+import { StatementAudit } from '../apps/server/src/wire/session/statement-audit';
+import { BackendType as BE, FrontendType as FE } from '#wire';
 import { run } from '../test/support/clients';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
 import { clusterCpuMs, median, processCpuMs } from './bench-processes';
@@ -131,6 +138,67 @@ async function droppedEvents(postern: PosternProcess): Promise<number> {
   return Number(/^postern_audit_dropped_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+function frame(type: number, body: string): Buffer {
+  const payload = Buffer.from(body);
+  const header = Buffer.alloc(5);
+  header[0] = type;
+  header.writeInt32BE(payload.length + 4, 1);
+  return Buffer.concat([header, payload]);
+}
+
+/**
+ * Nanoseconds per simple-Query statement: the relay's audit calls only
+ * (`follow`), plus building its event (`event`), plus its share of the
+ * batch's JSON.stringify (`json`): what the gateway spends besides the
+ * socket write of the batch. Median of 7 rounds of 200,000.
+ */
+function inProcessNanos(): { follow: number; event: number; json: number } {
+  const query = frame(FE.Query, 'SELECT abalance FROM pgbench_accounts WHERE aid = 12345;\0');
+  const complete = frame(BE.CommandComplete, 'SELECT 1\0');
+  const ready = frame(BE.ReadyForQuery, 'I');
+  const context = {
+    sessionId: 12345,
+    user: 'admin',
+    userId: '00000000-0000-4000-8000-000000000000',
+    tokenId: null,
+    authMethod: 'SCRAM-SHA-256-PLUS',
+    databaseId: '00000000-0000-4000-8000-000000000001',
+    database: 'admin/main',
+    level: 'owner',
+    clientAddress: '127.0.0.1',
+    applicationName: 'pgbench',
+  };
+  const time = (report: ConstructorParameters<typeof StatementAudit>[0]) => {
+    const audit = new StatementAudit(report);
+    const rounds: number[] = [];
+    for (let round = 0; round <= 7; round++) {
+      const start = performance.now();
+      for (let i = 0; i < 200_000; i++) {
+        audit.client(FE.Query, query);
+        audit.upstream(BE.CommandComplete, complete);
+        audit.upstream(BE.ReadyForQuery, ready);
+      }
+      if (round > 0) rounds.push(((performance.now() - start) * 1e6) / 200_000);
+    }
+    return median(rounds);
+  };
+  const batch: unknown[] = [];
+  return {
+    follow: time(() => undefined),
+    event: time((statement) => {
+      batch.push(statementEvent(context, statement));
+      if (batch.length >= 200) batch.length = 0;
+    }),
+    json: time((statement) => {
+      batch.push(statementEvent(context, statement));
+      if (batch.length >= 200) {
+        JSON.stringify(batch);
+        batch.length = 0;
+      }
+    }),
+  };
+}
+
 function rotated<T>(items: readonly T[], shift: number): T[] {
   const k = shift % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
@@ -147,6 +215,7 @@ async function main(): Promise<void> {
   });
   try {
     const cluster = await postmasterPid(postern);
+    const load: number[] = [];
     await pgbench(postern, ['-i', '-s', '10', '-q']);
     const samples = new Map<string, Run[]>();
     for (let round = 0; round < ROUNDS; round++) {
@@ -154,6 +223,7 @@ async function main(): Promise<void> {
         for (const setting of rotated(SETTINGS, round + MODES.indexOf(mode))) {
           await switchAudit(postern, setting);
           const result = await measure(postern, cluster, mode);
+          load.push(loadavg()[0]!);
           const key = `${mode} ${setting}`;
           samples.set(key, [...(samples.get(key) ?? []), result]);
           console.log(
@@ -184,6 +254,15 @@ async function main(): Promise<void> {
         );
       }),
     ];
+    const nanos = inProcessNanos();
+    lines.push(
+      '',
+      '| in-process, per audited simple-Query statement | gateway CPU |',
+      '| --- | --- |',
+      `| the relay's audit calls (text copied, result matched) | ${nanos.follow.toFixed(0)} ns |`,
+      `| + its \`wire.query\` event | ${nanos.event.toFixed(0)} ns |`,
+      `| + its share of the batch's JSON (the INSERT's one parameter) | ${nanos.json.toFixed(0)} ns |`,
+    );
     console.log(lines.join('\n'));
     await writeResults('Statement audit cost on the relay', lines.join('\n'), [
       `Command: \`npm run build && node dist/bench/audit-cost.js --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENTS}\`; medians over ${ROUNDS} rounds, audit off and on interleaved, the order rotated per round and mode.`,
@@ -191,7 +270,7 @@ async function main(): Promise<void> {
       'With audit on, simple and extended write one `wire.query` row per statement (batched INSERTs of up to 200 rows into the same PostgreSQL, whose CPU per transaction includes them); prepared writes one row per prepared statement and session (its executions counted), so almost nothing.',
       `${rows} \`wire.query\` rows written in the run, ${dropped} dropped for a full queue (\`postern_audit_dropped_total\`).`,
       'Gateway CPU: utime + stime of the gateway process over the run divided by the transactions; PostgreSQL CPU likewise for the postmaster and its children.',
-      'The machine (2 cores) was shared with other work during the run: pgbench, the gateway and PostgreSQL compete for the cores and absolute numbers move between runs; compare on and off within the run.',
+      `The machine (2 cores) was shared with other work during the run (1-minute load average ${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)} at the ends of the runs): pgbench, the gateway and PostgreSQL compete for the cores and TPS moves by tens of percent between identical runs (prepared, which writes almost nothing with audit on, shows that noise floor); the CPU per transaction and the in-process table are the steadier measures.`,
     ]);
   } finally {
     await postern.dispose();

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { AdminHttp, type AdminSession } from '../support/admin-http';
 import { Scrape, scrapeUntil } from '../support/metrics';
 import { PosternProcess } from '../support/postern-process';
+import { cancelRequest, connectRaw } from '../support/raw-client';
 
 /**
  * Prometheus metrics against the real gateway: every number is compared with the traffic
@@ -231,5 +232,57 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
     assert.equal(mine.ending, 'client_terminate');
     assert.equal(mine.user, 'admin');
     assert.ok((mine.bytesIn as number) > 0 && (mine.bytesOut as number) > 0);
+  });
+  test('OBS-08 cancel requests by outcome and wire pool acquires by outcome (new, reused) are counted', async () => {
+    const before = await scrape();
+    const first = await postern.connect({ database: 'admin/shop' });
+    await first.end();
+    // The pool's idle connection serves the next session of the same database and role.
+    const client = await postern.connect({ database: 'admin/shop' });
+    const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+    const key = Buffer.alloc(4);
+    key.writeInt32BE(secretKey);
+    const sleeping = client.query('SELECT pg_sleep(30)');
+    const cancel = async (packet: Buffer) => {
+      const socket = await connectRaw(postern.wirePort);
+      socket.end(packet);
+      await new Promise((resolve) => socket.once('close', resolve));
+    };
+    // Sent once the statement is running: its session says so.
+    for (let i = 0; ; i++) {
+      const listed = await api.request('GET', '/sessions?database=admin/shop');
+      const running = (listed.body as Array<{ state: string; query: string | null }>).some(
+        (session) => session.state === 'active' && session.query === 'SELECT pg_sleep(30)',
+      );
+      if (running) break;
+      assert.ok(i < 100, 'the statement never became active');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await cancel(cancelRequest(processID, Buffer.from(key.map((byte) => byte ^ 0xff))));
+    await cancel(cancelRequest(processID, Buffer.from([1, 2])));
+    await cancel(cancelRequest(processID, key));
+    await assert.rejects(sleeping, { code: '57014' });
+    await client.end();
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_cancel_requests_total') - before.value('postern_cancel_requests_total') ===
+        3,
+    );
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'forwarded' }), 1);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'unmatched' }), 1);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'malformed' }), 1);
+    const pool = { database: 'admin/shop', level: 'read-write' };
+    assert.equal(
+      delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) +
+        delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'new' }),
+      2,
+    );
+    assert.ok(
+      delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) >= 1,
+    );
   });
 });

@@ -64,32 +64,7 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
   }
 
   private record(context: StatementContext, statement: AuditedStatement): void {
-    const event: AuditEventInput = {
-      kind: 'wire.query',
-      outcome: statement.errors > 0 ? 'failure' : 'success',
-      actor: context.user,
-      actorId: context.userId,
-      source: context.clientAddress,
-      method: context.tokenId ? `${context.authMethod} (token)` : context.authMethod,
-      databaseId: context.databaseId,
-      database: context.database,
-      detail: {
-        // The same names as http.query's where they mean the same.
-        statement: statement.text,
-        truncated: statement.truncated,
-        level: context.level,
-        rowCount: statement.rows,
-        sqlstate: statement.sqlstate,
-        protocol: statement.protocol,
-        prepared: statement.prepared,
-        executions: statement.executions,
-        errors: statement.errors,
-        durationMs: statement.durationMs,
-        sessionId: context.sessionId,
-        tokenId: context.tokenId,
-        applicationName: context.applicationName,
-      },
-    };
+    const event = statementEvent(context, statement);
     if (this.cluster.control.audit.enqueue(event)) return;
     this.metrics.auditEventDropped('wire.query');
     this.warnDropped(
@@ -149,4 +124,37 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
       this.log.warn(`audit retention sweep failed: ${(err as Error).message}`);
     }
   }
+}
+
+/** The `wire.query` event of one reported statement. */
+export function statementEvent(
+  context: StatementContext,
+  statement: AuditedStatement,
+): AuditEventInput {
+  return {
+    kind: 'wire.query',
+    outcome: statement.errors > 0 ? 'failure' : 'success',
+    actor: context.user,
+    actorId: context.userId,
+    source: context.clientAddress,
+    method: context.tokenId ? `${context.authMethod} (token)` : context.authMethod,
+    databaseId: context.databaseId,
+    database: context.database,
+    detail: {
+      // The same names as http.query's where they mean the same.
+      statement: statement.text,
+      truncated: statement.truncated,
+      level: context.level,
+      rowCount: statement.rows,
+      sqlstate: statement.sqlstate,
+      protocol: statement.protocol,
+      prepared: statement.prepared,
+      executions: statement.executions,
+      errors: statement.errors,
+      durationMs: statement.durationMs,
+      sessionId: context.sessionId,
+      tokenId: context.tokenId,
+      applicationName: context.applicationName,
+    },
+  };
 }
