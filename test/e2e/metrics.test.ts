@@ -285,4 +285,42 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
       delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) >= 1,
     );
   });
+  test('OBS-09 HTTP queries: rows returned and guardrail hits by kind, JSON caps and row size included', async () => {
+    const query = (body: unknown) => api.request('POST', '/databases/admin/main/query', body);
+    const limits = await api.request('PUT', '/databases/admin/shop/limits', { maxResultRows: 5 });
+    assert.equal(limits.status, 200, JSON.stringify(limits.body));
+    const before = await scrape();
+    assert.equal((await query({ sql: 'SELECT g FROM generate_series(1, 7) g' })).status, 200);
+    const transaction = await query({
+      transaction: [{ sql: 'SELECT 1' }, { sql: 'SELECT 2 UNION SELECT 3' }],
+    });
+    assert.equal(transaction.status, 200, JSON.stringify(transaction.body));
+    // admin/main has no limits: a JSON answer stops at its own 10,000-row cap.
+    const capped = await query({ sql: 'SELECT g FROM generate_series(1, 10001) g' });
+    assert.equal(capped.status, 400, JSON.stringify(capped.body));
+    assert.equal(capped.body.sqlstate, '54000');
+    // admin/shop's limit of 5 rows is the configured guardrail.
+    const limited = await api.request('POST', '/databases/admin/shop/query', {
+      sql: 'SELECT g FROM generate_series(1, 50) g',
+    });
+    assert.equal(limited.status, 400, JSON.stringify(limited.body));
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_guardrail_hits_total', { transport: 'http' }) -
+          before.value('postern_guardrail_hits_total', { transport: 'http' }) ===
+        2,
+    );
+    const delta = (name: string, labels: Record<string, string>) =>
+      after.value(name, labels) - before.value(name, labels);
+    const http_ = { transport: 'http' };
+    assert.equal(delta('postern_guardrail_hits_total', { ...http_, kind: 'http_result_cap' }), 1);
+    assert.equal(delta('postern_guardrail_hits_total', { ...http_, kind: 'max_result_rows' }), 1);
+    // 7 + 1 + 2 rows answered; the cut results' rows are not counted as answered.
+    assert.equal(
+      delta('postern_relayed_rows_total', { ...http_, direction: 'upstream_to_client' }),
+      10,
+    );
+  });
 });
