@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { pipeline } from 'node:stream/promises';
@@ -448,5 +450,37 @@ describe('AUDIT retention and literal redaction', () => {
       await sleep(250);
     }
     assert.equal((await events('kind=test.recent')).length, 1);
+  });
+  test('AUDIT-13 POSTERN_AUDIT_STATEMENTS=off (reloaded with SIGHUP) records no statement of new sessions', async () => {
+    const reload = async (statements: 'on' | 'off') => {
+      const lines = postern.logMessages.split('SIGHUP').length;
+      await writeFile(
+        path.join(postern.workDir, 'postern.toml'),
+        `[audit]\nstatements = "${statements}"\n`,
+      );
+      process.kill(postern.pid, 'SIGHUP');
+      const deadline = Date.now() + 10_000;
+      while (postern.logMessages.split('SIGHUP').length === lines) {
+        assert.ok(Date.now() < deadline, 'no reload line');
+        await sleep(50);
+      }
+      assert.match(postern.logMessages, /SIGHUP: reloaded audit\.statements/);
+    };
+    await reload('off');
+    const quiet = await postern.connect();
+    await quiet.query('SELECT 13 AS audit13_off');
+    await quiet.end();
+    await reload('on');
+    const loud = await postern.connect();
+    await loud.query('SELECT 13 AS audit13_on');
+    await loud.end();
+    const deadline = Date.now() + 15_000;
+    let page: AuditEvent[] = [];
+    while (!page.some((e) => String(e.detail?.statement).includes('audit13_on'))) {
+      assert.ok(Date.now() < deadline, 'the statement of the session after "on" is missing');
+      await sleep(100);
+      page = await events('kind=wire.query');
+    }
+    assert.ok(!page.some((e) => String(e.detail?.statement).includes('audit13_off')));
   });
 });
