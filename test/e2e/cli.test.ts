@@ -348,6 +348,23 @@ describe('the postern CLI', () => {
     await fails(['sessions', 'kill', String(victim.id)], admin, /not found \(HTTP 404\)$/);
   });
 
+  test('AUDIT-12 audit tail shows a wire statement as its text, rows and time', async () => {
+    const admin = await http.login();
+    const client = await postern.connect();
+    await client.query('SELECT g FROM generate_series(1, 4) g /* audit-12 */');
+    await client.end();
+    const deadline = Date.now() + 15_000;
+    let shown = '';
+    while (!shown.includes('audit-12') && Date.now() < deadline) {
+      shown = (await cli(['audit', 'tail', '-n', '5', '--kind', 'wire.query'], { token: admin }))
+        .stdout;
+    }
+    assert.match(
+      shown,
+      /wire\.query\s+success\s+admin\s+admin\/main\s+SELECT g FROM generate_series\(1, 4\) g \/\* audit-12 \*\/ \[rows 4, [\d.]+ ms\]\n/,
+    );
+  });
+
   test('CLI-07 audit: tail, filter with paging, and --follow printing new events', async () => {
     const admin = await http.login();
     const tail = await json(['audit', 'tail', '-n', '3', '--kind', 'session.kill'], admin);

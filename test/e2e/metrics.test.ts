@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { AdminHttp, type AdminSession } from '../support/admin-http';
 import { Scrape, scrapeUntil } from '../support/metrics';
 import { PosternProcess } from '../support/postern-process';
+import { cancelRequest, connectRaw } from '../support/raw-client';
 
 /**
  * Prometheus metrics against the real gateway: every number is compared with the traffic
@@ -231,5 +232,95 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
     assert.equal(mine.ending, 'client_terminate');
     assert.equal(mine.user, 'admin');
     assert.ok((mine.bytesIn as number) > 0 && (mine.bytesOut as number) > 0);
+  });
+  test('OBS-08 cancel requests by outcome and wire pool acquires by outcome (new, reused) are counted', async () => {
+    const before = await scrape();
+    const first = await postern.connect({ database: 'admin/shop' });
+    await first.end();
+    // The pool's idle connection serves the next session of the same database and role.
+    const client = await postern.connect({ database: 'admin/shop' });
+    const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+    const key = Buffer.alloc(4);
+    key.writeInt32BE(secretKey);
+    const sleeping = client.query('SELECT pg_sleep(30)');
+    const cancel = async (packet: Buffer) => {
+      const socket = await connectRaw(postern.wirePort);
+      socket.end(packet);
+      await new Promise((resolve) => socket.once('close', resolve));
+    };
+    // Sent once the statement is running: its session says so.
+    for (let i = 0; ; i++) {
+      const listed = await api.request('GET', '/sessions?database=admin/shop');
+      const running = (listed.body as Array<{ state: string; query: string | null }>).some(
+        (session) => session.state === 'active' && session.query === 'SELECT pg_sleep(30)',
+      );
+      if (running) break;
+      assert.ok(i < 100, 'the statement never became active');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await cancel(cancelRequest(processID, Buffer.from(key.map((byte) => byte ^ 0xff))));
+    await cancel(cancelRequest(processID, Buffer.from([1, 2])));
+    await cancel(cancelRequest(processID, key));
+    await assert.rejects(sleeping, { code: '57014' });
+    await client.end();
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_cancel_requests_total') - before.value('postern_cancel_requests_total') ===
+        3,
+    );
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'forwarded' }), 1);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'unmatched' }), 1);
+    assert.equal(delta('postern_cancel_requests_total', { outcome: 'malformed' }), 1);
+    const pool = { database: 'admin/shop', level: 'read-write' };
+    assert.equal(
+      delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) +
+        delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'new' }),
+      2,
+    );
+    assert.ok(
+      delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) >= 1,
+    );
+  });
+  test('OBS-09 HTTP queries: rows returned and guardrail hits by kind, JSON caps and row size included', async () => {
+    const query = (body: unknown) => api.request('POST', '/databases/admin/main/query', body);
+    const limits = await api.request('PUT', '/databases/admin/shop/limits', { maxResultRows: 5 });
+    assert.equal(limits.status, 200, JSON.stringify(limits.body));
+    const before = await scrape();
+    assert.equal((await query({ sql: 'SELECT g FROM generate_series(1, 7) g' })).status, 200);
+    const transaction = await query({
+      transaction: [{ sql: 'SELECT 1' }, { sql: 'SELECT 2 UNION SELECT 3' }],
+    });
+    assert.equal(transaction.status, 200, JSON.stringify(transaction.body));
+    // admin/main has no limits: a JSON answer stops at its own 10,000-row cap.
+    const capped = await query({ sql: 'SELECT g FROM generate_series(1, 10001) g' });
+    assert.equal(capped.status, 400, JSON.stringify(capped.body));
+    assert.equal(capped.body.sqlstate, '54000');
+    // admin/shop's limit of 5 rows is the configured guardrail.
+    const limited = await api.request('POST', '/databases/admin/shop/query', {
+      sql: 'SELECT g FROM generate_series(1, 50) g',
+    });
+    assert.equal(limited.status, 400, JSON.stringify(limited.body));
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_guardrail_hits_total', { transport: 'http' }) -
+          before.value('postern_guardrail_hits_total', { transport: 'http' }) ===
+        2,
+    );
+    const delta = (name: string, labels: Record<string, string>) =>
+      after.value(name, labels) - before.value(name, labels);
+    const http_ = { transport: 'http' };
+    assert.equal(delta('postern_guardrail_hits_total', { ...http_, kind: 'http_result_cap' }), 1);
+    assert.equal(delta('postern_guardrail_hits_total', { ...http_, kind: 'max_result_rows' }), 1);
+    // 7 + 1 + 2 rows answered; the cut results' rows are not counted as answered.
+    assert.equal(
+      delta('postern_relayed_rows_total', { ...http_, direction: 'upstream_to_client' }),
+      10,
+    );
   });
 });

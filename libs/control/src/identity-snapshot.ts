@@ -80,6 +80,18 @@ export class IdentityData {
     return { user, tokens };
   }
 
+  /**
+   * An enabled user's tokens that expired by `now`: never login candidates, only
+   * checked so that the audit log can say a login failed with an expired token.
+   */
+  expiredTokens(slug: string, now = Date.now()): LiveToken[] {
+    const user = this.users.get(slug);
+    if (!user || user.disabled) return [];
+    return (this.tokens.get(user.id) ?? []).filter(
+      (token) => token.expiresAt !== null && token.expiresAt.getTime() <= now,
+    );
+  }
+
   databaseByName(ownerSlug: string, name: string): DatabaseRecord | null {
     return this.databases.get(`${ownerSlug}/${name}`) ?? null;
   }

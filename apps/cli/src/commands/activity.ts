@@ -50,7 +50,7 @@ export function registerActivityCommands(): void {
     outcome: (e: { outcome: string }) => e.outcome,
     actor: (e: { actor?: string | null }) => e.actor,
     database: (e: { database?: string | null }) => e.database,
-    detail: (e: { detail?: object | null }) => e.detail,
+    detail: (e: { kind: string; detail?: Record<string, unknown> | null }) => auditDetail(e),
   };
 
   auditFilters(audit.command('tail'))
@@ -94,4 +94,28 @@ export function registerActivityCommands(): void {
         if (page.next) process.stderr.write(`more: --before ${page.next}\n`);
       }),
     );
+}
+
+/**
+ * A statement event (`wire.query`, `http.query`) as one readable cell: its text
+ * (cut at 120 characters), then rows, executions, time and SQLSTATE; other
+ * events' detail as JSON.
+ */
+export function auditDetail(event: {
+  kind: string;
+  detail?: Record<string, unknown> | null;
+}): unknown {
+  const detail = event.detail;
+  if (!detail || (event.kind !== 'wire.query' && event.kind !== 'http.query')) return detail;
+  const text = String(detail.statement ?? '');
+  const facts = [
+    typeof detail.rowCount === 'number' ? `rows ${detail.rowCount}` : null,
+    typeof detail.executions === 'number' && detail.executions !== 1
+      ? `${detail.executions} executions`
+      : null,
+    typeof detail.durationMs === 'number' ? `${detail.durationMs} ms` : null,
+    detail.sqlstate ? `SQLSTATE ${String(detail.sqlstate)}` : null,
+  ].filter((fact) => fact !== null);
+  const shown = text.length > 120 || detail.truncated ? `${text.slice(0, 120)}…` : text;
+  return `${shown}${facts.length > 0 ? ` [${facts.join(', ')}]` : ''}`;
 }

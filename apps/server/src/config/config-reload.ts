@@ -13,6 +13,7 @@ const RELOADABLE: ReadonlySet<keyof PosternConfig> = new Set<keyof PosternConfig
   'maxConnectionsPerUser',
   'maxDatabasesPerOwner',
   'shutdownGraceMs',
+  'audit',
   'authCleartext',
 ]);
 

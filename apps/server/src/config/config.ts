@@ -86,6 +86,14 @@ export interface PosternConfig {
   /** Databases one owner (a user or an organisation) may have. */
   readonly maxDatabasesPerOwner: number;
   readonly shutdownGraceMs: number;
+  readonly audit: {
+    /** Record every wire statement (`wire.query` events). */
+    readonly statements: boolean;
+    /** Events older than this are deleted; 0 keeps them forever. */
+    readonly retentionMs: number;
+    /** Replace literals in recorded statement text with `$?`. */
+    readonly redactLiterals: boolean;
+  };
   /** Settings of the embedded PostgreSQL given by the operator (`max_connections: '200'`). */
   readonly postgres: Readonly<Record<string, string>>;
 }
@@ -239,6 +247,11 @@ function settingsToConfig(
     maxUnauthenticatedPerAddress,
     maxDatabasesPerOwner: s.POSTERN_MAX_DATABASES_PER_USER ?? 10,
     shutdownGraceMs: s.POSTERN_SHUTDOWN_GRACE ?? 10_000,
+    audit: Object.freeze({
+      statements: s.POSTERN_AUDIT_STATEMENTS !== 'off',
+      retentionMs: s.POSTERN_AUDIT_RETENTION ?? 30 * 86_400_000,
+      redactLiterals: s.POSTERN_AUDIT_REDACT_LITERALS === 'on',
+    }),
     postgres: Object.freeze(postgres),
   });
 }

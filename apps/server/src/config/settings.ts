@@ -105,6 +105,9 @@ export const SETTINGS = {
   POSTERN_MAX_UNAUTHENTICATED_PER_ADDRESS: count(),
   POSTERN_MAX_DATABASES_PER_USER: count(),
   POSTERN_SHUTDOWN_GRACE: duration(true),
+  POSTERN_AUDIT_STATEMENTS: oneOf(['on', 'off']),
+  POSTERN_AUDIT_RETENTION: duration(true),
+  POSTERN_AUDIT_REDACT_LITERALS: oneOf(['on', 'off']),
   // The embedded PostgreSQL's own settings, passed to it at start (`-c name=value`).
   POSTERN_PG_MAX_CONNECTIONS: count(),
   POSTERN_PG_MAX_PREPARED_TRANSACTIONS: count(true),

@@ -207,6 +207,13 @@ export class PosternMetrics {
     registers: [this.registry],
   });
 
+  private readonly auditDropped = new Counter({
+    name: 'postern_audit_dropped_total',
+    help: 'Audit events dropped because the write queue was full (the control plane was not keeping up)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   private readonly httpRequests = new Counter({
     name: 'postern_http_requests_total',
     help: 'HTTP requests by method, route (the route template, or "unmatched") and status code',
@@ -228,6 +235,7 @@ export class PosternMetrics {
       collectDefaultMetrics({ register: this.registry, prefix: 'postern_' });
     }
     // Counters show 0 before their first event, so rate() works from the first scrape.
+    this.auditDropped.inc({ kind: 'wire.query' }, 0);
     for (const transport of ['wire', 'http'] as const) {
       for (const method of ['password', 'token'] as const) {
         for (const outcome of ['success', 'failure', 'throttled'] as const) {
@@ -304,6 +312,11 @@ export class PosternMetrics {
   upstreamConnect(seconds: number, failure: UpstreamConnectFailure | null): void {
     this.upstreamConnectDuration.observe({ outcome: failure ? 'failed' : 'ok' }, seconds);
     if (failure) this.upstreamConnectFailures.inc({ reason: failure });
+  }
+
+  /** An audit event the full queue could not take. */
+  auditEventDropped(kind: 'wire.query'): void {
+    this.auditDropped.inc({ kind });
   }
 
   // ---- scrape-time gauges ----

@@ -24,6 +24,7 @@ import { PoolService } from '../engine/pool.service';
 import { auditActor, type Actor } from '../identity/actor';
 import { DatabaseCatalogService } from '../identity/database-catalog.service';
 import { logSink } from '../logging';
+import { PosternMetrics } from '../observability/metrics';
 import { NdjsonResultStream } from './ndjson-result-stream';
 import {
   ResultCollector,
@@ -70,6 +71,7 @@ export class HttpQueryService {
     private readonly cluster: ClusterService,
     private readonly catalog: DatabaseCatalogService,
     private readonly pool: PoolService,
+    private readonly metrics: PosternMetrics,
   ) {}
 
   /**
@@ -96,6 +98,7 @@ export class HttpQueryService {
         const collector = new ResultCollector();
         await executor.statement(prepared.target, request.statement, collector, options);
         const view = collector.view();
+        this.metrics.relayed('http', 'upstream_to_client', 0, view.rows.length);
         await this.audit(actor, prepared, request, 'json', null, view.rowCount);
         return view;
       }
@@ -107,8 +110,12 @@ export class HttpQueryService {
         options,
       );
       await this.audit(actor, prepared, request, 'json', null, null);
-      return { results: collectors.map((c) => c.view()) };
+      const results = collectors.map((c) => c.view());
+      const rows = results.reduce((sum, view) => sum + view.rows.length, 0);
+      this.metrics.relayed('http', 'upstream_to_client', 0, rows);
+      return { results };
     } catch (err) {
+      this.countGuardrail(err, 'json', prepared.database);
       const error = this.httpError(err);
       await this.audit(actor, prepared, request, 'json', error, null);
       throw error;
@@ -141,9 +148,12 @@ export class HttpQueryService {
       .then(
         () => {
           stream.succeed();
+          this.metrics.relayed('http', 'upstream_to_client', 0, stream.rows);
           return this.audit(actor, prepared, request, 'ndjson', null, null);
         },
         (err: unknown) => {
+          this.metrics.relayed('http', 'upstream_to_client', 0, stream.rows);
+          this.countGuardrail(err, 'ndjson', prepared.database);
           const error = this.httpError(err);
           stream.fail(error, errorBody(error));
           return this.audit(actor, prepared, request, 'ndjson', error, null);
@@ -185,6 +195,30 @@ export class HttpQueryService {
       statementTimeoutMs,
       maxRowBytes,
     };
+  }
+
+  /**
+   * A request a guardrail stopped, by kind: the configured (or database) limits as on the
+   * wire, `http_result_cap` for the JSON answer's own caps (no row/byte limit set),
+   * `http_max_row_bytes` for one row too large to convert.
+   */
+  private countGuardrail(err: unknown, mode: 'json' | 'ndjson', database: DatabaseRecord): void {
+    const guardrail = err instanceof QueryError ? err.fields.guardrail : undefined;
+    if (!guardrail) return;
+    if (guardrail === 'statement_timeout' || guardrail === 'row') {
+      this.metrics.guardrail(
+        'http',
+        guardrail === 'row' ? 'http_max_row_bytes' : 'statement_timeout',
+      );
+      return;
+    }
+    const configured = guardrailsFor(this.config.guardrails, database.limits);
+    const limit = guardrail === 'rows' ? configured.maxResultRows : configured.maxResultBytes;
+    const cap = mode === 'json' && limit === 0;
+    this.metrics.guardrail(
+      'http',
+      cap ? 'http_result_cap' : guardrail === 'rows' ? 'max_result_rows' : 'max_result_bytes',
+    );
   }
 
   /** SQL errors keep PostgreSQL's text (the tenant's own statement); anything else is logged, not shown. */

@@ -26,6 +26,8 @@ export class NdjsonResultStream extends Readable implements ResultSink {
   private flushScheduled = false;
   private blocked = false;
   private waiter: (() => void) | null = null;
+  /** Rows written to the stream so far (metrics). */
+  rows = 0;
 
   /** `onGone` runs when the client goes away before the result was complete. */
   constructor(private readonly onGone: () => void) {
@@ -44,6 +46,7 @@ export class NdjsonResultStream extends Readable implements ResultSink {
 
   row(values: JsonValue[]): void | Promise<void> {
     if (this.destroyed) return;
+    this.rows++;
     this.begin();
     this.pending += `${JSON.stringify(values)}\n`;
     if (this.pending.length >= CHUNK_SIZE) this.flush();

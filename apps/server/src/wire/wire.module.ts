@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { EngineModule } from '../engine/engine.module';
 import { IdentityModule } from '../identity/identity.module';
 import { LiveSessionsModule } from '../sessions/live-sessions.module';
@@ -7,7 +8,7 @@ import { TlsService } from './tls.service';
 import { WireServer } from './wire.server';
 
 @Module({
-  imports: [EngineModule, IdentityModule, LiveSessionsModule],
+  imports: [AuditModule, EngineModule, IdentityModule, LiveSessionsModule],
   providers: [TlsService, LoginService, WireServer],
   exports: [WireServer],
 })

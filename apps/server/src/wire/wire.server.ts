@@ -13,6 +13,7 @@ import { DatabaseAccessService } from '../identity/database-access.service';
 import { errorResponse, PgErrors } from '#wire';
 import { logSink, rateLimited } from '../logging';
 import { PosternMetrics } from '../observability/metrics';
+import { StatementAuditService } from '../audit/statement-audit.service';
 import { CancelRegistry } from './session/cancel-registry';
 import { ClientSession, type SessionDependencies } from './session/client-session';
 import { LiveSessions } from '../sessions/live-sessions.service';
@@ -43,6 +44,7 @@ export class WireServer
     private readonly live: LiveSessions,
     pool: PoolService,
     private readonly metrics: PosternMetrics,
+    statementAudit: StatementAuditService,
   ) {
     this.dependencies = {
       config,
@@ -55,6 +57,7 @@ export class WireServer
       endpoint: () => cluster.endpoint,
       log: this.log,
       metrics,
+      statementAudit,
     };
     this.unauthenticated = new UnauthenticatedConnections({
       total: config.maxUnauthenticated,

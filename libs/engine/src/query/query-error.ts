@@ -37,4 +37,6 @@ export interface QueryErrorFields {
   /** 1-based character position in the statement, as PostgreSQL reports it. */
   readonly position?: number;
   readonly statementIndex?: number;
+  /** Which of the gateway's limits stopped the statement (metrics), never shown to clients. */
+  readonly guardrail?: 'statement_timeout' | 'rows' | 'bytes' | 'row';
 }

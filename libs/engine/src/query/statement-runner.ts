@@ -304,6 +304,7 @@ class Execution {
     if (error.sqlstate === SqlState.QueryCanceled && this.timedOut) {
       this.error = new QueryError(SqlState.QueryCanceled, STATEMENT_TIMEOUT_MESSAGE, {
         hint: `Statements may run for ${limits.statementTimeoutMs} ms.`,
+        guardrail: 'statement_timeout',
       });
       return;
     }
@@ -319,11 +320,15 @@ class Execution {
       return new QueryError(
         SqlState.ProgramLimitExceeded,
         `a row exceeds the limit of ${limits.maxRowBytes} bytes per row over HTTP`,
-        { hint: 'Select less of the value (e.g. substring), or read it over the wire protocol.' },
+        {
+          hint: 'Select less of the value (e.g. substring), or read it over the wire protocol.',
+          guardrail: 'row',
+        },
       );
     }
     return new QueryError(SqlState.ProgramLimitExceeded, resultLimitMessage(kind, limits), {
       hint: 'Add a LIMIT, or fetch the result in parts.',
+      guardrail: kind,
     });
   }
 }

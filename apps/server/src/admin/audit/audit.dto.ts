@@ -10,7 +10,7 @@ export class AuditEventDto {
   @ApiProperty({
     example: 'wire.login',
     description:
-      'http.login, wire.login, http.query, entity.create, password.change, membership.put, ' +
+      'http.login, wire.login, http.query, wire.query, entity.create, password.change, membership.put, ' +
       'membership.remove, token.create, token.revoke, database.create, database.delete, ' +
       'database.limits, grant.put, grant.remove, session.kill',
   })

@@ -32,8 +32,14 @@ import type { PoolService } from '../../engine/pool.service';
 import type { PosternMetrics } from '../../observability/metrics';
 import { logSessionEnd } from '../../observability/session-end';
 import type { TlsService } from '../tls.service';
+import type { StatementAuditService } from '../../audit/statement-audit.service';
 import type { CancelRegistry } from './cancel-registry';
-import type { AuthenticatedLogin, LoginService } from './login.service';
+import type {
+  AuthenticatedLogin,
+  LoginAttempt,
+  LoginService,
+  WireLoginFailure,
+} from './login.service';
 import type { RelayLimits } from './relay-limits';
 import { SessionRelay, type RelayObserver } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
@@ -50,6 +56,7 @@ export interface SessionDependencies {
   readonly endpoint: () => ClusterEndpoint;
   readonly log: LogSink;
   readonly metrics: PosternMetrics;
+  readonly statementAudit: StatementAuditService;
 }
 
 /**
@@ -141,11 +148,13 @@ export class ClientSession {
     });
     // Nothing is ever written to a cancel connection, whatever came (HARD-14).
     if (startup.kind === 'cancel') {
-      cancels.cancel(startup.processId, startup.secretKey);
+      const matched = cancels.cancel(startup.processId, startup.secretKey);
+      this.deps.metrics.cancel(matched ? 'forwarded' : 'unmatched');
       this.terminate();
       return;
     }
     if (startup.kind === 'malformed-cancel') {
+      this.deps.metrics.cancel('malformed');
       this.deps.log.debug(`cancel request ignored: ${startup.reason}`);
       this.terminate();
       return;
@@ -160,27 +169,42 @@ export class ClientSession {
     const settings = upstreamParameters(startup.params);
     const sourceAddress = this.socket.remoteAddress ?? 'unknown';
 
-    const login = await logins.authenticate(startup.framed, {
+    const attempt: LoginAttempt = {
       username,
       databaseReference: databaseName,
       sourceAddress,
       overTls: startup.tls !== null,
       channelBinding: startup.tls && served ? channelBindingOf(served) : null,
-    });
-    const granted = await access.resolve(
-      { id: login.userId, slug: login.slug },
-      databaseName,
-      login.token,
-    );
-    if (!granted) throw PgErrors.databaseNotFound(databaseName);
-    const releaseReservation = this.checkConnectionLimits(login, granted);
+    };
+    const login = await logins.authenticate(startup.framed, attempt);
     try {
-      const upstream = await this.upstreamFor(granted, settings, login);
-      clearTimeout(deadline);
-      this.startRelay(startup, login, granted, upstream, settings, sourceAddress);
-    } finally {
-      // The session is registered by now (or the login failed): the reservation has served.
-      releaseReservation();
+      const granted = await access.resolve(
+        { id: login.userId, slug: login.slug },
+        databaseName,
+        login.token,
+      );
+      if (!granted) throw PgErrors.databaseNotFound(databaseName);
+      const releaseReservation = this.checkConnectionLimits(login, granted);
+      try {
+        const upstream = await this.upstreamFor(granted, settings, login);
+        clearTimeout(deadline);
+        this.startRelay(startup, attempt, login, granted, upstream, settings);
+      } finally {
+        // The session is registered by now (or the login failed): the reservation has served.
+        releaseReservation();
+      }
+    } catch (err) {
+      // The secret was right, the session did not start: a failure, with why (for the admin only).
+      const sqlstate = err instanceof PgError ? err.sqlstate : null;
+      logins.recordFailure(
+        attempt,
+        login.method,
+        login.userId,
+        login.token?.id ?? null,
+        setupFailure(sqlstate),
+        sqlstate,
+      );
+      throw err;
     }
   }
 
@@ -227,11 +251,15 @@ export class ClientSession {
     login: AuthenticatedLogin,
   ): Promise<SessionUpstream> {
     const { database, level } = granted;
+    const databaseName = `${database.ownerSlug}/${database.name}`;
+    const role = level === 'read-only' ? 'read-only' : 'read-write';
+    const started = performance.now();
+    const took = () => (performance.now() - started) / 1000;
     const request = {
       endpoint: this.deps.endpoint(),
       database,
       readOnly: level === 'read-only',
-      databaseName: `${database.ownerSlug}/${database.name}`,
+      databaseName,
       user: { id: login.userId, slug: login.slug },
     };
     try {
@@ -239,7 +267,18 @@ export class ClientSession {
         const leases = await tenantTransactionLeases(this.deps.pool, request, this.deps.log);
         const pooled = new PooledUpstream(
           {
-            acquire: leases.acquire,
+            acquire: async () => {
+              const asked = performance.now();
+              try {
+                const lease = await leases.acquire();
+                this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
+                return lease;
+              } catch (err) {
+                const seconds = (performance.now() - asked) / 1000;
+                this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
+                throw err;
+              }
+            },
             settings: sessionSettings(settings),
             maxClientStatements: MAX_CLIENT_STATEMENTS,
             maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
@@ -260,6 +299,7 @@ export class ClientSession {
         { ...request, settings, shortLived: false },
         this.deps.log,
       );
+      this.deps.metrics.poolAcquire(databaseName, role, took(), lease.reused ? 'reused' : 'new');
       const { connection } = lease;
       return {
         relayed: connection,
@@ -272,6 +312,7 @@ export class ClientSession {
         release: () => lease.release(),
       };
     } catch (err) {
+      this.deps.metrics.poolAcquire(databaseName, role, took(), acquireFailure(err));
       // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
       if (err instanceof UpstreamUnavailableError) {
         throw new PgError(err.sqlstate as SqlStateCode, err.message);
@@ -282,12 +323,13 @@ export class ClientSession {
 
   private startRelay(
     startup: StartupResult,
+    attempt: LoginAttempt,
     login: AuthenticatedLogin,
     { database, level }: DatabaseAccess,
     upstream: SessionUpstream,
     settings: Record<string, string>,
-    sourceAddress: string,
   ): void {
+    const sourceAddress = attempt.sourceAddress;
     const { framed } = startup;
     const connection = upstream.relayed;
     // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
@@ -320,11 +362,30 @@ export class ClientSession {
       },
     });
     const expiry = this.endAtTokenExpiry(info, login.token?.expiresAt ?? null);
+    this.deps.logins.recordSuccess(attempt, login, {
+      id: info.id,
+      databaseId: info.databaseId,
+      database: info.database,
+      level,
+    });
+    const audit = this.deps.statementAudit.follow({
+      sessionId: info.id,
+      user: info.user,
+      userId: info.userId,
+      tokenId: info.tokenId,
+      authMethod: info.authMethod,
+      databaseId: info.databaseId,
+      database: info.database,
+      level,
+      clientAddress: info.clientAddress,
+      applicationName: info.applicationName,
+    });
     const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
       statement: (query) =>
         this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
       observer: this.relayObserver,
+      audit: audit ?? undefined,
       ended: (summary) => {
         key.release();
         unregister();
@@ -413,6 +474,27 @@ export class ClientSession {
       target.destroy();
     }
   }
+}
+
+/** Why an authenticated login got no session, from the error its client gets. */
+function setupFailure(sqlstate: string | null): WireLoginFailure {
+  switch (sqlstate) {
+    case SqlState.InvalidCatalogName:
+      return 'no-such-database';
+    case SqlState.TooManyConnections:
+      return 'connection-limit';
+    case SqlState.ConnectionFailure:
+      return 'upstream-unavailable';
+    default:
+      return 'session-setup-failed';
+  }
+}
+
+/** How an acquire that failed is counted: a full pool or share (53300), or anything else. */
+function acquireFailure(err: unknown): 'exhausted' | 'failed' {
+  return err instanceof UpstreamUnavailableError && err.sqlstate === '53300'
+    ? 'exhausted'
+    : 'failed';
 }
 
 /**

@@ -38,9 +38,32 @@ export interface LoginAttempt {
   readonly overTls: boolean;
 }
 
+/**
+ * Why a wire login failed, for the audit log only: the client gets the same
+ * 28P01 (or 3D000) whatever it was (no user enumeration).
+ */
+export type WireLoginFailure =
+  | 'wrong-password'
+  | 'unknown-user'
+  | 'disabled'
+  | 'token-out-of-scope'
+  | 'token-expired'
+  | 'throttled'
+  | 'no-such-database'
+  | 'connection-limit'
+  | 'upstream-unavailable'
+  | 'session-setup-failed';
+
 interface Candidates extends ExchangeInput {
   readonly userId: string | null;
+  /** Why nobody could log in under this name (unknown, disabled), or null. */
+  readonly refusal: 'unknown-user' | 'disabled' | null;
   readonly tokens: ReadonlyMap<string, TokenRecord>;
+  /**
+   * Candidates checked only to name the failure: tokens out of the database's
+   * scope or expired. A proof matching one of them is a failure.
+   */
+  readonly refused: ReadonlyMap<string, 'token-out-of-scope' | 'token-expired'>;
 }
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -111,7 +134,9 @@ export class LoginService implements OnApplicationBootstrap {
     // Checked, judged and counted in one synchronous step: attempts in flight
     // cannot slip past the limit between a check and a count (HARD-02).
     const result = proof.verify();
-    const matched = candidates.userId === null ? null : result.candidateId;
+    const refusedToken =
+      result.candidateId === null ? undefined : candidates.refused.get(result.candidateId);
+    const matched = candidates.userId === null || refusedToken ? null : result.candidateId;
     const verdict = this.throttle.settle(
       {
         addressAndUser: `${attempt.sourceAddress} ${attempt.username}`,
@@ -123,13 +148,17 @@ export class LoginService implements OnApplicationBootstrap {
     // Held answers look the same whether the proof was right or wrong.
     if (verdict.delayMs > 0) await sleep(verdict.delayMs);
     if (!verdict.admitted || matched === null || candidates.userId === null) {
-      this.audit(attempt, proof.method, 'failure', candidates.userId, null, !verdict.admitted);
+      const reason: WireLoginFailure = !verdict.admitted
+        ? 'throttled'
+        : (candidates.refusal ?? refusedToken ?? 'wrong-password');
+      this.recordFailure(attempt, proof.method, candidates.userId, null, reason);
       throw PgErrors.invalidPassword();
     }
     if (result.serverFinal) framed.write(authenticationSaslFinal(result.serverFinal));
     framed.write(authenticationOk());
     const token = candidates.tokens.get(matched) ?? null;
-    this.audit(attempt, proof.method, 'success', candidates.userId, token?.id ?? null, false);
+    // The success is recorded once the session is established (`recordSuccess`):
+    // a login to a database it may not use is a failure, not a success.
     if (token) this.touch(token.id);
     return { userId: candidates.userId, slug: attempt.username, method: proof.method, token };
   }
@@ -149,32 +178,44 @@ export class LoginService implements OnApplicationBootstrap {
     const requested = findIn(identity, databaseReference, username);
     // Derived for every name, used only for unknown and disabled ones: the same work either way.
     const mockSalt = mockScramSalt(this.cluster.serverSecret, username);
+    const expired = identity.expiredTokens(username);
     if (!found || found.user.disabled) {
       return {
         userId: null,
+        refusal: found ? 'disabled' : 'unknown-user',
         salt: mockSalt,
         iterations: DEFAULT_SCRAM_ITERATIONS,
         candidates: [],
         tokens: new Map(),
+        refused: new Map(),
       };
     }
     const { user, tokens: live } = found;
-    const usable = live.filter(
-      (token) =>
-        token.databaseIds.length === 0 ||
-        (requested !== null && token.databaseIds.includes(requested.id)),
-    );
+    const inScope = (token: TokenRecord) =>
+      token.databaseIds.length === 0 ||
+      (requested !== null && token.databaseIds.includes(requested.id));
+    const usable = live.filter(inScope);
+    const refused = new Map<string, 'token-out-of-scope' | 'token-expired'>([
+      ...live.filter((token) => !inScope(token)).map((t) => [t.id, 'token-out-of-scope'] as const),
+      ...expired.map((token) => [token.id, 'token-expired'] as const),
+    ]);
     const candidates: ScramCandidate[] = usable.map((token) => ({
       id: token.id,
       verifier: token.verifier,
     }));
     if (user.password) candidates.push({ id: PASSWORD_SECRET_ID, verifier: user.password });
+    // Checked like the others (the same work whatever the outcome), never admitted.
+    for (const token of [...live.filter((t) => !inScope(t)), ...expired]) {
+      candidates.push({ id: token.id, verifier: token.verifier });
+    }
     return {
       userId: user.id,
+      refusal: null,
       salt: user.salt,
       iterations: user.iterations,
       candidates,
       tokens: new Map(usable.map((token) => [token.id, token])),
+      refused,
     };
   }
 
@@ -190,6 +231,44 @@ export class LoginService implements OnApplicationBootstrap {
     void this.cluster.control.tokens.touch(tokenId).catch(() => undefined);
   }
 
+  /** The session is established: the one success event of a wire login. */
+  recordSuccess(
+    attempt: LoginAttempt,
+    login: AuthenticatedLogin,
+    session: {
+      readonly id: number;
+      readonly databaseId: string;
+      readonly database: string;
+      readonly level: string;
+    },
+  ): void {
+    this.audit(attempt, login.method, 'success', login.userId, login.token?.id ?? null, {
+      sessionId: session.id,
+      level: session.level,
+      databaseId: session.databaseId,
+      database: session.database,
+    });
+  }
+
+  /**
+   * A failed login and why (the reason is for the audit log, never for the
+   * client). After authentication: the database, a connection limit or the
+   * upstream refused it.
+   */
+  recordFailure(
+    attempt: LoginAttempt,
+    method: AuthMethod,
+    userId: string | null,
+    tokenId: string | null,
+    reason: WireLoginFailure,
+    sqlstate: string | null = null,
+  ): void {
+    this.audit(attempt, method, 'failure', userId, tokenId, { reason, sqlstate });
+    this.log.info(
+      `login failed for "${attempt.username}" from ${attempt.sourceAddress} (${reason})`,
+    );
+  }
+
   /** Recorded in the background: a slow audit write must not hold a login. */
   private audit(
     attempt: LoginAttempt,
@@ -197,8 +276,16 @@ export class LoginService implements OnApplicationBootstrap {
     outcome: 'success' | 'failure',
     userId: string | null,
     tokenId: string | null,
-    throttled: boolean,
+    extra: {
+      reason?: WireLoginFailure;
+      sqlstate?: string | null;
+      sessionId?: number;
+      level?: string;
+      databaseId?: string;
+      database?: string;
+    },
   ): void {
+    const { databaseId, database, ...detail } = extra;
     this.cluster.control.audit
       .record({
         kind: 'wire.login',
@@ -207,12 +294,16 @@ export class LoginService implements OnApplicationBootstrap {
         actorId: userId,
         source: attempt.sourceAddress,
         method: tokenId ? `${method} (token)` : method,
-        database: attempt.databaseReference,
-        detail: { tokenId, throttled, tls: attempt.overTls },
+        databaseId: databaseId ?? null,
+        // The `owner/name` it resolved to once known, else the name as the client gave it.
+        database: database ?? attempt.databaseReference,
+        detail: {
+          tokenId,
+          throttled: detail.reason === 'throttled',
+          tls: attempt.overTls,
+          ...detail,
+        },
       })
       .catch((err: Error) => this.log.warn(`audit write failed: ${err.message}`));
-    if (outcome === 'failure') {
-      this.log.info(`login failed for "${attempt.username}" from ${attempt.sourceAddress}`);
-    }
   }
 }

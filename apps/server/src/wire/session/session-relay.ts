@@ -18,6 +18,7 @@ import {
 } from '#wire';
 import type { SessionState } from '../../sessions/live-sessions.service';
 import { frontendLengthLimit, HOLD_UP_TO, type RelayLimits } from './relay-limits';
+import type { StatementAudit } from './statement-audit';
 
 /** How a relayed session ended (the session-end log line). */
 export type RelayEnding =
@@ -70,6 +71,8 @@ export interface RelayHooks {
   statement?(text: string): void;
   /** The session started a statement, or went idle after one (pg_stat_activity's `state`). */
   state?(state: SessionState): void;
+  /** Follows statements for the audit log; fed the messages around them, never DataRows. */
+  audit?: Pick<StatementAudit, 'client' | 'clientLarge' | 'upstream' | 'end'>;
 }
 
 /**
@@ -231,6 +234,7 @@ export class SessionRelay {
 
   private clientMessage(type: number, frame: Buffer): Verdict {
     this.clearIdleTimer();
+    this.hooks.audit?.client(type, frame);
     switch (type) {
       case FE.Terminate:
         this.terminated = true;
@@ -270,6 +274,7 @@ export class SessionRelay {
 
   private clientLarge(type: number): 'forward' {
     this.clearIdleTimer();
+    this.hooks.audit?.clientLarge(type);
     if (type === FE.Query || type === FE.FunctionCall) this.expectReady();
     if (type === FE.Parse || type === FE.Bind) this.unsynced = true;
     return 'forward';
@@ -324,10 +329,17 @@ export class SessionRelay {
         // COPY TO STDOUT is a result too: each CopyData counts as a row (HARD-12).
         return this.connection.state === 'copy-out' ? this.countRow(frame.length) : 'forward';
       case BE.CommandComplete:
-        return this.statementResult(null);
+        return this.audited(frame, this.statementResult(null));
       case BE.ErrorResponse:
-        return this.statementResult(frame);
+        return this.audited(frame, this.statementResult(frame));
+      case BE.ParseComplete:
+      case BE.BindComplete:
+      case BE.EmptyQueryResponse:
+      case BE.PortalSuspended:
+        this.hooks.audit?.upstream(type, frame);
+        break;
       case BE.ReadyForQuery: {
+        this.hooks.audit?.upstream(type, frame);
         // NotificationResponse needs no rewrite: clients know the backend's own pid.
         const status = String.fromCharCode(frame[5]!) as TransactionStatus;
         this.connection.ready(status);
@@ -414,6 +426,16 @@ export class SessionRelay {
         hint: 'Add a LIMIT, or fetch the result in parts with a cursor.',
       }),
     );
+  }
+
+  /** The audit sees the result the client gets: a guardrail's error rather than PostgreSQL's. */
+  private audited(frame: Buffer, verdict: Verdict): Verdict {
+    const audit = this.hooks.audit;
+    if (audit) {
+      const seen = typeof verdict === 'string' ? frame : verdict;
+      audit.upstream(seen[0]!, seen);
+    }
+    return verdict;
   }
 
   // ---- guardrail timers ----
@@ -563,6 +585,7 @@ export class SessionRelay {
     this.upstream.pause();
     for (const [event, listener] of this.upstreamListeners) this.upstream.off(event, listener);
     if (!idle) this.connection.discard();
+    this.hooks.audit?.end();
     this.hooks.ended({ ...this.tally, ending: this.ending, sqlstate: this.endingSqlstate });
   }
 }
