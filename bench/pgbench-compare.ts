@@ -27,6 +27,7 @@ import { Client } from 'pg';
 import { RolePasswords } from '#control';
 import { findFreePort } from '#engine';
 import { run } from '../test/support/clients';
+import { AdminHttp } from '../test/support/admin-http';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
 import { clusterCpuMs, median, processCpuMs, timeToDevNull } from './bench-processes';
 import { printTopSelfTime } from './cpu-profile';
@@ -45,6 +46,8 @@ const { values: args } = parseArgs({
     tls: { type: 'string', default: 'off,on' },
     'no-results': { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    'pool-mode': { type: 'string', default: 'session' },
+    pool: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -52,8 +55,19 @@ const ROUNDS = Number(args.rounds);
 const CLIENT_COUNTS = args.clients.split(',').map(Number);
 const LOGIN_SECONDS = Number(args['login-seconds']);
 const LOGIN_CLIENTS = 4;
-/** Both proxies' pool for the one (database, role): room for every client. */
-const POOL_SIZE = Math.max(...CLIENT_COUNTS) + 10;
+/**
+ * `session` (PgBouncer's and Postern's session pooling) or `transaction`
+ * (both proxies in transaction mode, over a pool smaller than the clients).
+ */
+const POOL_MODE = args['pool-mode'] === 'transaction' ? 'transaction' : 'session';
+const MAX_CLIENTS = Math.max(...CLIENT_COUNTS);
+/** Both proxies' pool for the one (database, role): by default room for every client. */
+const POOL_SIZE = args.pool ? Number(args.pool) : MAX_CLIENTS + 10;
+/**
+ * The cluster's max_connections: room for both proxies' pools and direct's clients (in
+ * transaction mode direct runs only the client counts it allows).
+ */
+const CLUSTER_CONNECTIONS = Math.max(POOL_SIZE * 3 + 60, POOL_MODE === 'transaction' ? 300 : 0);
 const ALL_MODES = ['simple', 'extended', 'prepared'] as const;
 /** A quicker subset (`--paths`, `--parts`, `--modes`, `--tls`) for before/after comparisons. */
 const MODES = ALL_MODES.filter((mode) => args.modes.split(',').includes(mode));
@@ -153,7 +167,22 @@ function posternEnv(): Record<string, string | undefined> {
     POSTERN_POOL_SIZE: String(POOL_SIZE),
     POSTERN_POOL_SIZE_PER_USER: String(POOL_SIZE),
     POSTERN_UPSTREAM_MAX_CONNECTIONS_PER_USER: String(POOL_SIZE * 2),
+    POSTERN_MAX_CONNECTIONS: String(MAX_CLIENTS + 50),
+    POSTERN_MAX_CONNECTIONS_PER_USER: String(MAX_CLIENTS + 50),
+    ...(POOL_MODE === 'transaction' ? { POSTERN_POOL_TIMEOUT: '60s' } : {}),
   };
+}
+
+/** Transaction mode: admin/main, the database every path reaches, pools per transaction. */
+async function setPoolMode(postern: PosternProcess): Promise<void> {
+  if (POOL_MODE !== 'transaction') return;
+  const http = AdminHttp.of(postern);
+  const api = await http.session();
+  const answer = await http.call('PUT', '/databases/admin/main/limits', {
+    token: api.token,
+    body: { poolMode: 'transaction' },
+  });
+  if (answer.status !== 200) throw new Error(`poolMode: ${JSON.stringify(answer.body)}`);
 }
 
 /**
@@ -166,7 +195,7 @@ async function startPostern(profileDir?: string, main = SERVER_MAIN): Promise<Po
     await readFile(path.join(first.workDir, 'data', 'pg', 'postmaster.pid'), 'utf8')
   ).split('\n');
   const superuser = await superuserClient(path.join(first.workDir, 'data'), Number(pid[3]));
-  await superuser.query(`ALTER SYSTEM SET max_connections = ${POOL_SIZE * 3 + 60}`);
+  await superuser.query(`ALTER SYSTEM SET max_connections = ${CLUSTER_CONNECTIONS}`);
   await superuser.end();
   await first.stop();
   return PosternProcess.start({
@@ -205,8 +234,8 @@ async function startPgBouncer(
       'unix_socket_dir =',
       'auth_type = scram-sha-256',
       `auth_file = ${path.join(work, 'userlist.txt')}`,
-      'pool_mode = session',
-      'max_client_conn = 500',
+      `pool_mode = ${POOL_MODE}`,
+      `max_client_conn = ${Math.max(500, MAX_CLIENTS + 50)}`,
       `default_pool_size = ${POOL_SIZE}`,
       'client_tls_sslmode = prefer',
       `client_tls_cert_file = ${path.join(work, 'server.crt')}`,
@@ -451,6 +480,8 @@ async function prepareData(direct: Endpoint): Promise<void> {
 
 interface Measurements {
   readonly tps: Samples;
+  /** Cells whose pgbench failed (PgBouncer 1.18 with prepared statements in transaction mode). */
+  readonly failed: Set<string>;
   readonly cpuPerTxUs: Samples;
   readonly loginsPerSecond: Samples;
   readonly proxyCpuPerLoginMs: Samples;
@@ -473,24 +504,40 @@ async function measureSelects(
   for (const clients of CLIENT_COUNTS) {
     for (const tls of TLS_SETTINGS) {
       for (const mode of MODES) {
-        // Direct PostgreSQL and the floor have no TLS: they run in the plaintext cells only.
+        // Direct PostgreSQL and the floor have no TLS: they run in the plaintext cells only,
+        // and direct only as many clients as the cluster takes.
         const here = endpoints.filter(
-          (e) => e.tls === tls && ((e.path !== 'direct' && e.path !== 'floor') || !tls),
+          (e) =>
+            e.tls === tls &&
+            ((e.path !== 'direct' && e.path !== 'floor') || !tls) &&
+            (e.path !== 'direct' || POOL_MODE === 'session' || clients < CLUSTER_CONNECTIONS - 50),
         );
         for (const endpoint of rotated(here, round + cell++)) {
-          const { result, proxyCpuMs } = await measured(endpoint, upstream, () =>
-            pgbench(endpoint, [
-              '-M',
-              mode,
-              '-c',
-              String(clients),
-              '-j',
-              '2',
-              '-T',
-              String(SECONDS),
-            ]),
-          );
           const k = key(endpoint.path, tls, mode, clients);
+          let outcome: Awaited<ReturnType<typeof measured<PgbenchOutcome>>>;
+          try {
+            outcome = await measured(endpoint, upstream, () =>
+              pgbench(endpoint, [
+                '-M',
+                mode,
+                '-c',
+                String(clients),
+                '-j',
+                '2',
+                '-T',
+                String(SECONDS),
+              ]),
+            );
+          } catch (err) {
+            // PgBouncer 1.18 in transaction mode cannot run protocol-level prepared statements.
+            if (POOL_MODE !== 'transaction' || endpoint.path !== 'pgbouncer') throw err;
+            m.failed.add(k);
+            console.log(
+              `round ${round + 1}: ${clients} clients ${mode} ${describe(endpoint)}: fails`,
+            );
+            continue;
+          }
+          const { result, proxyCpuMs } = outcome;
           m.tps.add(k, result.tps);
           if (endpoint.proxyPid) m.cpuPerTxUs.add(k, (proxyCpuMs * 1000) / result.transactions);
           console.log(
@@ -578,23 +625,24 @@ function ratio(postern: number | undefined, bouncer: number | undefined): string
 
 function table(m: Measurements): string {
   const lines = [
-    '| work | direct | PgBouncer session | Postern | Postern / PgBouncer |',
+    `| work | direct | PgBouncer ${POOL_MODE} | Postern | Postern / PgBouncer |`,
     '| --- | ---: | ---: | ---: | ---: |',
   ];
   for (const clients of CLIENT_COUNTS) {
-    for (const tls of [false, true]) {
+    for (const tls of TLS_SETTINGS) {
       for (const mode of MODES) {
         const d = m.tps.median(key('direct', false, mode, clients));
         const b = m.tps.median(key('pgbouncer', tls, mode, clients));
         const p = m.tps.median(key('postern', tls, mode, clients));
+        const bouncer = m.failed.has(key('pgbouncer', tls, mode, clients)) ? 'fails' : fmt(b);
         lines.push(
-          `| ${mode}, TPS, ${clients} clients, ${tls ? 'TLS' : 'no TLS'} | ${fmt(d)} | ${fmt(b)} | ${fmt(p)} | ${ratio(p, b)} |`,
+          `| ${mode}, TPS, ${clients} clients, ${tls ? 'TLS' : 'no TLS'} | ${fmt(d)} | ${bouncer} | ${fmt(p)} | ${ratio(p, b)} |`,
         );
       }
     }
   }
   for (const clients of CLIENT_COUNTS) {
-    for (const tls of [false, true]) {
+    for (const tls of TLS_SETTINGS) {
       const cpu = (path: PathName) =>
         MODES.map((mode) => m.cpuPerTxUs.median(key(path, tls, mode, clients)));
       const b = cpu('pgbouncer');
@@ -618,14 +666,16 @@ function table(m: Measurements): string {
       `| ${label} | ${fmt(d, digits)}${d !== undefined ? directNote : ''} | ${fmt(b, digits)} | ${fmt(p, digits)} | ${ratio(p, b)} |`,
     );
   };
-  row(
-    `new connections/s, TLS + SCRAM (pgbench -C, ${LOGIN_CLIENTS} clients)`,
-    m.loginsPerSecond,
-    0,
-  );
-  row('gateway CPU per TLS + SCRAM login (ms)', m.proxyCpuPerLoginMs, 2);
-  row('PostgreSQL CPU per pooled login (ms)', m.clusterCpuPerLoginMs, 2, ' (a new backend)');
-  for (const tls of [false, true]) {
+  if (PARTS.includes('logins')) {
+    row(
+      `new connections/s, TLS + SCRAM (pgbench -C, ${LOGIN_CLIENTS} clients)`,
+      m.loginsPerSecond,
+      0,
+    );
+    row('gateway CPU per TLS + SCRAM login (ms)', m.proxyCpuPerLoginMs, 2);
+    row('PostgreSQL CPU per pooled login (ms)', m.clusterCpuPerLoginMs, 2, ' (a new backend)');
+  }
+  for (const tls of PARTS.includes('bulk') ? [false, true] : []) {
     const bulk = (label: string, samples: Samples) => {
       const d = samples.median(key('direct', false));
       const b = samples.median(key('pgbouncer', tls));
@@ -649,10 +699,11 @@ async function profileOnly(kind: string): Promise<void> {
   let bouncer: { port: number; pid: number; stop: () => void } | undefined;
   try {
     const upstream = await upstreamOf(postern);
+    await setPoolMode(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
     const endpoints = endpointsOf(upstream, postern, bouncer);
     await prepareData(endpoints[0]!);
-    const target = endpoints.find((e) => e.path === 'postern' && e.tls)!;
+    const target = endpoints.find((e) => e.path === 'postern' && e.tls === TLS_SETTINGS.at(-1))!;
     const m = emptyMeasurements();
     if (kind === 'login') await measureLogins([target], upstream, m, 0);
     else await measureSelects([target], upstream, m, 0);
@@ -670,6 +721,7 @@ async function profileOnly(kind: string): Promise<void> {
 function emptyMeasurements(): Measurements {
   return {
     tps: new Samples(),
+    failed: new Set(),
     cpuPerTxUs: new Samples(),
     loginsPerSecond: new Samples(),
     proxyCpuPerLoginMs: new Samples(),
@@ -689,6 +741,7 @@ async function main(): Promise<void> {
   let baseline: PosternProcess | undefined;
   try {
     const upstream = await upstreamOf(postern);
+    await setPoolMode(postern);
     bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
     if (CHOSEN_PATHS.includes('floor')) floor = await startFloor(upstream);
     const all = endpointsOf(upstream, postern, bouncer, floor);
@@ -714,6 +767,20 @@ async function main(): Promise<void> {
     );
     const details = serverKey.asymmetricKeyDetails;
     const keyType = `${serverKey.asymmetricKeyType} ${details?.modulusLength ?? details?.namedCurve ?? ''}`;
+    if (POOL_MODE === 'transaction') {
+      await writeResults(
+        'Transaction pooling: Postern vs PgBouncer vs direct PostgreSQL',
+        section,
+        [
+          `Command: \`npm run build && node dist/bench/pgbench-compare.js --pool-mode transaction --pool ${POOL_SIZE} --parts selects --clients ${CLIENT_COUNTS.join(',')} --seconds ${SECONDS} --rounds ${ROUNDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
+          `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}, TLS (sslmode=require, SCRAM) or not, to admin/main as its writer role. PgBouncer 1.18 with pool_mode=transaction and default_pool_size=${POOL_SIZE}; Postern with admin/main in transaction mode and POSTERN_POOL_SIZE=${POOL_SIZE}; both with the gateway's dev certificate (key: ${keyType}). PgBouncer 1.18 cannot run protocol-level prepared statements in transaction mode ("fails": pgbench -M prepared errors out); Postern keeps them per client.`,
+          `Direct PostgreSQL (max_connections=${CLUSTER_CONNECTIONS} here) has a backend per client: it runs only the client counts below ${CLUSTER_CONNECTIONS - 50}, without TLS.`,
+          'Gateway CPU: utime + stime of the proxy process over the run divided by the transactions.',
+          'All on one 2-core machine: pgbench, the proxy and PostgreSQL compete for the cores; compare ratios within a run.',
+        ],
+      );
+      return;
+    }
     await writeResults('Postern vs PgBouncer vs direct PostgreSQL', section, [
       `Command: \`npm run build && node dist/bench/pgbench-compare.js --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENT_COUNTS.join(',')} --login-seconds ${LOGIN_SECONDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
       `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}; logins: pgbench -n -S -C -c ${LOGIN_CLIENTS} -j 2 -T ${LOGIN_SECONDS}, TLS (sslmode=require) + SCRAM for both proxies (libpq picks SCRAM-SHA-256-PLUS with Postern, which offers channel binding; PgBouncer 1.18 offers SCRAM-SHA-256 only); direct logins are SCRAM over the Unix socket, a new backend each.`,
