@@ -8,6 +8,14 @@
  *
  *   npm run build && node dist/bench/pgbench-compare.js [--seconds 10] [--rounds 3]
  *     [--clients 10,50] [--login-seconds 10] [--profile relay|login]
+ *     [--paths direct,pgbouncer,postern,floor] [--parts selects,logins,bulk]
+ *     [--modes simple,extended,prepared] [--tls off,on] [--no-results]
+ *     [--baseline <another build's dist directory>]
+ *
+ * The subset options make quick runs (`--no-results` leaves RESULTS.md alone);
+ * `floor` is bench/node-relay-floor.ts, a bare Node byte pipe; `--baseline`
+ * measures another build (e.g. a copy of dist/ from before a change, next to
+ * a package.json and prisma/ as in the repository) in the same rounds.
  *
  * Every round runs every cell once, the order of the paths rotated from
  * round to round and cell to cell; the table shows medians over rounds.
