@@ -285,6 +285,37 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
       delta('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) >= 1,
     );
   });
+  test('OBS-14 each pool reports connections in use and idle, and new upstream connections are timed', async () => {
+    const before = await scrape();
+    const held = await postern.connect({ database: 'admin/shop' });
+    const other = await postern.connect({ database: 'admin/shop' });
+    const pool = { database: 'admin/shop', level: 'read-write' };
+    const during = await scrapeUntil(
+      http,
+      api.token,
+      (m) => m.value('postern_pool_connections', { ...pool, state: 'in_use' }) === 2,
+    );
+    assert.equal(during.value('postern_pool_waiting', pool), 0);
+    await held.end();
+    await other.end();
+    const after = await scrapeUntil(
+      http,
+      api.token,
+      (m) =>
+        m.value('postern_pool_connections', { ...pool, state: 'in_use' }) === 0 &&
+        m.value('postern_pool_connections', { ...pool, state: 'idle' }) >= 2,
+    );
+    // The second session needed a new upstream connection (the first may have had one idle).
+    const connects = (m: Scrape) =>
+      m.value('postern_upstream_connect_duration_seconds_count', { outcome: 'ok' });
+    assert.ok(connects(after) - connects(before) >= 1, after.text);
+    assert.equal(
+      after.value('postern_upstream_connect_failures_total') -
+        before.value('postern_upstream_connect_failures_total'),
+      0,
+    );
+  });
+
   test('OBS-09 HTTP queries: rows returned and guardrail hits by kind, JSON caps and row size included', async () => {
     const query = (body: unknown) => api.request('POST', '/databases/admin/main/query', body);
     const limits = await api.request('PUT', '/databases/admin/shop/limits', { maxResultRows: 5 });

@@ -5,7 +5,9 @@ import {
   clusterOutOfSlots,
   superuserUrl,
   UpstreamPool,
+  type ConnectFailure,
   type Lease,
+  type PoolKeyStats,
   type TransactionLease,
   type UpstreamBudget,
   type UpstreamTarget,
@@ -14,6 +16,8 @@ import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { logSink } from '../logging';
 import { ClusterService } from './cluster.service';
+
+type ConnectListener = (seconds: number, failure: ConnectFailure | null) => void;
 
 /**
  * How long PostgreSQL's refusal for lack of slots keeps /readyz at 503,
@@ -32,6 +36,7 @@ export class PoolService implements OnApplicationShutdown {
   private readonly pool: UpstreamPool;
   private budgetRead: Promise<void> | null = null;
   private lastRefusal = 0;
+  private readonly connectListeners = new Set<ConnectListener>();
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
@@ -46,7 +51,21 @@ export class PoolService implements OnApplicationShutdown {
       // Within the login budget (POSTERN_AUTH_TIMEOUT covers it).
       connectRetryMs: Math.max(0, config.authTimeoutMs - 2_000),
       log: this.log,
+      connected: (seconds, failure) => {
+        for (const listener of this.connectListeners) listener(seconds, failure);
+      },
     });
+  }
+
+  /** Each attempt to open an upstream connection (metrics); returns the unsubscribe. */
+  observeConnects(listener: ConnectListener): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Per database and level: connections in use, idle, and acquires waiting. */
+  keyStats(): PoolKeyStats[] {
+    return this.pool.keyStats();
   }
 
   /**

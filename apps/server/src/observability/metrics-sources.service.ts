@@ -8,12 +8,13 @@ import { PosternMetrics } from './metrics';
 
 /**
  * Connects the metrics to what already knows the numbers: the gauges read the live state
- * at each scrape (nothing is counted twice), the login and HTTP query counters follow the
- * audit events.
+ * at each scrape (nothing is counted twice; the pools report per database and level), the
+ * login and HTTP query counters follow the audit events, upstream connects the pool's
+ * attempts.
  */
 @Injectable()
 export class MetricsSources implements OnModuleInit, OnModuleDestroy {
-  private stopObserving: (() => void) | null = null;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly metrics: PosternMetrics,
@@ -28,13 +29,17 @@ export class MetricsSources implements OnModuleInit, OnModuleDestroy {
       unauthenticated: () => this.wire.unauthenticatedCount,
       sessions: () => this.live.list(),
       upstream: () => this.pool.stats,
+      poolKeys: () => this.pool.keyStats(),
     });
-    this.stopObserving = this.cluster.control.audit.observe((event) =>
-      recordAuditEvent(this.metrics, event),
+    this.unsubscribe.push(
+      this.cluster.control.audit.observe((event) => recordAuditEvent(this.metrics, event)),
+      this.pool.observeConnects((seconds, failure) =>
+        this.metrics.upstreamConnect(seconds, failure),
+      ),
     );
   }
 
   onModuleDestroy(): void {
-    this.stopObserving?.();
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
   }
 }

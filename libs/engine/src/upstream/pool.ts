@@ -25,6 +25,20 @@ export interface PoolOptions {
    */
   readonly connectRetryMs: number;
   readonly log: LogSink;
+  /** Each attempt to open a new upstream connection, with how it failed (null: it worked). */
+  readonly connected?: (seconds: number, failure: ConnectFailure | null) => void;
+}
+
+/** Why opening an upstream connection failed, for metrics. */
+export type ConnectFailure = 'refused' | 'timeout' | 'too_many' | 'other';
+
+/** What a pool reports of one key (database and role) for metrics. */
+export interface PoolKeyStats {
+  readonly database: string;
+  readonly level: 'read-only' | 'read-write';
+  readonly inUse: number;
+  readonly idle: number;
+  readonly waiting: number;
 }
 
 /**
@@ -172,8 +186,12 @@ interface Slot {
 const LIVENESS_CHECK_AFTER_MS = 30_000;
 
 interface KeyState {
+  /** What the key is called in metrics (its target's label), once known. */
+  label: UpstreamTarget['label'] | null;
   /** ParameterStatus values of the key's last new connection (told to transaction-pooled logins). */
   parameters: ReadonlyMap<string, string> | null;
+  /** Acquires of the key queued for a slot. */
+  waiting: number;
   busy: number;
   /** Connections being opened or reset count as busy. */
   readonly idle: Idle[];
@@ -221,7 +239,7 @@ export class UpstreamPool {
     shortLived = false,
   ): Promise<Lease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
-    const state = this.stateOf(key);
+    const state = this.stateOf(key, target);
     const askedAt = performance.now();
     const { idle, releaseUser } = await this.takeSlot(key, state, user, shortLived);
     const waitedMs = performance.now() - askedAt;
@@ -253,7 +271,7 @@ export class UpstreamPool {
    */
   async acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
-    const state = this.stateOf(key);
+    const state = this.stateOf(key, target);
     const askedAt = performance.now();
     const { idle, releaseUser } = await this.takeSlot(key, state, user, false);
     const waitedMs = performance.now() - askedAt;
@@ -436,9 +454,14 @@ export class UpstreamPool {
   private async connectWithRetry(target: UpstreamTarget): Promise<UpstreamConnection> {
     const deadline = Date.now() + this.options.connectRetryMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      const started = performance.now();
+      const took = () => (performance.now() - started) / 1000;
       try {
-        return await connectUpstream(target, this.options.connectTimeoutMs);
+        const connection = await connectUpstream(target, this.options.connectTimeoutMs);
+        this.options.connected?.(took(), null);
+        return connection;
       } catch (err) {
+        this.options.connected?.(took(), connectFailure(err));
         if (!isTransient(err) || Date.now() + delay > deadline) throw err;
         this.options.log.debug(`upstream not available yet (${(err as Error).message}); retrying`);
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -539,13 +562,29 @@ export class UpstreamPool {
     return parameters;
   }
 
-  private stateOf(key: string): KeyState {
+  private stateOf(key: string, target: UpstreamTarget): KeyState {
     let state = this.keys.get(key);
     if (!state) {
-      state = { parameters: null, busy: 0, idle: [], users: new Map() };
+      state = { label: null, parameters: null, waiting: 0, busy: 0, idle: [], users: new Map() };
       this.keys.set(key, state);
     }
+    state.label ??= target.label ?? null;
     return state;
+  }
+
+  /** Each pool (database and role) that has a name, for metrics: in use, idle, waiting. */
+  keyStats(): PoolKeyStats[] {
+    const stats: PoolKeyStats[] = [];
+    for (const state of this.keys.values()) {
+      if (!state.label) continue;
+      stats.push({
+        ...state.label,
+        inUse: state.busy,
+        idle: state.idle.length,
+        waiting: state.waiting,
+      });
+    }
+    return stats;
   }
 
   /**
@@ -570,6 +609,7 @@ export class UpstreamPool {
     return new Promise<Slot>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.waiting.remove(flow, waiter)) return;
+        state.waiting--;
         const full = this.fullLimit(state, user, shortLived) ?? {
           limit: 'pool',
           size: this.options.maxPerKey,
@@ -583,10 +623,12 @@ export class UpstreamPool {
         shortLived,
         grant: (slot) => {
           clearTimeout(timer);
+          state.waiting--;
           resolve(slot);
         },
       };
       this.waiting.enqueue(flow, waiter);
+      state.waiting++;
     });
   }
 
@@ -682,6 +724,14 @@ export class UpstreamPool {
       state.idle.splice(0, state.idle.length, ...keep);
     }
   }
+}
+
+function connectFailure(err: unknown): ConnectFailure {
+  if (err instanceof UpstreamConnectError && err.sqlstate === '53300') return 'too_many';
+  const message = (err as Error).message ?? '';
+  if (/ECONNREFUSED|ENOENT|ECONNRESET/.test(message)) return 'refused';
+  if (/^no answer from |ETIMEDOUT/.test(message)) return 'timeout';
+  return 'other';
 }
 
 /** Worth waiting for: nothing listening yet, or PostgreSQL starting up or recovering. */

@@ -64,7 +64,7 @@ export async function acquireTenantConnection(
   request: TenantConnectionRequest,
   log: LogSink,
 ): Promise<Lease> {
-  const target = tenantTarget(request.endpoint, request.database, request.readOnly);
+  const target = labelled(request);
   try {
     return await pool.acquire(target, request.settings, request.user.id, request.shortLived);
   } catch (err) {
@@ -88,7 +88,7 @@ export async function tenantTransactionLeases(
   readonly acquire: () => Promise<TransactionLease>;
   readonly parameters: ReadonlyMap<string, string>;
 }> {
-  const target = tenantTarget(request.endpoint, request.database, request.readOnly);
+  const target = labelled(request);
   const acquire = async () => {
     try {
       return await pool.acquireForTransaction(target, request.user.id);
@@ -105,4 +105,17 @@ export async function tenantTransactionLeases(
     first.release(true);
   }
   return { acquire, parameters };
+}
+
+/** The tenant target, named for the pool's metrics (`owner/name`, the level its role serves). */
+function labelled(
+  request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+): UpstreamTarget {
+  return {
+    ...tenantTarget(request.endpoint, request.database, request.readOnly),
+    label: {
+      database: request.databaseName,
+      level: request.readOnly ? 'read-only' : 'read-write',
+    },
+  };
 }

@@ -42,6 +42,8 @@ export interface UpstreamTarget {
    * settings, then tries once more.
    */
   readonly repair?: () => Promise<void>;
+  /** What the pool's metrics call it: the database as users name it, and the level its role serves. */
+  readonly label?: { readonly database: string; readonly level: 'read-only' | 'read-write' };
 }
 
 /** What the login told: the upstream's settings and its backend key. */
