@@ -131,13 +131,20 @@ describe('web console', () => {
     await page.getByRole('button', { name: 'Grant', exact: true }).click();
     await page.getByRole('button', { name: 'Remove carol' }).waitFor();
     await page.getByLabel('Statement timeout (ms)').fill('60000');
+    await page.getByLabel('Pool mode').selectOption('transaction');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await page.getByText('Limits saved.').waitFor();
     await screenshot(page, 'database-detail');
     const grants = await http.call('GET', '/databases/admin/shop/grants', { token: adminToken });
     assert.deepEqual(grants.body, [{ entity: 'carol', level: 'read-write' }]);
-    const db = await http.call('GET', '/databases/admin/shop', { token: adminToken });
-    assert.deepEqual(db.body.limits, { statementTimeoutMs: 60000 });
+    const limits = async () =>
+      (await http.call('GET', '/databases/admin/shop', { token: adminToken })).body.limits;
+    assert.deepEqual(await limits(), { statementTimeoutMs: 60000, poolMode: 'transaction' });
+    // Saving other limits keeps the pool mode; back to session pooling for the pages below.
+    await page.getByLabel('Pool mode').selectOption('');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByText('Limits saved.').waitFor();
+    assert.deepEqual(await limits(), { statementTimeoutMs: 60000 });
 
     await page.getByRole('link', { name: 'Tokens' }).click();
     await page.getByLabel('Tokens of').selectOption('carol');

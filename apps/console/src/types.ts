@@ -29,6 +29,8 @@ export interface DatabaseLimits {
   maxResultRows?: number | null;
   maxResultBytes?: number | null;
   maxConnections?: number | null;
+  /** Absent: session pooling. */
+  poolMode?: 'session' | 'transaction' | null;
 }
 
 export interface Database {

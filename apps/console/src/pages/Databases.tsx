@@ -321,7 +321,9 @@ function GrantsEditor({ database }: { database: string }) {
   );
 }
 
-const LIMITS: readonly { key: keyof DatabaseLimits; label: string; unit: string }[] = [
+type NumericLimit = Exclude<keyof DatabaseLimits, 'poolMode'>;
+
+const LIMITS: readonly { key: NumericLimit; label: string; unit: string }[] = [
   { key: 'statementTimeoutMs', label: 'Statement timeout', unit: 'ms' },
   { key: 'idleInTransactionTimeoutMs', label: 'Idle in transaction timeout', unit: 'ms' },
   { key: 'idleSessionTimeoutMs', label: 'Idle session timeout', unit: 'ms' },
@@ -335,6 +337,10 @@ function LimitsView({ limits }: { limits: DatabaseLimits }) {
     <div className="card">
       <h2>Limits</h2>
       <dl className="facts">
+        <div className="fact">
+          <dt>Pool mode</dt>
+          <dd>{limits.poolMode === 'transaction' ? 'transaction' : 'session'}</dd>
+        </div>
         {LIMITS.map(({ key, label, unit }) => (
           <div key={key} className="fact">
             <dt>{label}</dt>
@@ -369,16 +375,21 @@ function LimitsEditor({
       ]),
     );
   const [values, setValues] = useState<Record<string, string>>(initial);
+  const [poolMode, setPoolMode] = useState(limits.poolMode ?? '');
   const [saved, setSaved] = useState(false);
   const action = useAction();
-  useEffect(() => setValues(initial()), [limits]);
+  useEffect(() => {
+    setValues(initial());
+    setPoolMode(limits.poolMode ?? '');
+  }, [limits]);
   return (
     <form
       className="card"
       onSubmit={(event) => {
         event.preventDefault();
         setSaved(false);
-        const body: Record<string, number | null> = {};
+        // The route replaces every limit: the pool mode goes with the others.
+        const body: Record<string, number | string | null> = { poolMode: poolMode || null };
         for (const { key } of LIMITS)
           body[key] = values[key]!.trim() === '' ? null : Number(values[key]);
         void action
@@ -396,6 +407,13 @@ function LimitsEditor({
         Empty: the global setting. 0: off for this database. New sessions use them.
       </p>
       <div className="grid-form">
+        <label>
+          Pool mode
+          <select value={poolMode} onChange={(e) => setPoolMode(e.target.value)}>
+            <option value="">session (a connection for the whole session)</option>
+            <option value="transaction">transaction (a connection per transaction)</option>
+          </select>
+        </label>
         {LIMITS.map(({ key, label, unit }) => (
           <label key={key}>
             {label} ({unit})
