@@ -189,12 +189,19 @@ async function operation(kind: Kind, client: pg.Client, id: number, ledger: Clie
     }
     case 'cancel': {
       // Settled at once: the cancel may fail it before it is awaited.
+      let settled = false;
       const running = client.query('SELECT pg_sleep(10)').then(
         () => null,
         (err: { code?: string }) => err,
       );
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      await sendCancel(client);
+      void running.then(() => (settled = true));
+      // As PostgreSQL does, a backend drops a cancel that arrives before it has read the
+      // statement; on a loaded machine 20 ms may not be enough, so the cancel is repeated
+      // (as a user presses Ctrl+C again) while the statement has not ended.
+      for (let attempt = 0; attempt < 10 && !settled; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 20 : 200));
+        if (!settled) await sendCancel(client);
+      }
       const outcome = await running;
       if (!outcome) throw new Error('the cancelled statement completed');
       if (outcome.code !== '57014') throw outcome;

@@ -215,7 +215,7 @@ describe('web console', () => {
 
   test('CONSOLE-05 the SQL runner: typed results with NULL, an error with SQLSTATE and position, the row-limit notice, cancel', async () => {
     await page.getByRole('link', { name: 'SQL' }).click();
-    await page.getByLabel('Database').selectOption('admin/shop');
+    await page.getByRole('combobox', { name: 'Database' }).selectOption('admin/shop');
     const editor = page.getByLabel('Statement');
     const runSql = async (sql: string) => {
       await editor.fill(sql);
@@ -382,7 +382,7 @@ describe('web console', () => {
     await screenshot(p, 'readonly-person');
     // Writes through the SQL runner reach PostgreSQL as the read-only role.
     await p.getByRole('link', { name: 'SQL' }).click();
-    await p.getByLabel('Database').selectOption('admin/shop');
+    await p.getByRole('combobox', { name: 'Database' }).selectOption('admin/shop');
     await p.getByLabel('Statement').fill("INSERT INTO items VALUES (3, 'ink', 2)");
     await p.getByRole('button', { name: 'Run' }).click();
     await p
