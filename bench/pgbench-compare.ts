@@ -512,14 +512,13 @@ async function measureSelects(
   for (const clients of CLIENT_COUNTS) {
     for (const tls of TLS_SETTINGS) {
       for (const mode of MODES) {
-        // Direct PostgreSQL and the floor have no TLS: they run in the plaintext cells only,
-        // and direct only as many clients as the cluster takes.
-        const here = endpoints.filter(
-          (e) =>
-            e.tls === tls &&
-            ((e.path !== 'direct' && e.path !== 'floor') || !tls) &&
-            (e.path !== 'direct' || POOL_MODE === 'session' || clients < CLUSTER_CONNECTIONS - 50),
-        );
+        // Direct PostgreSQL and the floor have no TLS and a backend per client: they run in
+        // the plaintext cells only, and only for as many clients as the cluster takes.
+        const fits = POOL_MODE === 'session' || clients < CLUSTER_CONNECTIONS - 50;
+        const here = endpoints.filter((e) => {
+          const backendPerClient = e.path === 'direct' || e.path === 'floor';
+          return e.tls === tls && (!backendPerClient || (!tls && fits));
+        });
         for (const endpoint of rotated(here, round + cell++)) {
           const k = key(endpoint.path, tls, mode, clients);
           let outcome: Awaited<ReturnType<typeof measured<PgbenchOutcome>>>;
