@@ -258,7 +258,23 @@ async function startPgBouncer(
   const ini = path.join(work, 'pgbouncer.ini');
   // PgBouncer refuses to run as root; run it as the postgres OS user.
   const child = asRoot
-    ? spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', ini], { stdio: 'ignore' })
+    ? // runuser applies the postgres user's soft limit of 1,024 open files: too few for
+      // 1,000 clients, so PgBouncer gets the hard limit first.
+      spawn(
+        'runuser',
+        [
+          '-u',
+          'postgres',
+          '--',
+          'sh',
+          '-c',
+          'ulimit -n "$(ulimit -Hn)" && exec pgbouncer "$0"',
+          ini,
+        ],
+        {
+          stdio: 'ignore',
+        },
+      )
     : spawn('pgbouncer', [ini], { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
