@@ -553,7 +553,13 @@ async function measureSelects(
             );
           } catch (err) {
             // PgBouncer 1.18 in transaction mode cannot run protocol-level prepared statements.
-            if (POOL_MODE !== 'transaction' || endpoint.path !== 'pgbouncer') throw err;
+            if (
+              POOL_MODE !== 'transaction' ||
+              endpoint.path !== 'pgbouncer' ||
+              mode !== 'prepared'
+            ) {
+              throw err;
+            }
             m.failed.add(k);
             console.log(
               `round ${round + 1}: ${clients} clients ${mode} ${describe(endpoint)}: fails`,
