@@ -98,25 +98,22 @@ function setup(settings: Record<string, string> = {}) {
   const released: Array<{ connection: number; keep: boolean }> = [];
   let acquires = 0;
   let next = 0;
-  const pooled = new PooledUpstream(
-    {
-      acquire: async (): Promise<TransactionLease> => {
-        acquires++;
-        const index = next;
-        return {
-          connection: connections[index]!,
-          waitedMs: 0,
-          settings: null,
-          release: (keep) => released.push({ connection: index, keep }),
-        };
-      },
-      settings: new Map(Object.entries(settings)),
-      maxClientStatements: 100,
-      maxConnectionStatements: 100,
-      processId: 7,
+  const pooled = new PooledUpstream({
+    acquire: async (): Promise<TransactionLease> => {
+      acquires++;
+      const index = next;
+      return {
+        connection: connections[index]!,
+        waitedMs: 0,
+        settings: null,
+        release: (keep) => released.push({ connection: index, keep }),
+      };
     },
-    new Map([['server_version', '15']]),
-  );
+    settings: new Map(Object.entries(settings)),
+    maxClientStatements: 100,
+    maxConnectionStatements: 100,
+    processId: 7,
+  });
   const received: Buffer[] = [];
   pooled.socket.on('data', (chunk: Buffer) => received.push(chunk));
   return {

@@ -85,7 +85,6 @@ const STREAM_COPY_DATA_OVER = 64 * 1024;
  */
 export class PooledUpstream {
   readonly socket: Duplex;
-  readonly parameters: ReadonlyMap<string, string>;
   private lease: TransactionLease | null = null;
   private session: ConnectionSession | null = null;
   private readonly pending = new PendingResponses();
@@ -94,7 +93,6 @@ export class PooledUpstream {
   private status: TransactionStatus = 'I';
   private copying: 'copy-in' | 'copy-out' | 'copy-both' | null = null;
   private closed = false;
-  private cancelledEver = false;
   private waitingForConnection = false;
   /** A cancel came while the statement waited for a connection: it fails instead of running. */
   private cancelRequested = false;
@@ -122,12 +120,7 @@ export class PooledUpstream {
     ['error', () => this.upstreamGone()],
   ];
 
-  constructor(
-    private readonly options: PooledUpstreamOptions,
-    /** The pool's parameters (server_version, encoding, ...), told to the client at login. */
-    parameters: ReadonlyMap<string, string>,
-  ) {
-    this.parameters = parameters;
+  constructor(private readonly options: PooledUpstreamOptions) {
     this.settings = sessionSettings(options.settings);
     this.statements = new ClientStatements(options.maxClientStatements);
     this.fromUpstream = new MessageSplitter(
@@ -165,10 +158,6 @@ export class PooledUpstream {
     return this.status;
   }
 
-  get everCancelled(): boolean {
-    return this.cancelledEver;
-  }
-
   /** Whether a real connection is held now (for tests and the live-session list). */
   get assigned(): boolean {
     return this.lease !== null;
@@ -201,8 +190,8 @@ export class PooledUpstream {
    */
   cancel(): Promise<void> {
     if (this.waitingForConnection) this.cancelRequested = true;
+    // The connection marks itself as never to be reused (UpstreamConnection.cancel).
     if (!this.lease) return Promise.resolve();
-    this.cancelledEver = true;
     return this.lease.connection.cancel();
   }
 

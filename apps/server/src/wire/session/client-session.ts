@@ -265,27 +265,24 @@ export class ClientSession {
     try {
       if (database.limits.poolMode === 'transaction') {
         const leases = await tenantTransactionLeases(this.deps.pool, request, this.deps.log);
-        const pooled = new PooledUpstream(
-          {
-            acquire: async () => {
-              const asked = performance.now();
-              try {
-                const lease = await leases.acquire();
-                this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
-                return lease;
-              } catch (err) {
-                const seconds = (performance.now() - asked) / 1000;
-                this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
-                throw err;
-              }
-            },
-            settings: sessionSettings(settings),
-            maxClientStatements: MAX_CLIENT_STATEMENTS,
-            maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
-            processId: virtualProcessId(),
+        const pooled = new PooledUpstream({
+          acquire: async () => {
+            const asked = performance.now();
+            try {
+              const lease = await leases.acquire();
+              this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
+              return lease;
+            } catch (err) {
+              const seconds = (performance.now() - asked) / 1000;
+              this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
+              throw err;
+            }
           },
-          leases.parameters,
-        );
+          settings: sessionSettings(settings),
+          maxClientStatements: MAX_CLIENT_STATEMENTS,
+          maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
+          processId: virtualProcessId(),
+        });
         return {
           relayed: pooled,
           parameters: reportedParameters(leases.parameters, settings),
