@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readForTransactionMode } from '#engine';
+import { readEveryStatement, readForTransactionMode } from '#engine';
 
 const fresh = { sequencesUsed: false };
 const read = (sql: string, context = fresh) => readForTransactionMode(sql, context);
@@ -97,5 +97,65 @@ describe('readForTransactionMode: what outlives a transaction is refused, naming
     assert.deepEqual(read('DISCARD ALL').deallocates, [null]);
     assert.deepEqual(read('DISCARD PLANS; DISCARD TEMP').deallocates, []);
     assert.deepEqual(read('SELECT 1').deallocates, []);
+  });
+});
+
+describe('readForTransactionMode: the shortcut past the lexer reads SQL as the lexer would', () => {
+  const corpus = [
+    '',
+    ';',
+    'SELECT abalance FROM pgbench_accounts WHERE aid = 42;',
+    'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
+    'UPDATE t SET a = 1 WHERE id = 2',
+    'DELETE FROM t WHERE id = 2 RETURNING id',
+    'BEGIN; SELECT 1; COMMIT',
+    'WITH x AS (SELECT 1) SELECT * FROM x',
+    'SELECT 1 AS a INTO TEMP t',
+    'select 1 into unlogged t',
+    'LISTEN jobs',
+    'listen/**/jobs',
+    "LOAD 'auto_explain'",
+    'PREPARE q AS SELECT 1',
+    'EXECUTE q',
+    'Set Role other',
+    'SET SESSION AUTHORIZATION other',
+    'set local role other',
+    'DECLARE c CURSOR WITH HOLD FOR SELECT 1',
+    'CREATE TEMP TABLE t (a int)',
+    'CREATE TEMP TABLE t (a int) ON COMMIT DROP',
+    'SELECT pg_advisory_lock(42)',
+    'SELECT PG_TRY_ADVISORY_LOCK_SHARED(1, 2)',
+    'DO $$BEGIN PERFORM pg_advisory_lock(1); END$$',
+    'SELECT currval(1)',
+    "SELECT nextval('s'), currval('s')",
+    'SELECT LASTVAL()',
+    "SELECT setval('s', 1)",
+    'INSERT INTO t VALUES (1)',
+    'COPY t FROM STDIN',
+    'copy t to stdout',
+    'SET search_path TO app',
+    'RESET ALL',
+    "SELECT set_config('a.b', 'x', false)",
+    'DISCARD ALL',
+    'DISCARD PLANS',
+    'DEALLOCATE q1',
+    'DEALLOCATE ALL; DEALLOCATE prepare "X"',
+    "SELECT 'LISTEN x', $$PREPARE$$ -- LISTEN\n",
+    'SELECT "listen" FROM t',
+    // Non-ASCII: lower-casing the Kelvin sign gives `k` (the lexer's word is pg_advisory_lock).
+    'SELECT pg_advisory_loc\u212A(1)',
+    "SELECT 'ünïcode' FROM t",
+  ];
+
+  test('every verdict equals the lexed one, with and without sequences used before', () => {
+    for (const sql of corpus) {
+      for (const context of [{ sequencesUsed: false }, { sequencesUsed: true }]) {
+        assert.deepEqual(
+          readForTransactionMode(sql, context),
+          readEveryStatement(sql, context),
+          `${JSON.stringify(sql)} ${JSON.stringify(context)}`,
+        );
+      }
+    }
   });
 });

@@ -52,11 +52,50 @@ function refusal(what: string, instead?: string): string {
   return `${what} is not supported in transaction pooling mode${hint}`;
 }
 
-/** Reads one Query message's SQL (or one Parse's) for transaction pooling. */
+/**
+ * Every rule below needs a word that contains one of these (SET, RESET and
+ * set_config contain `set`; nextval, setval, currval and lastval `val`; the
+ * advisory locks `lock`; SELECT ... INTO TEMP `into`). Words are slices of
+ * the SQL, lower-cased: in ASCII text, a case-insensitive search finds each
+ * one. Outside ASCII, lower-casing may make an ASCII letter (the Kelvin sign
+ * becomes `k`), so any non-ASCII character sends the SQL to the lexer.
+ */
+const MAY_MATTER =
+  /[^\x00-\x7f]|set|val|lock|into|listen|load|prepare|execute|declare|create|deallocate|discard|insert|copy/i;
+
+/**
+ * Reads one Query message's SQL (or one Parse's) for transaction pooling.
+ * SQL that cannot contain any word a rule looks at (most of it: plain
+ * SELECTs, UPDATEs, DELETEs) is not lexed: a relayed statement pays one
+ * search over its text.
+ */
 export function readForTransactionMode(
   sql: string,
   context: TransactionContext,
 ): SqlInTransactionMode {
+  if (!MAY_MATTER.test(sql)) return nothingToRead(context);
+  return readEveryStatement(sql, context);
+}
+
+/** What SQL without any word a rule looks at means: nothing, beyond what the transaction did. */
+function nothingToRead(context: TransactionContext): SqlInTransactionMode {
+  return context.sequencesUsed ? PLAIN_AFTER_SEQUENCES : PLAIN;
+}
+
+const PLAIN: SqlInTransactionMode = Object.freeze({
+  refused: null,
+  changesSettings: false,
+  deallocates: Object.freeze([]),
+  usesSequences: false,
+  onlyDeallocations: false,
+});
+const PLAIN_AFTER_SEQUENCES: SqlInTransactionMode = Object.freeze({
+  ...PLAIN,
+  usesSequences: true,
+});
+
+/** The rules applied to every statement of `sql`, lexed (readForTransactionMode without its shortcut). */
+export function readEveryStatement(sql: string, context: TransactionContext): SqlInTransactionMode {
   let refused: string | null = null;
   let changesSettings = false;
   let usesSequences = context.sequencesUsed;
