@@ -277,7 +277,8 @@ export class UpstreamPool {
     const waitedMs = performance.now() - askedAt;
     let lent: { connection: UpstreamConnection; settings: Idle['settings'] | null };
     try {
-      lent = await this.transactionConnection(target, state, idle);
+      // Usually an idle one, taken without another await.
+      lent = this.idleForTransaction(state, idle) ?? (await this.newForTransaction(target, state));
     } catch (err) {
       releaseUser();
       this.freeSlot(state);
@@ -294,13 +295,33 @@ export class UpstreamPool {
         released = true;
         releaseUser();
         if (keep && connection.reusable && !this.closed) {
-          this.keepIdle(state, connection, connection.parameters, {}, true);
+          this.handOn(state, connection);
         } else {
           connection.discard();
+          this.freeSlot(state);
         }
-        this.freeSlot(state);
       },
     };
+  }
+
+  /**
+   * A transaction's connection given back as it is: to the next waiter at
+   * once if one fits (usually, while clients queue for the pool), else idle
+   * and watched. Handed on directly, it is not watched in between: its
+   * socket stays paused for the moment until the waiter's session reads it,
+   * and whatever PostgreSQL said meanwhile reaches that session.
+   */
+  private handOn(state: KeyState, connection: UpstreamConnection): void {
+    const idle: Idle = {
+      connection,
+      parameters: connection.parameters,
+      settings: {},
+      since: Date.now(),
+      kept: true,
+    };
+    state.idle.push(idle);
+    this.freeSlot(state);
+    if (state.idle.includes(idle)) connection.watchWhileIdle();
   }
 
   /**
@@ -314,20 +335,27 @@ export class UpstreamPool {
 
   /**
    * An idle connection as it is (the claimed one, or another if that one
-   * died), or a new one; with the settings known to be on it (see
-   * TransactionLease.settings).
+   * died), with the settings known to be on it (see
+   * TransactionLease.settings); null when none is left.
    */
-  private async transactionConnection(
-    target: UpstreamTarget,
+  private idleForTransaction(
     state: KeyState,
     claimed: Idle | null,
-  ): Promise<{ connection: UpstreamConnection; settings: Idle['settings'] | null }> {
+  ): { connection: UpstreamConnection; settings: Idle['settings'] | null } | null {
     for (let idle = claimed ?? state.idle.pop(); idle; idle = state.idle.pop()) {
       if (idle.connection.reusable) {
         return { connection: idle.connection, settings: idle.kept ? null : idle.settings };
       }
       idle.connection.discard();
     }
+    return null;
+  }
+
+  /** A new connection for a transaction (its settings: none yet). */
+  private async newForTransaction(
+    target: UpstreamTarget,
+    state: KeyState,
+  ): Promise<{ connection: UpstreamConnection; settings: Idle['settings'] | null }> {
     const connection = await this.connect(target);
     state.parameters = connection.parameters;
     return { connection, settings: {} };
