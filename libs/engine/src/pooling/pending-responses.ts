@@ -40,8 +40,16 @@ export interface Answer {
   /** The entry it completed, if it completed one. */
   readonly completed: Expected | null;
   /** Client answers the gateway holds that are due after it, in order. */
-  readonly due: Buffer[];
+  readonly due: readonly Buffer[];
 }
+
+/*
+ * The answers to messages inside a request's answer (every DataRow of a
+ * result) are these shared ones, not an object each: `due` is never written.
+ */
+const NOTHING_DUE: readonly Buffer[] = Object.freeze([]);
+const FORWARDED: Answer = Object.freeze({ forward: true, completed: null, due: NOTHING_DUE });
+const SWALLOWED: Answer = Object.freeze({ forward: false, completed: null, due: NOTHING_DUE });
 
 export class PendingResponses {
   private readonly queue: Expected[] = [];
@@ -82,13 +90,13 @@ export class PendingResponses {
   /** Where one backend message goes, and what it completes. */
   answer(type: number, frame: Buffer): Answer {
     const head = this.queue[0];
-    if (!head) return { forward: true, completed: null, due: [] };
+    if (!head) return FORWARDED;
     switch (type) {
       // Asynchronous messages belong to no request: the client's, unless the gateway's own query runs.
       case BE.NoticeResponse:
       case BE.ParameterStatus:
       case BE.NotificationResponse:
-        return { forward: !head.swallowed, completed: null, due: [] };
+        return this.within(head);
       case BE.ParseComplete:
       case BE.BindComplete:
       case BE.CloseComplete:
@@ -116,7 +124,7 @@ export class PendingResponses {
   }
 
   private within(head: Expected): Answer {
-    return { forward: !head.swallowed, completed: null, due: [] };
+    return head.swallowed ? SWALLOWED : FORWARDED;
   }
 
   private complete(): Answer {
@@ -143,16 +151,17 @@ export class PendingResponses {
     // No Sync sent yet: what the client sends until it is will not be answered either.
     this.skipping = this.queue.length === 0;
     // An error of a swallowed request is the client's too: its own request depended on it.
-    return { forward: true, completed: failedEntry, due: [] };
+    return { forward: true, completed: failedEntry, due: NOTHING_DUE };
   }
 
   private ready(): Answer {
     const head = this.queue.shift();
-    if (!head) return { forward: true, completed: null, due: [] };
+    if (!head) return FORWARDED;
     return { forward: !head.swallowed, completed: head, due: this.dueAnswers() };
   }
 
-  private dueAnswers(): Buffer[] {
+  private dueAnswers(): readonly Buffer[] {
+    if (this.queue[0]?.kind !== 'synthetic') return NOTHING_DUE;
     const due: Buffer[] = [];
     while (this.queue[0]?.kind === 'synthetic') {
       due.push((this.queue.shift() as { answer: Buffer }).answer);

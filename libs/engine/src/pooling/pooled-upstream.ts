@@ -16,7 +16,11 @@ import {
 import { quoteLiteral } from '../provisioning/sql';
 import { parseDataRow } from '../query/result-messages';
 import type { TransactionLease } from '../upstream/pool';
-import type { ConnectionState, UpstreamConnection } from '../upstream/upstream-connection';
+import type {
+  ConnectionState,
+  StreamReader,
+  UpstreamConnection,
+} from '../upstream/upstream-connection';
 import { PendingResponses, type Expected } from './pending-responses';
 import {
   ClientStatements,
@@ -113,12 +117,10 @@ export class PooledUpstream {
   private streaming = 0;
   private outbox: Buffer[] = [];
   private readonly fromUpstream: MessageSplitter;
-  private readonly upstreamListeners: Array<[string, (value?: unknown) => void]> = [
-    ['data', (chunk) => this.onUpstreamData(chunk as Buffer)],
-    ['end', () => this.upstreamGone()],
-    ['close', () => this.upstreamGone()],
-    ['error', () => this.upstreamGone()],
-  ];
+  private readonly upstreamReader: StreamReader = {
+    data: (chunk) => this.onUpstreamData(chunk),
+    gone: () => this.upstreamGone(),
+  };
 
   constructor(private readonly options: PooledUpstreamOptions) {
     this.settings = sessionSettings(options.settings);
@@ -132,7 +134,15 @@ export class PooledUpstream {
     );
     this.socket = new Duplex({
       write: (chunk: Buffer, _encoding, callback) => {
-        this.clientBytes(chunk).then(() => callback(), callback);
+        let waiting: Promise<void> | null;
+        try {
+          waiting = this.clientBytes(chunk);
+        } catch (err) {
+          callback(err as Error);
+          return;
+        }
+        if (waiting) waiting.then(() => callback(), callback);
+        else callback();
       },
       read: () => this.lease?.connection.socket.resume(),
       final: (callback) => callback(),
@@ -209,9 +219,18 @@ export class PooledUpstream {
 
   // ---- client -> upstream ----
 
-  private async clientBytes(chunk: Buffer): Promise<void> {
-    let data = this.takePartial(chunk);
-    if (!data) return;
+  /**
+   * The client's bytes, handled synchronously while a connection is held
+   * (a transaction's messages cost no promise each); a promise when a
+   * connection must be waited for first, or the upstream is full.
+   */
+  private clientBytes(chunk: Buffer): Promise<void> | null {
+    const data = this.takePartial(chunk);
+    return data ? this.clientFrames(data) : null;
+  }
+
+  private clientFrames(bytes: Buffer): Promise<void> | null {
+    let data = bytes;
     while (data.length > 0 && !this.closed) {
       if (this.streaming > 0) {
         const piece = data.subarray(0, this.streaming);
@@ -221,18 +240,35 @@ export class PooledUpstream {
         continue;
       }
       if (data.length < 5) break;
+      const type = data[0]!;
       const total = 1 + data.readInt32BE(1);
-      if (data[0] === FE.CopyData && total > STREAM_COPY_DATA_OVER) {
-        await this.ensureAssigned();
+      if (type === FE.CopyData && total > STREAM_COPY_DATA_OVER) {
+        if (!this.lease) return this.assignThen(data, null);
         this.streaming = total;
         continue;
       }
       if (data.length < total) break;
-      await this.clientMessage(data.subarray(0, total));
+      const frame = data.subarray(0, total);
+      if (!this.answerDeallocation(type, frame) && !this.answerWithoutUpstream(type, frame)) {
+        if (!this.lease) return this.assignThen(data, frame);
+        this.clientMessage(type, frame);
+      }
       data = data.subarray(total);
     }
     if (data.length > 0) this.keepPartial(data);
-    await this.flush();
+    return this.flush();
+  }
+
+  /**
+   * Waits for a connection, then goes on with `data`: its first message
+   * `frame` (already found to need one; null: a large CopyData) and the rest.
+   */
+  private async assignThen(data: Buffer, frame: Buffer | null): Promise<void> {
+    await this.assign();
+    if (this.closed) return;
+    if (frame) this.clientMessage(frame[0]!, frame);
+    else this.streaming = 1 + data.readInt32BE(1);
+    await this.clientFrames(data.subarray(frame ? frame.length : 0));
   }
 
   /**
@@ -258,11 +294,8 @@ export class PooledUpstream {
     this.partialLength = data.length;
   }
 
-  private async clientMessage(frame: Buffer): Promise<void> {
-    const type = frame[0]!;
-    if (this.answerDeallocation(type, frame)) return;
-    if (this.answerWithoutUpstream(type, frame)) return;
-    await this.ensureAssigned();
+  /** A message that needs the upstream connection (held now). */
+  private clientMessage(type: number, frame: Buffer): void {
     if (this.cancelRequested && (type === FE.Query || type === FE.Execute)) {
       this.cancelRequested = false;
       return this.raise(SqlState.QueryCanceled, 'canceling statement due to user request', type);
@@ -551,28 +584,30 @@ export class PooledUpstream {
     if (now) this.socket.push(now);
   }
 
-  /** Writes what the client's bytes turned into, in one write; waits while the upstream is full. */
-  private async flush(): Promise<void> {
-    if (this.outbox.length === 0 || !this.lease) return;
+  /**
+   * Writes what the client's bytes turned into, in one write; a promise
+   * that waits while the upstream is full, else null.
+   */
+  private flush(): Promise<void> | null {
+    if (this.outbox.length === 0 || !this.lease) return null;
     const bytes = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
     this.outbox = [];
     const upstream = this.lease.connection.socket;
-    if (!upstream.write(bytes)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          upstream.off('drain', done);
-          upstream.off('close', done);
-          resolve();
-        };
-        upstream.on('drain', done);
-        upstream.on('close', done);
-      });
-    }
+    if (upstream.write(bytes)) return null;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        upstream.off('drain', done);
+        upstream.off('close', done);
+        resolve();
+      };
+      upstream.on('drain', done);
+      upstream.on('close', done);
+    });
   }
 
   // ---- assignment ----
 
-  private async ensureAssigned(): Promise<void> {
+  private async assign(): Promise<void> {
     if (this.lease || this.closed) return;
     this.waitingForConnection = true;
     let lease: TransactionLease;
@@ -601,10 +636,7 @@ export class PooledUpstream {
     this.lease = lease;
     this.session = session;
     this.sequencesUsed = false;
-    const readAhead = connection.takeStream();
-    for (const [event, listener] of this.upstreamListeners) connection.socket.on(event, listener);
-    if (readAhead.length > 0) this.onUpstreamData(readAhead);
-    connection.socket.resume();
+    connection.streamTo(this.upstreamReader);
     const change = settingsChange(session.settings, this.settings);
     if (change) {
       session.settings = this.settings;
@@ -633,10 +665,7 @@ export class PooledUpstream {
     this.lease = null;
     const session = this.session!;
     this.session = null;
-    for (const [event, listener] of this.upstreamListeners) {
-      lease.connection.socket.off(event, listener);
-    }
-    lease.connection.socket.pause();
+    lease.connection.stopStreaming();
     lease.release(keep && !session.suspect && lease.connection.reusable);
   }
 
@@ -717,6 +746,7 @@ export class PooledUpstream {
     const lease = this.lease;
     this.lease = null;
     this.session = null;
+    lease.connection.stopStreaming();
     lease.release(false);
     this.closed = true;
     this.socket.destroy();

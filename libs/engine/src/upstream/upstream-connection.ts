@@ -32,6 +32,18 @@ const AFTER_READY: Record<TransactionStatus, ConnectionState> = {
   E: 'failed',
 };
 
+/**
+ * Reads a connection's bytes as they arrive while it holds the connection
+ * (a transaction-pooled session, for one transaction at a time).
+ */
+export interface StreamReader {
+  data(chunk: Buffer): void;
+  /** The socket ended, closed or failed. */
+  gone(): void;
+}
+
+const NOTHING_READ_AHEAD = Buffer.alloc(0);
+
 /** Largest frame the gateway reads by default: PostgreSQL's own maximum allocation. */
 const DEFAULT_FRAME_CAP = 1 << 30;
 
@@ -50,6 +62,11 @@ export class UpstreamConnection {
   private retired = false;
   private cancelInFlight: Promise<void> | null = null;
   private epoch = 0;
+  /** Whether the frame reader has the socket now (else a byte relay, a stream reader or nobody). */
+  private framing: boolean;
+  /** Who reads the socket as a stream now (streamTo), if anyone. */
+  private reader: StreamReader | null = null;
+  private readerListening = false;
 
   constructor(
     /** A TCP, TLS or Unix-domain socket, authenticated and idle. */
@@ -63,6 +80,7 @@ export class UpstreamConnection {
     private framer: FramedSocket | null = null,
   ) {
     socket.once('close', () => (this.stateNow = 'broken'));
+    this.framing = framer !== null;
   }
 
   /**
@@ -130,6 +148,7 @@ export class UpstreamConnection {
       new FrameReader({ maxMessageLength: DEFAULT_FRAME_CAP }),
     );
     this.framer.attach();
+    this.framing = true;
     this.framer.maxMessageLength = maxMessageLength;
     return this.framer;
   }
@@ -149,7 +168,38 @@ export class UpstreamConnection {
    * place for later users), and what was read ahead, if anything, is returned.
    */
   takeStream(): Buffer {
-    return this.framer ? this.framer.detach() : Buffer.alloc(0);
+    if (!this.framing) return NOTHING_READ_AHEAD;
+    this.framing = false;
+    return this.framer!.detach();
+  }
+
+  /**
+   * Lends the socket to `reader` (until `stopStreaming`), flowing, what was
+   * read ahead first. The listeners that feed it are the connection's,
+   * added once for its life: a transaction-pooled connection changes
+   * readers every transaction, and adding and removing listeners each time
+   * was a good part of what a transaction cost the gateway. Without a
+   * reader they do nothing (the frame reader or a relay reads then).
+   */
+  streamTo(reader: StreamReader): void {
+    const readAhead = this.takeStream();
+    if (!this.readerListening) {
+      this.readerListening = true;
+      const gone = () => this.reader?.gone();
+      this.socket.on('data', (chunk: Buffer) => this.reader?.data(chunk));
+      this.socket.on('end', gone);
+      this.socket.on('close', gone);
+      this.socket.on('error', gone);
+    }
+    this.reader = reader;
+    if (readAhead.length > 0) reader.data(readAhead);
+    this.socket.resume();
+  }
+
+  /** The reader is done: the socket pauses until its next user. */
+  stopStreaming(): void {
+    this.reader = null;
+    this.socket.pause();
   }
 
   /** A statement went out that will end with ReadyForQuery. */
