@@ -440,6 +440,38 @@ export class PooledUpstream {
   private parse(frame: Buffer): void {
     const name = statementNameOf(frame)!;
     const definition = parseDefinition(frame);
+    // The same unnamed statement again (drivers without named statements
+    // send it every time): what was read of it and its key still hold.
+    const again = name === '' ? this.statements.get('') : undefined;
+    const statement = again?.definition.equals(definition)
+      ? again
+      : this.defineStatement(name, definition);
+    if (!statement) return;
+    // Not created after all if PostgreSQL fails or skips the Parse.
+    const undo = () => {
+      if (this.statements.get(name) === statement) this.statements.close(name);
+    };
+    if (name === '') {
+      const session = this.session!;
+      session.unnamedKey = statement.key;
+      // Named '' here and upstream: the client's own Parse goes as it is.
+      return this.send(frame, {
+        kind: 'parse',
+        swallowed: false,
+        undo: () => {
+          undo();
+          session.unnamedKey = null;
+        },
+      });
+    }
+    this.prepare(statement, undo);
+  }
+
+  /**
+   * The client's statement `name`, defined with its effects read from its
+   * SQL; null when it cannot be (the error is raised in its place).
+   */
+  private defineStatement(name: string, definition: Buffer): ClientStatement | null {
     const sql = queryOf(definition);
     // What is refused whatever ran before it fails as the Parse itself, as
     // a syntax error would (a stand-in statement would meet the client's
@@ -447,7 +479,8 @@ export class PooledUpstream {
     const always = readForTransactionMode(sql, { sequencesUsed: true });
     if (always.refused) {
       if (name === '') this.statements.close(''); // PostgreSQL drops it before parsing
-      return this.raise('0A000', always.refused);
+      this.raise('0A000', always.refused);
+      return null;
     }
     // The rest depends on the transaction that executes it (see bindOrDescribe).
     const alone = readForTransactionMode(sql, { sequencesUsed: false });
@@ -459,32 +492,17 @@ export class PooledUpstream {
     };
     const outcome = this.statements.define(name, definition, effects);
     if (outcome === 'exists') {
-      return this.raise('42P05', `prepared statement "${name}" already exists`);
+      this.raise('42P05', `prepared statement "${name}" already exists`);
+      return null;
     }
     if (outcome === 'too-many') {
-      return this.raise(
+      this.raise(
         '54000',
         `too many prepared statements in this session (at most ${this.options.maxClientStatements}); close some first`,
       );
+      return null;
     }
-    const statement = this.statements.get(name)!;
-    // Not created after all if PostgreSQL fails or skips the Parse.
-    const undo = () => {
-      if (this.statements.get(name) === statement) this.statements.close(name);
-    };
-    if (name === '') {
-      const session = this.session!;
-      session.unnamedKey = statement.key;
-      return this.send(parseMessage('', statement.definition), {
-        kind: 'parse',
-        swallowed: false,
-        undo: () => {
-          undo();
-          session.unnamedKey = null;
-        },
-      });
-    }
-    this.prepare(statement, undo);
+    return this.statements.get(name)!;
   }
 
   /** Bind or Describe of a statement: prepared on this connection first if it is not, renamed to its name here. */

@@ -89,15 +89,13 @@ export async function tenantTransactionLeases(
   readonly parameters: ReadonlyMap<string, string>;
 }> {
   const target = labelled(request);
-  const acquire = async () => {
-    try {
-      return await pool.acquireForTransaction(target, request.user.id);
-    } catch (err) {
+  // One per transaction: the pool's promise itself, with a handler only for a failure.
+  const acquire = () =>
+    pool.acquireForTransaction(target, request.user.id).catch((err: unknown) => {
       const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
       if (!failure) throw err;
       throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
-    }
-  };
+    });
   let parameters = pool.knownParameters(target);
   if (!parameters) {
     const first = await acquire();
