@@ -514,6 +514,30 @@ describe('PooledUpstream: transaction pooling for one client', () => {
     ]);
   });
 
+  test('the unnamed statement parsed again: the same SQL goes upstream as sent, other SQL is read anew', async () => {
+    const t = setup();
+    const transaction = async (sql: string) => {
+      await t.send(fe.parse('', sql), fe.bind(''), fe.execute(), fe.sync());
+      const sent = t.upstreams[0]!.sent();
+      t.upstreams[0]!.answer(
+        be.parseComplete(),
+        be.bindComplete(),
+        be.complete('SELECT 1'),
+        be.ready('I'),
+      );
+      await tick();
+      t.client();
+      return sent;
+    };
+    const select = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
+    assert.equal((await transaction(select))[0], `P:|${select}|||`);
+    assert.equal((await transaction(select))[0], `P:|${select}|||`);
+    // Another statement in its place is judged on its own SQL: refused as the Parse.
+    const refused = await transaction('SELECT pg_advisory_lock($1)');
+    assert.match(refused[0]!, /^P:\|DO \$postern\$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000'/);
+    assert.equal((await transaction(select))[0], `P:|${select}|||`);
+  });
+
   test('TXN-10 DISCARD ALL over the extended protocol: the connection’s statements are prepared again after it', async () => {
     const t = setup();
     await t.send(fe.parse('s1', 'select 1'), fe.sync());
