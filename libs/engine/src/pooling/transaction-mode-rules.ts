@@ -61,7 +61,7 @@ function refusal(what: string, instead?: string): string {
  * becomes `k`), so any non-ASCII character sends the SQL to the lexer.
  */
 const MAY_MATTER =
-  /[^\x00-\x7f]|set|val|lock|into|listen|load|prepare|execute|declare|create|deallocate|discard|insert|copy/i;
+  /[\u0080-\uffff]|set|val|lock|into|listen|load|prepare|execute|declare|create|deallocate|discard|insert|copy/i;
 
 /**
  * Reads one Query message's SQL (or one Parse's) for transaction pooling.
