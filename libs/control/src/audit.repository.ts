@@ -69,7 +69,7 @@ export class AuditRepository {
     private readonly prisma: PrismaClient,
     private readonly pool: pg.Pool,
   ) {
-    this.statements = new StatementLog(prisma, pool);
+    this.statements = new StatementLog(prisma, pool, (write) => this.inOrder(write));
   }
 
   /**
@@ -139,7 +139,8 @@ export class AuditRepository {
   /** Writes whatever is queued (shutdown). */
   async flush(): Promise<void> {
     while (this.queue.length > 0) this.writeBatch();
-    await Promise.all([this.writing, this.statements.flush()]);
+    await this.statements.flush();
+    await this.writing;
   }
 
   private writeBatch(): void {
@@ -148,13 +149,21 @@ export class AuditRepository {
     const batch = this.queue.splice(0, BATCH_ROWS);
     if (batch.length === 0) return;
     if (this.queue.length > 0) this.timer = setTimeout(() => this.writeBatch(), 0);
-    // One batch at a time, in order.
-    this.writing = this.writing.then(() =>
+    void this.inOrder(() =>
       this.insert(batch.map((queued) => this.prepared(queued.event))).then(
         () => batch.forEach((queued) => queued.written.resolve()),
         (err: Error) => batch.forEach((queued) => queued.written.reject(err)),
       ),
     );
+  }
+
+  /**
+   * One write at a time, events and statements alike, in the order they were
+   * handed over: `write` must not reject.
+   */
+  private inOrder(write: () => Promise<void>): Promise<void> {
+    this.writing = this.writing.then(write);
+    return this.writing;
   }
 
   /**

@@ -89,13 +89,21 @@ export class StatementLog {
   private statements: StatementRecord[] = [];
   private queuedChars = 0;
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  /** The last batch handed to `inOrder`, settled once it is written (or failed). */
+  private written: Promise<void> = Promise.resolve();
   private redact: ((text: string) => string | null) | null = null;
   private onWriteFailed: ((rows: number, err: Error) => void) | null = null;
 
+  /**
+   * `inOrder` runs each write after every write handed to it before, the
+   * audit events' included (AuditRepository shares its own): one sequence
+   * numbers both tables, so ids commit in order and a reader that follows the
+   * newest id (`postern audit tail --follow`) misses none.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: pg.Pool,
+    private readonly inOrder: (write: () => Promise<void>) => Promise<void>,
   ) {}
 
   /**
@@ -129,7 +137,7 @@ export class StatementLog {
   /** Writes whatever is queued (shutdown). */
   async flush(): Promise<void> {
     while (this.statements.length > 0) this.writeBatch();
-    await this.writing;
+    await this.written;
   }
 
   /**
@@ -201,8 +209,7 @@ export class StatementLog {
     const statements = this.statements.splice(0, count);
     this.queuedChars -= chars;
     if (this.statements.length > 0) this.timer = setTimeout(() => this.writeBatch(), 0);
-    // One batch at a time, in order.
-    this.writing = this.writing.then(() =>
+    this.written = this.inOrder(() =>
       this.copy(copyChunks(sessions, statements, this.redact)).catch((err: Error) =>
         this.onWriteFailed?.(count, err),
       ),
