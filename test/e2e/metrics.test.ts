@@ -316,6 +316,46 @@ describe('metrics at /metrics (Operating Postern, part 1)', () => {
     );
   });
 
+  test('OBS-15 HTTP queries: each request times its pool acquire, and its protocol bytes are counted both ways', async () => {
+    const pool = { database: 'admin/shop', level: 'read-write' };
+    const acquires = (m: Scrape) =>
+      m.value('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'reused' }) +
+      m.value('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'new' });
+    const bytes = (m: Scrape, direction: string) =>
+      m.value('postern_relayed_bytes_total', { transport: 'http', direction });
+    const query = (body: unknown, headers?: Record<string, string>) =>
+      http.call('POST', '/databases/admin/shop/query', { token: api.token, body, headers });
+    const before = await scrape();
+    const sql = `SELECT repeat('x', 100000) AS obs15 /* ${'y'.repeat(1000)} */`;
+    const big = await query({ sql });
+    assert.equal(big.status, 200, JSON.stringify(big.body).slice(0, 200));
+    const answered = await scrape();
+    const sent = bytes(answered, 'client_to_upstream') - bytes(before, 'client_to_upstream');
+    const received = bytes(answered, 'upstream_to_client') - bytes(before, 'upstream_to_client');
+    // Parse, Bind, Describe, Execute, Sync around the text; the answer's 100,000 bytes and
+    // the messages around them. Nothing of the pool's own work (settings, DISCARD ALL).
+    assert.ok(sent >= sql.length && sent < sql.length + 100, `sent ${sent}`);
+    assert.ok(received >= 100_000 && received < 100_000 + 200, `received ${received}`);
+    const transaction = await query({ transaction: [{ sql: 'SELECT 1' }, { sql: 'SELECT 2' }] });
+    assert.equal(transaction.status, 200, JSON.stringify(transaction.body));
+    const streamed = await query({ sql: 'SELECT 1 AS obs15' }, { accept: 'application/x-ndjson' });
+    assert.equal(streamed.status, 200);
+    const failed = await query({ sql: 'SELECT * FROM obs15_no_such_table' });
+    assert.equal(failed.status, 400);
+    const after = await scrapeUntil(http, api.token, (m) => acquires(m) - acquires(before) >= 4);
+    // One connection per request, transaction included.
+    assert.equal(acquires(after) - acquires(before), 4);
+    assert.equal(
+      after.value('postern_pool_acquire_duration_seconds_count', { ...pool, outcome: 'failed' }) -
+        before.value('postern_pool_acquire_duration_seconds_count', {
+          ...pool,
+          outcome: 'failed',
+        }),
+      0,
+    );
+    assert.ok(bytes(after, 'upstream_to_client') - bytes(before, 'upstream_to_client') > received);
+  });
+
   test('OBS-09 HTTP queries: rows returned and guardrail hits by kind, JSON caps and row size included', async () => {
     const query = (body: unknown) => api.request('POST', '/databases/admin/main/query', body);
     const limits = await api.request('PUT', '/databases/admin/shop/limits', { maxResultRows: 5 });

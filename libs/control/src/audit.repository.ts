@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { PrismaClient } from './generated/prisma/client';
+import type { Prisma, PrismaClient } from './generated/prisma/client';
+import { STATEMENT_KIND, StatementLog } from './statement-log';
 
 /** One audit event. `detail` must never carry a secret. */
 export interface AuditEventInput {
@@ -61,11 +62,15 @@ export class AuditRepository {
   private queue: QueuedEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** The wire's statements (`wire.query`), in a table of their own; read here with the rest. */
+  readonly statements: StatementLog;
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: pg.Pool,
-  ) {}
+  ) {
+    this.statements = new StatementLog(prisma, pool, (write) => this.inOrder(write));
+  }
 
   /**
    * Calls `observer` with every event as it is recorded, before it is written (metrics count
@@ -114,11 +119,12 @@ export class AuditRepository {
   }
 
   /**
-   * Deletes events recorded before `cutoff`, at most `batch` rows per statement
-   * so that a long backlog never holds one huge transaction; returns how many.
+   * Deletes events (statements included) recorded before `cutoff`, at most
+   * `batch` rows per statement so that a long backlog never holds one huge
+   * transaction; returns how many.
    */
   async deleteOlderThan(cutoff: Date, batch = 10_000): Promise<number> {
-    let deleted = 0;
+    let deleted = await this.statements.deleteOlderThan(cutoff, batch);
     for (;;) {
       const result = await this.pool.query(
         `DELETE FROM audit_event WHERE id IN
@@ -133,6 +139,7 @@ export class AuditRepository {
   /** Writes whatever is queued (shutdown). */
   async flush(): Promise<void> {
     while (this.queue.length > 0) this.writeBatch();
+    await this.statements.flush();
     await this.writing;
   }
 
@@ -142,13 +149,21 @@ export class AuditRepository {
     const batch = this.queue.splice(0, BATCH_ROWS);
     if (batch.length === 0) return;
     if (this.queue.length > 0) this.timer = setTimeout(() => this.writeBatch(), 0);
-    // One batch at a time, in order.
-    this.writing = this.writing.then(() =>
+    void this.inOrder(() =>
       this.insert(batch.map((queued) => this.prepared(queued.event))).then(
         () => batch.forEach((queued) => queued.written.resolve()),
         (err: Error) => batch.forEach((queued) => queued.written.reject(err)),
       ),
     );
+  }
+
+  /**
+   * One write at a time, events and statements alike, in the order they were
+   * handed over: `write` must not reject.
+   */
+  private inOrder(write: () => Promise<void>): Promise<void> {
+    this.writing = this.writing.then(write);
+    return this.writing;
   }
 
   /**
@@ -180,19 +195,32 @@ export class AuditRepository {
     );
   }
 
-  /** Newest first. */
+  /**
+   * Newest first: audit_event's events and the statement log's, merged by id
+   * (one sequence numbers both, so `before` pages both at once).
+   */
   async query(query: AuditQuery): Promise<AuditEventRecord[]> {
+    const where: Where = {
+      actorId: query.actorId,
+      databaseId: query.databaseId,
+      at: { gte: query.since, lte: query.until },
+      id: query.before ? { lt: BigInt(query.before) } : undefined,
+      AND: [databaseCondition(query.database), visibilityCondition(query.visibleTo)],
+    };
+    const [events, statements] = await Promise.all([
+      query.kind === STATEMENT_KIND ? [] : this.events({ ...where, kind: query.kind }, query.limit),
+      query.kind === undefined || query.kind === STATEMENT_KIND
+        ? this.statements.query(where as unknown as Prisma.StatementEventWhereInput, query.limit)
+        : [],
+    ]);
+    return newestFirst(events, statements, query.limit);
+  }
+
+  private async events(where: Where, limit: number): Promise<AuditEventRecord[]> {
     const rows = await this.prisma.auditEvent.findMany({
-      where: {
-        actorId: query.actorId,
-        databaseId: query.databaseId,
-        kind: query.kind,
-        at: { gte: query.since, lte: query.until },
-        id: query.before ? { lt: BigInt(query.before) } : undefined,
-        AND: [databaseCondition(query.database), visibilityCondition(query.visibleTo)],
-      },
+      where,
       orderBy: { id: 'desc' },
-      take: query.limit,
+      take: limit,
     });
     return rows.map((row) => ({
       id: row.id.toString(),
@@ -208,6 +236,24 @@ export class AuditRepository {
       detail: (row.detail ?? undefined) as AuditEventRecord['detail'],
     }));
   }
+}
+
+/** The first `limit` of two lists each sorted newest first, merged. */
+function newestFirst(
+  a: readonly AuditEventRecord[],
+  b: readonly AuditEventRecord[],
+  limit: number,
+): AuditEventRecord[] {
+  if (b.length === 0) return a.slice(0, limit);
+  if (a.length === 0) return b.slice(0, limit);
+  const merged: AuditEventRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (merged.length < limit && (i < a.length || j < b.length)) {
+    const takeA = j >= b.length || (i < a.length && BigInt(a[i]!.id) > BigInt(b[j]!.id));
+    merged.push(takeA ? a[i++]! : b[j++]!);
+  }
+  return merged;
 }
 
 type Where = NonNullable<

@@ -4,6 +4,7 @@ export * from './entities.repository';
 export * from './migrations';
 export * from './names';
 export * from './audit.repository';
+export * from './statement-log';
 export * from './grants.repository';
 export * from './levels';
 export * from './memberships.repository';

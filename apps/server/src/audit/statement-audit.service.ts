@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { AuditEventInput } from '#control';
+import { StatementSession, type AuditEventInput, type StatementSessionInput } from '#control';
 import type { PosternConfig } from '../config/config';
 import { POSTERN_CONFIG } from '../config/config.module';
 import { ClusterService } from '../engine/cluster.service';
@@ -27,8 +27,8 @@ const STATEMENT_KINDS = new Set(['wire.query', 'http.query']);
 
 /**
  * The audit log's operations side: per-statement events of wire sessions
- * (`wire.query`, queued without waiting, dropped and counted when the queue is
- * full), literal redaction of recorded statements as their batch is written,
+ * (`wire.query`, queued for the statement log without waiting, dropped and
+ * counted when its queue is full), literal redaction of recorded statements as their batch is written,
  * and the retention sweep (`POSTERN_AUDIT_RETENTION`).
  */
 @Injectable()
@@ -39,6 +39,7 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
   private sweepTimer: NodeJS.Timeout | null = null;
   /** One line a minute at most: a stalled control plane would otherwise flood the log. */
   private readonly warnDropped = rateLimited((line) => this.log.warn(line), 1);
+  private readonly warnWriteFailed = rateLimited((line) => this.log.warn(line), 1);
 
   constructor(
     @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
@@ -48,7 +49,12 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     if (this.config.audit.redactLiterals) await this.loadRedactor();
-    this.cluster.control.audit.transformBeforeWrite((event) => this.redacted(event));
+    const { audit } = this.cluster.control;
+    audit.transformBeforeWrite((event) => this.redacted(event));
+    audit.statements.redactBeforeWrite((text) => this.redactedText(text));
+    audit.statements.whenWriteFails((rows, err) =>
+      this.warnWriteFailed(`audit: ${rows} statement event(s) not written: ${err.message}`),
+    );
     this.scheduleSweep();
   }
 
@@ -60,12 +66,12 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
   /** A follower for one session's statements, or null when statements are not audited. */
   follow(context: StatementContext): StatementAudit | null {
     if (!this.config.audit.statements) return null;
-    return new StatementAudit((statement) => this.record(context, statement));
+    const session = StatementSession.of(statementSession(context));
+    return new StatementAudit((statement) => this.record(session, statement));
   }
 
-  private record(context: StatementContext, statement: AuditedStatement): void {
-    const event = statementEvent(context, statement);
-    if (this.cluster.control.audit.enqueue(event)) return;
+  private record(session: StatementSession, statement: AuditedStatement): void {
+    if (this.cluster.control.audit.statements.enqueue(session, statement)) return;
     this.metrics.auditEventDropped('wire.query');
     this.warnDropped(
       'audit queue full: statement events are dropped (counted in postern_audit_dropped_total); ' +
@@ -75,13 +81,20 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
 
   /** Runs as each batch is written, never on the relay's path. */
   private redacted(event: AuditEventInput): AuditEventInput {
-    if (!this.config.audit.redactLiterals || !STATEMENT_KINDS.has(event.kind)) return event;
+    if (!STATEMENT_KINDS.has(event.kind)) return event;
     const statement = event.detail?.statement;
     if (typeof statement !== 'string') return event;
+    const text = this.redactedText(statement);
+    if (text === null) return event;
+    return { ...event, detail: { ...event.detail, statement: text, redacted: true } };
+  }
+
+  /** A statement's text redacted, or null when redaction is off. */
+  private redactedText(statement: string): string | null {
+    if (!this.config.audit.redactLiterals) return null;
     // Switched on by a reload: until the lexer is loaded, nothing of the text is kept.
     if (!this.redactor) void this.loadRedactor();
-    const text = this.redactor ? this.redactor.redact(statement) : REDACTED;
-    return { ...event, detail: { ...event.detail, statement: text, redacted: true } };
+    return this.redactor ? this.redactor.redact(statement) : REDACTED;
   }
 
   private loadRedactor(): Promise<void> {
@@ -126,35 +139,18 @@ export class StatementAuditService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** The `wire.query` event of one reported statement. */
-export function statementEvent(
-  context: StatementContext,
-  statement: AuditedStatement,
-): AuditEventInput {
+/** The columns a session's statement rows share. */
+export function statementSession(context: StatementContext): StatementSessionInput {
   return {
-    kind: 'wire.query',
-    outcome: statement.errors > 0 ? 'failure' : 'success',
+    sessionId: context.sessionId,
     actor: context.user,
     actorId: context.userId,
-    source: context.clientAddress,
+    tokenId: context.tokenId,
     method: context.tokenId ? `${context.authMethod} (token)` : context.authMethod,
     databaseId: context.databaseId,
     database: context.database,
-    detail: {
-      // The same names as http.query's where they mean the same.
-      statement: statement.text,
-      truncated: statement.truncated,
-      level: context.level,
-      rowCount: statement.rows,
-      sqlstate: statement.sqlstate,
-      protocol: statement.protocol,
-      prepared: statement.prepared,
-      executions: statement.executions,
-      errors: statement.errors,
-      durationMs: statement.durationMs,
-      sessionId: context.sessionId,
-      tokenId: context.tokenId,
-      applicationName: context.applicationName,
-    },
+    level: context.level,
+    source: context.clientAddress,
+    applicationName: context.applicationName,
   };
 }

@@ -25,6 +25,7 @@ import { auditActor, type Actor } from '../identity/actor';
 import { DatabaseCatalogService } from '../identity/database-catalog.service';
 import { logSink } from '../logging';
 import { PosternMetrics } from '../observability/metrics';
+import { timedAcquire } from '../observability/pool-acquire';
 import { NdjsonResultStream } from './ndjson-result-stream';
 import {
   ResultCollector,
@@ -76,10 +77,23 @@ export class HttpQueryService {
 
   /**
    * An executor whose connections count against the actor's share of the
-   * pools and of the upstream budget, refused with the limit's name (HARD-06).
+   * pools and of the upstream budget, refused with the limit's name (HARD-06);
+   * its acquires and protocol bytes are counted as the wire's are.
    */
   private executorFor(actor: Actor): QueryExecutor {
-    return new QueryExecutor(this.pool, actor, this.log);
+    const { metrics } = this;
+    return new QueryExecutor(this.pool, actor, this.log, {
+      acquire: (target, acquire) =>
+        timedAcquire(
+          metrics,
+          { database: target.name, level: target.readOnly ? 'read-only' : 'read-write' },
+          acquire,
+        ),
+      relayed: (sent, received) => {
+        metrics.relayed('http', 'client_to_upstream', sent);
+        metrics.relayed('http', 'upstream_to_client', received);
+      },
+    });
   }
 
   /** Runs the request and answers the whole result as JSON. */

@@ -42,6 +42,14 @@ export interface QueryTarget {
   readonly name: string;
 }
 
+/** What the gateway's metrics learn of each request. */
+export interface QueryObserver {
+  /** Wraps getting the request's connection from the pool (to time it and count how it ended). */
+  readonly acquire?: (target: QueryTarget, acquire: () => Promise<Lease>) => Promise<Lease>;
+  /** The protocol bytes the request sent to PostgreSQL and received from it. */
+  readonly relayed?: (sent: number, received: number) => void;
+}
+
 export interface QueryOptions {
   readonly limits: QueryLimits;
   readonly signal?: AbortSignal;
@@ -58,6 +66,7 @@ export class QueryExecutor {
     private readonly pool: LeaseSource,
     private readonly caller: QueryCaller,
     private readonly log: LogSink,
+    private readonly observer: QueryObserver = {},
   ) {}
 
   async statement(
@@ -125,14 +134,15 @@ export class QueryExecutor {
     } finally {
       runner.finish();
       lease.release();
+      this.observer.relayed?.(runner.bytesSent, runner.bytesReceived);
     }
   }
 
   /** The same connections, limits and failure mapping as a wire login. */
   private async acquire(target: QueryTarget): Promise<Lease> {
     const { endpoint, database, readOnly, name } = target;
-    try {
-      return await acquireTenantConnection(
+    const acquire = () =>
+      acquireTenantConnection(
         this.pool,
         {
           endpoint,
@@ -145,6 +155,8 @@ export class QueryExecutor {
         },
         this.log,
       );
+    try {
+      return await (this.observer.acquire ? this.observer.acquire(target, acquire) : acquire());
     } catch (err) {
       if (err instanceof UpstreamUnavailableError) throw new QueryError(err.sqlstate, err.message);
       throw err;

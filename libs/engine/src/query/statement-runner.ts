@@ -85,6 +85,9 @@ export class StatementRunner {
   private readonly meter: ResultMeter;
   private aborted = false;
   private readonly onAbort = () => this.abort();
+  /** Protocol bytes written to PostgreSQL and read from it (`postern_relayed_bytes_total`). */
+  bytesSent = 0;
+  bytesReceived = 0;
 
   constructor(
     private readonly connection: UpstreamConnection,
@@ -124,7 +127,7 @@ export class StatementRunner {
         'the statement contains a NUL character',
       );
     }
-    this.framed.write(
+    this.send(
       Buffer.concat([
         serialize.parse({ text: statement.sql }),
         serialize.bind({ values: statement.params.map(parameterText) }),
@@ -205,7 +208,7 @@ export class StatementRunner {
           // Sync is ignored during COPY IN; after CopyFail PostgreSQL waits for another.
           execution.refuse('COPY FROM STDIN is not available over HTTP');
           this.connection.copy('copy-in');
-          this.framed.write(
+          this.send(
             Buffer.concat([serialize.copyFail('not available over HTTP'), serialize.sync()]),
           );
           break;
@@ -237,9 +240,16 @@ export class StatementRunner {
     }
   }
 
+  private send(messages: Buffer): void {
+    this.bytesSent += messages.length;
+    this.framed.write(messages);
+  }
+
   private async nextMessage(execution: Execution): Promise<{ type: number; body: Buffer }> {
     try {
-      return await this.framed.nextMessage();
+      const message = await this.framed.nextMessage();
+      this.bytesReceived += message.body.length + 5;
+      return message;
     } catch (err) {
       this.connection.discard();
       if (this.aborted) throw this.stoppedError();

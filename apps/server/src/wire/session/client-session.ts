@@ -30,6 +30,7 @@ import type { DatabaseAccess, DatabaseAccessService } from '../../identity/datab
 import type { LiveSessionInfo, LiveSessions } from '../../sessions/live-sessions.service';
 import type { PoolService } from '../../engine/pool.service';
 import type { PosternMetrics } from '../../observability/metrics';
+import { acquireFailure } from '../../observability/pool-acquire';
 import { logSessionEnd } from '../../observability/session-end';
 import type { TlsService } from '../tls.service';
 import type { StatementAuditService } from '../../audit/statement-audit.service';
@@ -485,13 +486,6 @@ function setupFailure(sqlstate: string | null): WireLoginFailure {
     default:
       return 'session-setup-failed';
   }
-}
-
-/** How an acquire that failed is counted: a full pool or share (53300), or anything else. */
-function acquireFailure(err: unknown): 'exhausted' | 'failed' {
-  return err instanceof UpstreamUnavailableError && err.sqlstate === '53300'
-    ? 'exhausted'
-    : 'failed';
 }
 
 /**
