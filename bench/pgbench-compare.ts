@@ -72,10 +72,10 @@ const SECONDS = Number(args.seconds);
 /**
  * Seconds of a select run's -T left to pgbench's logins before the measured
  * window (TLS + SCRAM logins run at 100-200 a second here): by default 10 s
- * plus 40 ms a client.
+ * plus 50 ms a client.
  */
 function loginAllowance(clients: number): number {
-  return args['login-allowance'] ? Number(args['login-allowance']) : 10 + Math.ceil(clients / 25);
+  return args['login-allowance'] ? Number(args['login-allowance']) : 10 + Math.ceil(clients / 20);
 }
 const ROUNDS = Number(args.rounds);
 const CLIENT_COUNTS = args.clients.split(',').map(Number);
@@ -792,7 +792,7 @@ async function main(): Promise<void> {
         [
           `Command: \`npm run build && node dist/bench/pgbench-compare.js --pool-mode transaction --pool ${POOL_SIZE} --parts selects --clients ${CLIENT_COUNTS.join(',')} --seconds ${SECONDS} --rounds ${ROUNDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
           `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -c clients -j 2 -P 1, TLS (sslmode=require, SCRAM) or not, to admin/main as its writer role. PgBouncer 1.18 with pool_mode=transaction and default_pool_size=${POOL_SIZE}; Postern with admin/main in transaction mode and POSTERN_POOL_SIZE=${POOL_SIZE}; both with the gateway's dev certificate (key: ${keyType}). PgBouncer 1.18 cannot run protocol-level prepared statements in transaction mode ("fails": pgbench -M prepared errors out); Postern keeps them per client.`,
-          `Steady state only: pgbench logs all its clients in before the first transaction (1,000 TLS + SCRAM logins take several seconds), and its -T counts from before the logins. So each cell runs pgbench with -P 1 and a long -T, skips the first progress interval (it may include the end of the logins), takes the next ${SECONDS} one-second intervals as the measurement; -T is those seconds plus an allowance for the logins (10 s + 40 ms a client), and pgbench ends on its own. TPS is the transactions of those intervals (from the progress lines) over their time; the proxy's CPU is read at the first and last line of the window. No cell pays for logins (-C is not used; logins are measured in the session comparison).`,
+          `Steady state only: pgbench logs all its clients in before the first transaction (1,000 TLS + SCRAM logins take several seconds), and its -T counts from before the logins. So each cell runs pgbench with -P 1 and a long -T, skips the first progress interval (it may include the end of the logins), takes the next ${SECONDS} one-second intervals as the measurement; -T is those seconds plus an allowance for the logins (${args['login-allowance'] ? `${args['login-allowance']} s` : '10 s + 50 ms a client'}), and pgbench ends on its own. TPS is the transactions of those intervals (from the progress lines) over their time; the proxy's CPU is read at the first and last line of the window. No cell pays for logins (-C is not used; logins are measured in the session comparison).`,
           `Direct PostgreSQL (max_connections=${CLUSTER_CONNECTIONS} here) needs a backend per client: it runs only the client counts below ${CLUSTER_CONNECTIONS - 50}, without TLS ("-" at 1,000 clients: the cluster is not set up for 1,000 backends, which is what the poolers are for).`,
           'Gateway CPU: utime + stime of the proxy process over the window divided by the transactions in it.',
           'Before the first round every proxy gets an unmeasured 2 s run per mode and TLS setting (20 clients): its pool filled, its code compiled.',
