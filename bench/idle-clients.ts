@@ -279,13 +279,13 @@ async function main(): Promise<void> {
     ),
     `| per idle ${kind} client (KiB) | ${cell(perClientKiB('pgbouncer'), (v) => v.toFixed(1))} | ${cell(perClientKiB('postern'), (v) => v.toFixed(1))} | ${ratio(perClientKiB('postern'), perClientKiB('pgbouncer'))} |`,
     row(`RSS change over the ${holdSeconds} s hold (MiB, last - first sample)`, holdChange, mib),
+    row(`RSS spread over the hold (MiB, max - min)`, holdSpread, mib),
     row('RSS peak over the hold (MiB)', holdPeak, mib),
     row(
       `per idle ${kind} client at the hold's peak (KiB)`,
       (m) => (holdPeak(m) - m.before) / clients / 1024,
       (v) => v.toFixed(1),
     ),
-    row(`RSS spread over the hold (MiB, max - min)`, holdSpread, mib),
   ].join('\n');
   console.log(table);
   if (values['no-results']) return;
