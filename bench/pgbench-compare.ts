@@ -27,17 +27,26 @@
  */
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Client } from 'pg';
-import { RolePasswords } from '#control';
 import { findFreePort } from '#engine';
 import { run } from '../test/support/clients';
 import { AdminHttp } from '../test/support/admin-http';
 import { ADMIN_PASSWORD, PosternProcess } from '../test/support/postern-process';
-import { clusterCpuMs, median, processCpuMs, timeToDevNull } from './bench-processes';
+import {
+  clusterCpuMs,
+  median,
+  processCpuMs,
+  startPgBouncer,
+  superuserClient,
+  timeToDevNull,
+  upstreamOf,
+  type RunningPgBouncer,
+  type Upstream,
+} from './bench-processes';
 import { printTopSelfTime } from './cpu-profile';
 import { writeResults } from './results';
 
@@ -56,9 +65,18 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'pool-mode': { type: 'string', default: 'session' },
     pool: { type: 'string' },
+    'login-allowance': { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
+/**
+ * Seconds of a select run's -T left to pgbench's logins before the measured
+ * window (TLS + SCRAM logins run at 100-200 a second here): by default 10 s
+ * plus 50 ms a client.
+ */
+function loginAllowance(clients: number): number {
+  return args['login-allowance'] ? Number(args['login-allowance']) : 10 + Math.ceil(clients / 20);
+}
 const ROUNDS = Number(args.rounds);
 const CLIENT_COUNTS = args.clients.split(',').map(Number);
 const LOGIN_SECONDS = Number(args['login-seconds']);
@@ -104,67 +122,6 @@ interface Endpoint {
   readonly proxyPid?: number;
   /** Its own cluster's postmaster (the baseline's), instead of the shared one. */
   readonly postmasterPid?: number;
-}
-
-interface Upstream {
-  readonly port: number;
-  readonly socketDir: string;
-  readonly postmasterPid: number;
-  readonly physicalName: string;
-  readonly writerRole: string;
-  readonly writerPassword: string;
-  readonly scramSecret: string;
-}
-
-async function superuserClient(dataDir: string, port: number): Promise<Client> {
-  const password = (
-    await readFile(path.join(dataDir, 'secrets', 'superuser-password'), 'utf8')
-  ).trim();
-  const client = new Client({
-    host: '127.0.0.1',
-    port,
-    user: 'postgres',
-    password,
-    database: 'postern_control',
-  });
-  await client.connect();
-  return client;
-}
-
-async function upstreamOf(postern: PosternProcess): Promise<Upstream> {
-  const dataDir = path.join(postern.workDir, 'data');
-  // postmaster.pid: line 1 the pid, line 4 the port, line 5 the Unix-domain socket
-  // directory, the only place tenant roles may log in (this runs as the same OS user).
-  const pid = (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n');
-  const port = Number(pid[3]);
-  const rolePasswords = new RolePasswords(
-    Buffer.from(
-      (await readFile(path.join(dataDir, 'secrets', 'role-password-key'), 'utf8')).trim(),
-      'base64url',
-    ),
-  );
-  const control = await superuserClient(dataDir, port);
-  try {
-    const { rows } = await control.query<{ physical_name: string; writer_role: string }>(
-      `SELECT d.physical_name, d.writer_role FROM database d JOIN entity e ON e.id = d.owner_id
-        WHERE e.slug = 'admin' AND d.name = 'main'`,
-    );
-    const secret = await control.query<{ rolpassword: string }>(
-      'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
-      [rows[0]!.writer_role],
-    );
-    return {
-      port,
-      socketDir: pid[4]!,
-      postmasterPid: Number(pid[0]),
-      physicalName: rows[0]!.physical_name,
-      writerRole: rows[0]!.writer_role,
-      writerPassword: rolePasswords.of(rows[0]!.writer_role),
-      scramSecret: secret.rows[0]!.rolpassword,
-    };
-  } finally {
-    await control.end();
-  }
 }
 
 function posternEnv(): Record<string, string | undefined> {
@@ -214,84 +171,15 @@ async function startPostern(profileDir?: string, main = SERVER_MAIN): Promise<Po
   });
 }
 
-async function startPgBouncer(
-  work: string,
-  upstream: Upstream,
-  certsDir: string,
-): Promise<{ port: number; pid: number; stop: () => void }> {
-  const port = await findFreePort();
-  // PgBouncer runs as the postgres OS user when we are root: it gets its own copy of the key.
-  await copyFile(path.join(certsDir, 'server.crt'), path.join(work, 'server.crt'));
-  await copyFile(path.join(certsDir, 'server.key'), path.join(work, 'server.key'));
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) await run('chown', ['-R', 'postgres', work]);
-  await writeFile(
-    path.join(work, 'userlist.txt'),
-    `"${upstream.writerRole}" "${upstream.scramSecret}"\n`,
-  );
-  const pidFile = path.join(work, 'pgbouncer.pid');
-  await writeFile(
-    path.join(work, 'pgbouncer.ini'),
-    [
-      '[databases]',
-      // The same way in as Postern's: the cluster's private Unix socket.
-      `bench = host=${upstream.socketDir} port=${upstream.port} dbname=${upstream.physicalName}`,
-      '[pgbouncer]',
-      'listen_addr = 127.0.0.1',
-      `listen_port = ${port}`,
-      'unix_socket_dir =',
-      'auth_type = scram-sha-256',
-      `auth_file = ${path.join(work, 'userlist.txt')}`,
-      `pool_mode = ${POOL_MODE}`,
-      `max_client_conn = ${Math.max(500, MAX_CLIENTS + 50)}`,
-      `default_pool_size = ${POOL_SIZE}`,
-      'client_tls_sslmode = prefer',
-      `client_tls_cert_file = ${path.join(work, 'server.crt')}`,
-      `client_tls_key_file = ${path.join(work, 'server.key')}`,
-      `logfile = ${path.join(work, 'pgbouncer.log')}`,
-      `pidfile = ${pidFile}`,
-      'log_connections = 0',
-      'log_disconnections = 0',
-      '',
-    ].join('\n'),
-  );
-  const ini = path.join(work, 'pgbouncer.ini');
-  // PgBouncer refuses to run as root; run it as the postgres OS user.
-  const child = asRoot
-    ? // runuser applies the postgres user's soft limit of 1,024 open files: too few for
-      // 1,000 clients, so PgBouncer gets the hard limit first.
-      spawn(
-        'runuser',
-        [
-          '-u',
-          'postgres',
-          '--',
-          'sh',
-          '-c',
-          'ulimit -n "$(ulimit -Hn)" && exec pgbouncer "$0"',
-          ini,
-        ],
-        {
-          stdio: 'ignore',
-        },
-      )
-    : spawn('pgbouncer', [ini], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  if (child.exitCode !== null || !pid) {
-    throw new Error(
-      `pgbouncer did not start: ${await readFile(path.join(work, 'pgbouncer.log'), 'utf8').catch(() => '')}`,
-    );
-  }
-  return {
-    port,
-    pid,
-    // To PgBouncer itself: runuser does not pass SIGINT on, and would keep this process alive.
-    stop: () => {
-      process.kill(pid, 'SIGINT');
-      child.kill('SIGINT');
-    },
-  };
+function startBouncer(work: string, upstream: Upstream, certsDir: string) {
+  return startPgBouncer({
+    work,
+    upstream,
+    certsDir,
+    poolMode: POOL_MODE,
+    poolSize: POOL_SIZE,
+    maxClients: MAX_CLIENTS,
+  });
 }
 
 interface PgbenchOutcome {
@@ -310,6 +198,103 @@ async function pgbench(endpoint: Endpoint, extra: readonly string[]): Promise<Pg
     throw new Error(`pgbench on ${describe(endpoint)} failed: ${result.stderr}${result.stdout}`);
   }
   return { tps: Number(tps), transactions: Number(transactions) };
+}
+
+/**
+ * Select-only pgbench for SECONDS of steady state: `-P 1` prints a progress
+ * line a second once every client is logged in (pgbench 15 logs all its
+ * clients in before the first transaction, and counts -T from before the
+ * logins: 1,000 TLS logins can take longer than a short -T). The proxy's CPU
+ * is sampled at each line; the first line, whose interval may include the end
+ * of the logins, is skipped; the SECONDS lines after it are the measurement.
+ * TPS and CPU per transaction come from that window only, never from the
+ * logins. -T leaves the logins an allowance (`--login-allowance`) and pgbench
+ * ends on its own: its clients finish their transactions and log out, as
+ * they do in a plain run (stopping it instead would end clients mid-pipeline).
+ */
+function steadyPgbench(
+  endpoint: Endpoint,
+  clients: number,
+  mode: string,
+): Promise<PgbenchOutcome & { proxyCpuMs: number; firstProgressSeconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(
+      'pgbench',
+      [
+        '-n',
+        '-S',
+        '-M',
+        mode,
+        '-c',
+        String(clients),
+        '-j',
+        '2',
+        '-P',
+        '1',
+        '-T',
+        String(SECONDS + 1 + loginAllowance(clients)),
+        endpoint.conninfo,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: endpoint.password },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const lines: Array<{ at: number; tps: number; cpuMs: Promise<number> }> = [];
+    let stderr = '';
+    let pending = '';
+    let done = false;
+    let firstProgressSeconds = 0;
+    const timer = setTimeout(
+      () => child.kill('SIGKILL'),
+      (SECONDS + loginAllowance(clients) + 120) * 1000,
+    );
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      pending += chunk.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        const progress = /^progress: ([\d.]+) s, ([\d.]+) tps/.exec(line);
+        if (!progress || done) continue;
+        if (!lines.length) firstProgressSeconds = (performance.now() - started) / 1000;
+        lines.push({
+          at: Number(progress[1]),
+          tps: Number(progress[2]),
+          cpuMs: endpoint.proxyPid ? processCpuMs(endpoint.proxyPid) : Promise.resolve(0),
+        });
+        if (lines.length === SECONDS + 1) done = true;
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0 || !done) {
+        const short =
+          code === 0
+            ? ` (the logins left fewer than ${SECONDS + 1} progress lines: raise --login-allowance)`
+            : '';
+        reject(new Error(`pgbench on ${describe(endpoint)} failed (${code})${short}: ${stderr}`));
+        return;
+      }
+      const window = lines.slice(1);
+      const transactions = window.reduce(
+        (sum, line, i) => sum + line.tps * (line.at - lines[i]!.at),
+        0,
+      );
+      const seconds = window.at(-1)!.at - lines[0]!.at;
+      void Promise.all([lines[0]!.cpuMs, window.at(-1)!.cpuMs]).then(([from, to]) =>
+        resolve({
+          tps: transactions / seconds,
+          transactions,
+          proxyCpuMs: to - from,
+          firstProgressSeconds,
+        }),
+      );
+    });
+  });
 }
 
 function describe(endpoint: Endpoint): string {
@@ -378,7 +363,7 @@ async function startFloor(
 function endpointsOf(
   upstream: Upstream,
   postern: PosternProcess,
-  bouncer: { port: number; pid: number },
+  bouncer: RunningPgBouncer,
   floor?: { port: number; pid: number },
 ): Endpoint[] {
   const direct = `host=${upstream.socketDir} port=${upstream.port} user=${upstream.writerRole} dbname=${upstream.physicalName} sslmode=disable`;
@@ -400,7 +385,7 @@ function endpointsOf(
       {
         path: 'pgbouncer',
         tls,
-        conninfo: `${ssl} port=${bouncer.port} user=${upstream.writerRole} dbname=bench`,
+        conninfo: `${ssl} port=${bouncer.port} user=${upstream.writerRole} dbname=${bouncer.database}`,
         password: upstream.writerPassword,
         proxyPid: bouncer.pid,
       },
@@ -520,7 +505,6 @@ function key(...parts: Array<string | number | boolean>): string {
 
 async function measureSelects(
   endpoints: readonly Endpoint[],
-  upstream: Upstream,
   m: Measurements,
   round: number,
 ): Promise<void> {
@@ -537,20 +521,9 @@ async function measureSelects(
         });
         for (const endpoint of rotated(here, round + cell++)) {
           const k = key(endpoint.path, tls, mode, clients);
-          let outcome: Awaited<ReturnType<typeof measured<PgbenchOutcome>>>;
+          let result: Awaited<ReturnType<typeof steadyPgbench>>;
           try {
-            outcome = await measured(endpoint, upstream, () =>
-              pgbench(endpoint, [
-                '-M',
-                mode,
-                '-c',
-                String(clients),
-                '-j',
-                '2',
-                '-T',
-                String(SECONDS),
-              ]),
-            );
+            result = await steadyPgbench(endpoint, clients, mode);
           } catch (err) {
             // PgBouncer 1.18 in transaction mode cannot run protocol-level prepared statements.
             if (
@@ -566,17 +539,32 @@ async function measureSelects(
             );
             continue;
           }
-          const { result, proxyCpuMs } = outcome;
+          const { proxyCpuMs } = result;
           m.tps.add(k, result.tps);
           if (endpoint.proxyPid) m.cpuPerTxUs.add(k, (proxyCpuMs * 1000) / result.transactions);
           console.log(
-            `round ${round + 1}: ${clients} clients ${mode} ${describe(endpoint)}: ${result.tps.toFixed(0)} tps` +
+            `round ${round + 1}: ${clients} clients ${mode} ${describe(endpoint)}: ${result.tps.toFixed(0)} tps (first progress after ${result.firstProgressSeconds.toFixed(1)} s)` +
               (endpoint.proxyPid
                 ? `, ${((proxyCpuMs * 1000) / result.transactions).toFixed(1)} µs CPU/tx`
                 : ''),
           );
         }
       }
+    }
+  }
+}
+
+/**
+ * A short unmeasured run through every proxy first: the first cell of a
+ * freshly started gateway otherwise pays for its pool's connections and for
+ * the JIT compiling its relay.
+ */
+async function warmUp(endpoints: readonly Endpoint[]): Promise<void> {
+  for (const endpoint of endpoints.filter((e) => e.proxyPid)) {
+    for (const mode of MODES) {
+      await pgbench(endpoint, ['-M', mode, '-c', '20', '-j', '2', '-T', '2']).catch(
+        () => undefined, // PgBouncer's prepared statements in transaction mode
+      );
     }
   }
 }
@@ -725,19 +713,19 @@ async function profileOnly(kind: string): Promise<void> {
   const postern = await startPostern(profileDir);
   const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
   await run('chmod', ['755', work]);
-  let bouncer: { port: number; pid: number; stop: () => void } | undefined;
+  let bouncer: RunningPgBouncer | undefined;
   try {
     const upstream = await upstreamOf(postern);
     await setPoolMode(postern);
-    bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
+    bouncer = await startBouncer(work, upstream, path.join(postern.workDir, 'certs'));
     const endpoints = endpointsOf(upstream, postern, bouncer);
     await prepareData(endpoints[0]!);
     const target = endpoints.find((e) => e.path === 'postern' && e.tls === TLS_SETTINGS.at(-1))!;
     const m = emptyMeasurements();
     if (kind === 'login') await measureLogins([target], upstream, m, 0);
-    else await measureSelects([target], upstream, m, 0);
+    else await measureSelects([target], m, 0);
   } finally {
-    bouncer?.stop();
+    await bouncer?.stop();
     await postern.stop();
   }
   const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
@@ -765,13 +753,13 @@ async function main(): Promise<void> {
   const postern = await startPostern();
   const work = await mkdtemp(path.join(tmpdir(), 'postern-bench-'));
   await run('chmod', ['755', work]);
-  let bouncer: { port: number; pid: number; stop: () => void } | undefined;
+  let bouncer: RunningPgBouncer | undefined;
   let floor: { port: number; pid: number; stop: () => void } | undefined;
   let baseline: PosternProcess | undefined;
   try {
     const upstream = await upstreamOf(postern);
     await setPoolMode(postern);
-    bouncer = await startPgBouncer(work, upstream, path.join(postern.workDir, 'certs'));
+    bouncer = await startBouncer(work, upstream, path.join(postern.workDir, 'certs'));
     if (CHOSEN_PATHS.includes('floor')) floor = await startFloor(upstream);
     const all = endpointsOf(upstream, postern, bouncer, floor);
     if (PARTS.includes('bulk')) await prepareData(all[0]!);
@@ -782,8 +770,9 @@ async function main(): Promise<void> {
     }
     const endpoints = all.filter((e) => CHOSEN_PATHS.includes(e.path) || e.path === 'baseline');
     const m = emptyMeasurements();
+    if (PARTS.includes('selects')) await warmUp(endpoints);
     for (let round = 0; round < ROUNDS; round++) {
-      if (PARTS.includes('selects')) await measureSelects(endpoints, upstream, m, round);
+      if (PARTS.includes('selects')) await measureSelects(endpoints, m, round);
       if (PARTS.includes('logins')) await measureLogins(endpoints, upstream, m, round);
       if (PARTS.includes('bulk')) await measureBulk(endpoints, m, round);
     }
@@ -802,9 +791,11 @@ async function main(): Promise<void> {
         section,
         [
           `Command: \`npm run build && node dist/bench/pgbench-compare.js --pool-mode transaction --pool ${POOL_SIZE} --parts selects --clients ${CLIENT_COUNTS.join(',')} --seconds ${SECONDS} --rounds ${ROUNDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
-          `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}, TLS (sslmode=require, SCRAM) or not, to admin/main as its writer role. PgBouncer 1.18 with pool_mode=transaction and default_pool_size=${POOL_SIZE}; Postern with admin/main in transaction mode and POSTERN_POOL_SIZE=${POOL_SIZE}; both with the gateway's dev certificate (key: ${keyType}). PgBouncer 1.18 cannot run protocol-level prepared statements in transaction mode ("fails": pgbench -M prepared errors out); Postern keeps them per client.`,
-          `Direct PostgreSQL (max_connections=${CLUSTER_CONNECTIONS} here) has a backend per client: it runs only the client counts below ${CLUSTER_CONNECTIONS - 50}, without TLS.`,
-          'Gateway CPU: utime + stime of the proxy process over the run divided by the transactions.',
+          `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -c clients -j 2 -P 1, TLS (sslmode=require, SCRAM) or not, to admin/main as its writer role. PgBouncer 1.18 with pool_mode=transaction and default_pool_size=${POOL_SIZE}; Postern with admin/main in transaction mode and POSTERN_POOL_SIZE=${POOL_SIZE}; both with the gateway's dev certificate (key: ${keyType}). PgBouncer 1.18 cannot run protocol-level prepared statements in transaction mode ("fails": pgbench -M prepared errors out); Postern keeps them per client.`,
+          `Steady state only: pgbench logs all its clients in before the first transaction (1,000 TLS + SCRAM logins take several seconds), and its -T counts from before the logins. So each cell runs pgbench with -P 1 and a long -T, skips the first progress interval (it may include the end of the logins), takes the next ${SECONDS} one-second intervals as the measurement; -T is those seconds plus an allowance for the logins (${args['login-allowance'] ? `${args['login-allowance']} s` : '10 s + 50 ms a client'}), and pgbench ends on its own. TPS is the transactions of those intervals (from the progress lines) over their time; the proxy's CPU is read at the first and last line of the window. No cell pays for logins (-C is not used; logins are measured in the session comparison).`,
+          `Direct PostgreSQL (max_connections=${CLUSTER_CONNECTIONS} here) needs a backend per client: it runs only the client counts below ${CLUSTER_CONNECTIONS - 50}, without TLS ("-" at 1,000 clients: the cluster is not set up for 1,000 backends, which is what the poolers are for).`,
+          'Gateway CPU: utime + stime of the proxy process over the window divided by the transactions in it.',
+          'Before the first round every proxy gets an unmeasured 2 s run per mode and TLS setting (20 clients): its pool filled, its code compiled.',
           'All on one 2-core machine: pgbench, the proxy and PostgreSQL compete for the cores; compare ratios within a run.',
         ],
       );
@@ -812,14 +803,14 @@ async function main(): Promise<void> {
     }
     await writeResults('Postern vs PgBouncer vs direct PostgreSQL', section, [
       `Command: \`npm run build && node dist/bench/pgbench-compare.js --seconds ${SECONDS} --rounds ${ROUNDS} --clients ${CLIENT_COUNTS.join(',')} --login-seconds ${LOGIN_SECONDS}\`; medians over ${ROUNDS} interleaved rounds, the order of the paths rotated per round and cell.`,
-      `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, -T ${SECONDS}; logins: pgbench -n -S -C -c ${LOGIN_CLIENTS} -j 2 -T ${LOGIN_SECONDS}, TLS (sslmode=require) + SCRAM for both proxies (libpq picks SCRAM-SHA-256-PLUS with Postern, which offers channel binding; PgBouncer 1.18 offers SCRAM-SHA-256 only); direct logins are SCRAM over the Unix socket, a new backend each.`,
+      `pgbench 15 -n -S (scale 10), -M simple / extended / prepared, -j 2, ${SECONDS} s of steady state after the logins (-P 1 progress lines; the first interval skipped); logins: pgbench -n -S -C -c ${LOGIN_CLIENTS} -j 2 -T ${LOGIN_SECONDS}, TLS (sslmode=require) + SCRAM for both proxies (libpq picks SCRAM-SHA-256-PLUS with Postern, which offers channel binding; PgBouncer 1.18 offers SCRAM-SHA-256 only); direct logins are SCRAM over the Unix socket, a new backend each.`,
       `Every path reaches admin/main as its writer role over the cluster's Unix socket. PgBouncer 1.18 in session mode with default_pool_size=${POOL_SIZE}, Postern with POSTERN_POOL_SIZE=${POOL_SIZE}; both use the gateway's dev certificate (key: ${keyType}). Direct PostgreSQL has no TLS, so its number is repeated in the TLS rows.`,
-      'Gateway CPU: utime + stime of the proxy process (/proc/<pid>/stat) over the run divided by the transactions (or logins). PostgreSQL CPU: the postmaster, what it reaped from exited backends (cutime + cstime) and every live child, over the run, divided by the logins; it includes the control-plane queries a Postern login makes and the one SELECT per pgbench transaction.',
+      'Gateway CPU: utime + stime of the proxy process (/proc/<pid>/stat) over the measured window divided by its transactions (over the run divided by the logins, for logins). PostgreSQL CPU: the postmaster, what it reaped from exited backends (cutime + cstime) and every live child, over the run, divided by the logins; it includes the control-plane queries a Postern login makes and the one SELECT per pgbench transaction.',
       `Bulk: psql -X -A -t to /dev/null, login included; COPY bench_copy TO STDOUT and SELECT * of the same table (${COPY_ROWS.toLocaleString('en-US')} rows of int, md5 text, timestamptz).`,
       'All on one 2-core machine shared with other work: pgbench, the proxy and PostgreSQL compete for the cores, so absolute numbers move between runs; compare ratios within a run.',
     ]);
   } finally {
-    bouncer?.stop();
+    await bouncer?.stop();
     floor?.stop();
     await baseline?.dispose();
     await postern.dispose();

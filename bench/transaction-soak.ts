@@ -30,6 +30,8 @@ export interface SoakOptions {
   readonly connect: () => Promise<pg.Client>;
   /** The gateway's pid, for RSS samples. */
   readonly gatewayPid: number;
+  /** Progress lines while it runs (every 10 s), for the long run. */
+  readonly log?: (line: string) => void;
 }
 
 export interface SoakReport {
@@ -43,9 +45,24 @@ export interface SoakReport {
   };
   /** Milliseconds, per kind: p50, p95, p99. */
   readonly latency: Readonly<Record<Kind, readonly [number, number, number]>>;
+  /**
+   * Over time: per slice of the soak (a tenth of it, at least 5 s), the
+   * operations other than cancels (whose time includes the wait before the
+   * cancel), [seconds into the soak at the slice's start, operations, p50, p95, p99 ms].
+   */
+  readonly latencyOverTime: ReadonlyArray<readonly [number, number, number, number, number]>;
   /** [seconds since the start, RSS in MiB]. */
   readonly rss: ReadonlyArray<readonly [number, number]>;
+  /** How long the logins took, before the soak's own time. */
+  readonly loginSeconds: number;
 }
+
+/**
+ * No operation may take longer: a pool wait (POSTERN_POOL_TIMEOUT 60 s) plus a
+ * cancelled 10 s sleep, with room to spare. One that does is reported and its
+ * connection closed, so a lost answer fails the soak instead of hanging it.
+ */
+const STUCK_MS = 120_000;
 
 /** Latency samples per kind, at most this many (a uniform reservoir): memory stays bounded. */
 const RESERVOIR = 50_000;
@@ -53,6 +70,10 @@ const RESERVOIR = 50_000;
 class Latencies {
   private readonly samples: number[] = [];
   private seen = 0;
+
+  get count(): number {
+    return this.seen;
+  }
 
   add(ms: number): void {
     this.seen++;
@@ -86,7 +107,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   >;
   const unexpected: string[] = [];
   const started = performance.now();
-  const deadline = started + options.seconds * 1000;
   const rss: Array<readonly [number, number]> = [];
   const sampleRss = async () =>
     rss.push([
@@ -104,34 +124,70 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
   for (const client of clients)
     client.on('error', (err) => unexpected.push(`client: ${err.message}`));
+  // The soak's time starts once everyone is logged in.
+  const loginSeconds = (performance.now() - started) / 1000;
+  const soakStart = performance.now();
+  const deadline = soakStart + options.seconds * 1000;
+  const sliceMs = Math.max(5, options.seconds / 10) * 1000;
+  const slices: Latencies[] = [];
   const ledgers: ClientLedger[] = clients.map(() => ({
     committed: 0,
     nextSeq: 0,
     rolledBack: new Set(),
   }));
 
+  // What each client is doing now, to find one whose operation never ends.
+  const current: Array<{ kind: Kind; began: number } | null> = clients.map(() => null);
+  const watchdog = setInterval(() => {
+    const now = performance.now();
+    const running = current.filter((op) => op !== null);
+    options.log?.(
+      `${((now - started) / 1000).toFixed(0)} s: ${Object.values(operations).reduce((a, b) => a + b, 0)} operations, ${unexpected.length} unexpected, ${running.length} clients busy`,
+    );
+    current.forEach((op, id) => {
+      if (!op || now - op.began < STUCK_MS) return;
+      unexpected.push(
+        `${op.kind} by client ${id}: no answer in ${((now - op.began) / 1000).toFixed(0)} s`,
+      );
+      current[id] = null;
+      // Its pending query then fails, and the client's loop ends.
+      (
+        clients[id] as unknown as { connection: { stream: net.Socket } }
+      ).connection.stream.destroy();
+    });
+  }, 10_000);
   await Promise.all(
     clients.map(async (client, id) => {
       const ledger = ledgers[id]!;
       for (let turn = id; performance.now() < deadline; turn++) {
         const kind = KINDS[turn % KINDS.length]!;
         const began = performance.now();
+        current[id] = { kind, began };
         try {
           await operation(kind, client, id, ledger);
           operations[kind]++;
           latencies[kind].add(performance.now() - began);
+          if (kind !== 'cancel') {
+            const slice = Math.floor((began - soakStart) / sliceMs);
+            (slices[slice] ??= new Latencies()).add(performance.now() - began);
+          }
         } catch (err) {
+          if (current[id] === null) return; // the watchdog reported it and closed the connection
           unexpected.push(`${kind} by client ${id}: ${(err as Error).message}`);
           if (unexpected.length > 100) return;
+        } finally {
+          current[id] = null;
         }
       }
     }),
   );
+  clearInterval(watchdog);
   clearInterval(sampler);
   await sampleRss();
 
-  const rows = await checkRows(clients[0]!, ledgers);
   await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+  const checker = await options.connect();
+  const rows = await checkRows(checker, ledgers).finally(() => checker.end());
   return {
     operations,
     unexpected,
@@ -140,6 +196,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       KINDS.map((kind) => [kind, latencies[kind].percentiles()]),
     ) as unknown as SoakReport['latency'],
     rss,
+    loginSeconds,
+    latencyOverTime: [...slices.entries()]
+      .filter(([, slice]) => slice !== undefined)
+      .map(([i, slice]) => [(i * sliceMs) / 1000, slice.count, ...slice.percentiles()]),
   };
 }
 
@@ -251,6 +311,9 @@ async function sendCancel(client: pg.Client): Promise<void> {
   request.writeInt32BE(secretKey, 12);
   await new Promise<void>((resolve, reject) => {
     const socket = net.connect(port, host, () => socket.end(request));
+    // The gateway may answer (a 53300 when too many connections are not yet logged in): read
+    // it, or the socket never ends and never closes.
+    socket.resume();
     socket.on('close', () => resolve());
     socket.on('error', reject);
   });
@@ -282,6 +345,9 @@ export async function startSoakGateway(pool: number, clients: number) {
     postern.connect({ user: 'alice', password: 'alice-password', database: 'alice/soak' });
   const setup = await connect();
   await setup.query('CREATE TABLE soak_items (client int NOT NULL, seq int NOT NULL)');
+  // Each read counts one client's rows: without an index it scans a table that grows all
+  // along the soak, and latency would measure that instead of the pooling.
+  await setup.query('CREATE INDEX soak_items_client ON soak_items (client)');
   await setup.end();
   return { postern, connect };
 }
@@ -299,7 +365,13 @@ async function main(): Promise<void> {
   const pool = Number(values.pool);
   const { postern, connect } = await startSoakGateway(pool, clients);
   try {
-    const report = await runSoak({ clients, seconds, connect, gatewayPid: postern.pid });
+    const report = await runSoak({
+      clients,
+      seconds,
+      connect,
+      gatewayPid: postern.pid,
+      log: (line) => console.log(line),
+    });
     const total = Object.values(report.operations).reduce((a, b) => a + b, 0);
     const lines = [
       '| kind | operations | p50 ms | p95 ms | p99 ms |',
@@ -311,10 +383,12 @@ async function main(): Promise<void> {
     ];
     const rssLine = report.rss.map(([t, mb]) => `${t.toFixed(0)} s: ${mb.toFixed(0)}`).join(', ');
     await writeResults('Transaction pooling soak (issue 14)', lines.join('\n'), [
-      `Command: \`node dist/bench/transaction-soak.js --clients ${clients} --seconds ${seconds} --pool ${pool}\`: ${clients} node-postgres clients over TLS (SCRAM) on one database in transaction mode, pool of ${pool}, for ${seconds} s; each client cycles read (a named prepared count of its own rows, checked against what it committed), write (BEGIN, 3 named prepared INSERTs, COMMIT), rollback (the same, ROLLBACK), COPY FROM of 5 rows, and a pg_sleep cancelled after 20 ms (57014 expected).`,
+      `Command: \`node dist/bench/transaction-soak.js --clients ${clients} --seconds ${seconds} --pool ${pool}\`: ${clients.toLocaleString('en')} node-postgres clients over TLS (SCRAM) on one database in transaction mode, pool of ${pool}, for ${seconds} s; each client cycles read (a named prepared count of its own rows, checked against what it committed), write (BEGIN, 3 named prepared INSERTs, COMMIT), rollback (the same, ROLLBACK), COPY FROM of 5 rows, and a pg_sleep cancelled after 20 ms (57014 expected).`,
       `${total.toLocaleString('en')} operations, ${report.unexpected.length} unexpected errors${report.unexpected.length ? ` (first: ${report.unexpected[0]})` : ''}.`,
       `Rows by content at the end: ${report.rows.committed.toLocaleString('en')} committed, ${report.rows.found.toLocaleString('en')} found, ${report.rows.wrong.length} wrong${report.rows.wrong.length ? ` (${report.rows.wrong.slice(0, 3).join('; ')})` : ''}.`,
-      `Gateway RSS (MiB) over time: ${rssLine}.`,
+      `Logins of the ${clients.toLocaleString('en')} clients (TLS + SCRAM, 50 at a time) took ${report.loginSeconds.toFixed(0)} s before the soak's ${seconds} s.`,
+      `Gateway RSS (MiB) over time, seconds from the first login: ${rssLine}.`,
+      `Latency over time (every kind but cancel; seconds into the soak: operations, p50 / p95 / p99 ms): ${report.latencyOverTime.map(([t, n, p50, p95, p99]) => `${t.toFixed(0)} s: ${n.toLocaleString('en')}, ${p50.toFixed(1)} / ${p95.toFixed(1)} / ${p99.toFixed(1)}`).join('; ')}.`,
       'Clients, gateway and PostgreSQL share the 2-core machine: latencies include the clients’ own CPU.',
     ]);
     console.log(JSON.stringify({ ...report, rss: report.rss.slice(-3) }, null, 2));
