@@ -107,6 +107,19 @@ export async function tenantTransactionLeases(
   return { acquire, parameters };
 }
 
+/**
+ * What a login to (database, level) that takes no connection at login
+ * (transaction pooling, or session pooling assigned at first use) is told
+ * in ParameterStatus: the pool's, or one connection's, taken and given back.
+ */
+export async function tenantLoginParameters(
+  pool: TransactionLeaseSource,
+  request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+  log: LogSink,
+): Promise<ReadonlyMap<string, string>> {
+  return (await tenantTransactionLeases(pool, request, log)).parameters;
+}
+
 /** The tenant target, named for the pool's metrics (`owner/name`, the level its role serves). */
 function labelled(
   request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
