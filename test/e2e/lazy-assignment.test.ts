@@ -6,6 +6,7 @@ import { AdminHttp, assertError, type AdminSession } from '../support/admin-http
 import { CLI } from '../support/cli';
 import { DEBIAN_PYTHON, psql, run } from '../support/clients';
 import { ControlFixtures } from '../support/control-fixtures';
+import { Scrape } from '../support/metrics';
 import { cancelRequest } from '../support/raw-client';
 import { PosternProcess } from '../support/postern-process';
 
@@ -49,7 +50,7 @@ describe('lazy upstream assignment (LAZY)', () => {
   });
   after(async () => {
     await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
-    await fixtures?.close();
+    await fixtures?.close().catch(() => undefined);
     await postern?.dispose();
   });
 
@@ -242,9 +243,11 @@ describe('lazy upstream assignment (LAZY)', () => {
       application_name: 'lazy-app',
       options: '-c search_path=custom,public -c work_mem=5MB',
     });
+    // The first message is the extended protocol's Parse.
     const { rows } = await client.query(
-      `SELECT current_setting('application_name') AS app, current_setting('search_path') AS path,
-              current_setting('work_mem') AS mem, pg_backend_pid() AS pid`,
+      `SELECT current_setting($1) AS app, current_setting($2) AS path,
+              current_setting($3) AS mem, pg_backend_pid() AS pid`,
+      ['application_name', 'search_path', 'work_mem'],
     );
     assert.deepEqual(
       { app: rows[0].app, path: rows[0].path, mem: rows[0].mem },
@@ -343,6 +346,56 @@ describe('lazy upstream assignment (LAZY)', () => {
     });
     assert.equal(killed.status, 204, JSON.stringify(killed.body));
     assert.equal((await ended).code, '57P01');
+  });
+
+  /** Connections the pool lent for the database so far (each login, or first use, takes one). */
+  const acquires = async () =>
+    (await Scrape.of(http, api.token)).value('postern_pool_acquire_duration_seconds_count', {
+      database: 'alice/lazy',
+    });
+
+  test('LAZY-09 a client that leaves before sending anything takes no connection', async () => {
+    const before = await acquires();
+    const client = await connect();
+    await client.end(); // Terminate
+    const raw = await connect();
+    (raw as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
+    await waitFor(async () => {
+      const listed = await http.call<Array<{ user: string }>>('GET', '/sessions', {
+        token: api.token,
+      });
+      return !listed.body.some((s) => s.user === 'alice');
+    });
+    assert.equal(await acquires(), before);
+  });
+
+  test('LAZY-10 the idle-session timeout ends a session that never sent anything (57P05)', async () => {
+    const set = await http.call('PUT', '/databases/alice/lazy/limits', {
+      token: tokens.alice,
+      body: { upstreamAssignment: 'first-use', idleSessionTimeoutMs: 200 },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    try {
+      const before = await acquires();
+      const client = await connect();
+      const ended = new Promise<{ code?: string }>((resolve) => client.once('error', resolve));
+      assert.equal((await ended).code, '57P05');
+      assert.equal(await acquires(), before);
+    } finally {
+      await http.call('PUT', '/databases/alice/lazy/limits', {
+        token: tokens.alice,
+        body: { upstreamAssignment: 'first-use' },
+      });
+    }
+  });
+
+  test('LAZY-11 shutdown ends a session holding no connection at once with 57P01', async () => {
+    const client = await connect();
+    const ended = new Promise<{ code?: string }>((resolve) => client.once('error', resolve));
+    await fixtures.close(); // its superuser connection ends with the cluster
+    const exit = postern.stop('SIGTERM');
+    assert.equal((await ended).code, '57P01');
+    assert.equal(await exit, 0);
   });
 });
 
