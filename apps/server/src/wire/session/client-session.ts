@@ -553,6 +553,7 @@ export class ClientSession {
       this.endClientWith(error);
       endUnassigned(ending, error.sqlstate);
     };
+    hooks.state?.('active'); // the first statement waits for its connection
     let abandoned = false;
     this.stage = {
       kind: 'assigning',
