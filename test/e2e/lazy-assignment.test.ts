@@ -389,7 +389,28 @@ describe('lazy upstream assignment (LAZY)', () => {
     }
   });
 
-  test('LAZY-11 shutdown ends a session holding no connection at once with 57P01', async () => {
+  test('LAZY-11 pg_terminate_backend(pg_backend_pid()) ends the session with 57P01; a read-only login works too', async () => {
+    const grant = await http.call('PUT', '/databases/alice/lazy/grants/bob', {
+      token: tokens.alice,
+      body: { level: 'read-only' },
+    });
+    assert.equal(grant.status, 200, JSON.stringify(grant.body));
+    const reader = await connect('bob');
+    assert.equal((await reader.query('SELECT count(*)::int AS n FROM items')).rows[0].n, 3);
+    await assert.rejects(reader.query("INSERT INTO items (owner) VALUES ('bob')"), {
+      code: '25006',
+    });
+    const ended = new Promise<unknown>((resolve) => reader.once('error', resolve));
+    const result = await reader.query('SELECT pg_terminate_backend(pg_backend_pid())').then(
+      () => 'answered',
+      (err: { code?: string }) => err.code,
+    );
+    // PostgreSQL ends its own backend before the answer: the statement fails with 57P01.
+    assert.equal(result, '57P01');
+    await ended; // and the connection is closed
+  });
+
+  test('LAZY-12 shutdown ends a session holding no connection at once with 57P01', async () => {
     const client = await connect();
     const ended = new Promise<{ code?: string }>((resolve) => client.once('error', resolve));
     await fixtures.close(); // its superuser connection ends with the cluster
