@@ -410,6 +410,39 @@ describe('lazy upstream assignment (LAZY)', () => {
     await ended; // and the connection is closed
   });
 
+  test('LAZY-13 the statement that assigns the connection is audited and held to the guardrails', async () => {
+    const set = await http.call('PUT', '/databases/alice/lazy/limits', {
+      token: tokens.alice,
+      body: { upstreamAssignment: 'first-use', maxResultRows: 2 },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    try {
+      const client = await connect();
+      await assert.rejects(client.query('SELECT g FROM generate_series(1, 5) g /* lazy-13 */'), {
+        code: '54000',
+      });
+      assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1);
+      await client.end();
+      const sessionId = announced(client).processID;
+      await waitFor(async () => {
+        const answer = await http.call<{
+          events: Array<{ detail?: { statement?: string; sessionId?: number; sqlstate?: string } }>;
+        }>('GET', '/audit?limit=50&kind=wire.query', { token: api.token });
+        return answer.body.events.some(
+          (e) =>
+            e.detail?.statement?.includes('lazy-13') === true &&
+            e.detail.sessionId === sessionId &&
+            e.detail.sqlstate === '54000',
+        );
+      });
+    } finally {
+      await http.call('PUT', '/databases/alice/lazy/limits', {
+        token: tokens.alice,
+        body: { upstreamAssignment: 'first-use' },
+      });
+    }
+  });
+
   test('LAZY-12 shutdown ends a session holding no connection at once with 57P01', async () => {
     const client = await connect();
     const ended = new Promise<{ code?: string }>((resolve) => client.once('error', resolve));
