@@ -45,7 +45,7 @@ export class DatabaseLimitsDto {
     nullable: true,
     example: 'transaction',
     description:
-      'session (the default): a session holds an upstream connection from its first statement to its end; transaction: only for each transaction',
+      'session (the default): a session holds an upstream connection to its end, taken as upstreamAssignment says; transaction: only for each transaction',
   })
   poolMode?: 'session' | 'transaction' | null;
 
