@@ -213,7 +213,7 @@ describe('lazy upstream assignment (LAZY)', () => {
     await Promise.all([client.end(), other.end()]);
   });
 
-  test('LAZY-04 a cancel before assignment reaches nothing; after it, the running statement', async () => {
+  test('LAZY-04 a cancel before the first statement reaches nothing; after assignment, the running statement (while it waits: LAZY-14)', async () => {
     const client = await connect();
     const { processID, secretKey } = announced(client);
     const key = Buffer.alloc(4);
@@ -441,6 +441,53 @@ describe('lazy upstream assignment (LAZY)', () => {
         body: { upstreamAssignment: 'first-use' },
       });
     }
+  });
+
+  /** Acquires of the database queued for a connection now. */
+  const queued = async () =>
+    (await Scrape.of(http, api.token)).value('postern_pool_waiting', { database: 'alice/lazy' });
+
+  test('LAZY-14 a cancel while the first statement waits for the pool fails it with 57014 and takes no connection', async () => {
+    await waitFor(async () => {
+      const listed = await http.call<Array<{ user: string }>>('GET', '/sessions', {
+        token: api.token,
+      });
+      return !listed.body.some((s) => s.user === 'alice');
+    });
+    const [a, b, waiting] = await Promise.all([connect(), connect(), connect()]);
+    await a.query('SELECT 1');
+    await b.query('SELECT 1');
+    const { processID, secretKey } = announced(waiting);
+    const key = Buffer.alloc(4);
+    key.writeInt32BE(secretKey);
+    const lent = async () => {
+      const scrape = await Scrape.of(http, api.token);
+      const count = 'postern_pool_acquire_duration_seconds_count';
+      return (
+        scrape.value(count, { database: 'alice/lazy', outcome: 'reused' }) +
+        scrape.value(count, { database: 'alice/lazy', outcome: 'new' })
+      );
+    };
+    const lentBefore = await lent();
+    // The simple protocol, then the extended one (Parse/Bind/Describe/Execute/Sync in one write).
+    for (const statement of ['SELECT 1', { text: 'SELECT $1::int AS n', values: [1] }]) {
+      const cancelled = waiting.query(statement).then(
+        () => null,
+        (err: pg.DatabaseError) => err,
+      );
+      await waitFor(async () => (await queued()) === 1);
+      await sendCancel(postern.wirePort, processID, key);
+      const error = await cancelled;
+      assert.equal(error?.code, '57014', String(error));
+      assert.equal(error.severity, 'ERROR');
+      // It left the queue with the cancel, and nothing was lent for it.
+      assert.equal(await queued(), 0);
+    }
+    assert.equal(await lent(), lentBefore);
+    // The session goes on, unassigned: once a connection is free its next statement runs.
+    await a.end();
+    assert.equal((await waiting.query('SELECT 2 AS two')).rows[0].two, 2);
+    await Promise.all([b.end(), waiting.end()]);
   });
 
   test('LAZY-12 shutdown ends a session holding no connection at once with 57P01', async () => {
