@@ -53,7 +53,7 @@ describe('LazySessionUpstream (LAZY)', () => {
     assert.equal(lazy.retire(), null);
     assert.equal(lazy.notification(notification(BACKEND_PID)), 'forward');
     assert.deepEqual(done, []);
-    assert.equal(await lazy.assign(), lease);
+    assert.deepEqual(await lazy.assign(), { kind: 'assigned', lease });
     await lazy.cancel();
     assert.equal(lazy.retire(), BACKEND_PID);
     assert.deepEqual(lazy.notification(notification(BACKEND_PID)), notification(ANNOUNCED_PID));
@@ -71,8 +71,43 @@ describe('LazySessionUpstream (LAZY)', () => {
     const assigned = lazy.assign();
     lazy.release();
     grant(lease);
-    assert.equal(await assigned, null);
+    assert.deepEqual(await assigned, { kind: 'ended' });
     assert.deepEqual(done, ['release']);
     assert.equal(lazy.lease, null);
+  });
+
+  test('LAZY-14 a cancel while it waits gives up the wait (signal aborted), a late lease goes back, and it can assign again', async () => {
+    const { lease, done } = recordingLease();
+    const signals: AbortSignal[] = [];
+    let grant: (lease: Lease) => void = () => undefined;
+    const lazy = new LazySessionUpstream((signal) => {
+      signals.push(signal);
+      return new Promise<Lease>((resolve) => (grant = resolve));
+    }, ANNOUNCED_PID);
+    const assigned = lazy.assign();
+    await lazy.cancel();
+    assert.equal(signals[0]!.aborted, true);
+    grant(lease); // the slot was granted before the abort: the connection comes late
+    assert.deepEqual(await assigned, { kind: 'cancelled' });
+    assert.deepEqual(done, ['release']);
+    assert.equal(lazy.lease, null);
+    const again = lazy.assign();
+    assert.equal(signals[1]!.aborted, false);
+    grant(lease);
+    assert.deepEqual(await again, { kind: 'assigned', lease });
+  });
+
+  test('LAZY-15 a session that ends while it waits aborts the wait (its place in the queue)', async () => {
+    const signals: AbortSignal[] = [];
+    const lazy = new LazySessionUpstream((signal) => {
+      signals.push(signal);
+      return new Promise<Lease>((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error)),
+      );
+    }, ANNOUNCED_PID);
+    const assigned = lazy.assign();
+    lazy.release();
+    assert.equal(signals[0]!.aborted, true);
+    assert.deepEqual(await assigned, { kind: 'ended' });
   });
 });

@@ -15,14 +15,28 @@ export function gatewayProcessId(): number {
 
 /**
  * `unassigned`: logged in, no connection; `assigning`: waiting for the
- * pool; `assigned`: holding one to the session's end; `ended`: a lease
- * that arrives now goes straight back.
+ * pool (`giveUp` takes it out of the queue); `assigned`: holding one to
+ * the session's end; `ended`: a lease that arrives now goes straight back.
  */
 type Assignment =
   | { readonly kind: 'unassigned' }
-  | { readonly kind: 'assigning' }
+  | { readonly kind: 'assigning'; readonly giveUp: AbortController }
   | { readonly kind: 'assigned'; readonly lease: Lease }
   | { readonly kind: 'ended' };
+
+/**
+ * How an assign() ended: the connection taken; `cancelled`: a cancel came
+ * while it waited (the session is unassigned again, its first statement
+ * is to fail with 57014); `ended`: the session ended while it waited.
+ * Either way no connection is kept: a late one went straight back.
+ */
+export type AssignOutcome =
+  | { readonly kind: 'assigned'; readonly lease: Lease }
+  | { readonly kind: 'cancelled' }
+  | { readonly kind: 'ended' };
+
+/** Why a wait for the pool was given up (the abort reason). */
+export class AssignmentAbandoned extends Error {}
 
 /**
  * Session pooling with the upstream connection assigned at first use: the
@@ -30,7 +44,8 @@ type Assignment =
  * login would take, with the client's settings) when its client first
  * sends something, and keeps it to its end, so that everything session
  * pooling guarantees holds from then on. Its client was told a pid of the
- * gateway's: cancels reach the held connection (or nothing before), and
+ * gateway's: cancels reach the held connection, or the wait for one (the
+ * waiting statement is cancelled as PostgreSQL would), or nothing before;
  * notifications its own backend sent are given that pid (`notification`),
  * so that clients recognise their own. The relay then runs on the lease's
  * connection itself, as in session pooling from login.
@@ -39,8 +54,11 @@ export class LazySessionUpstream {
   private assignment: Assignment = { kind: 'unassigned' };
 
   constructor(
-    /** A session connection of the database's pool, with the client's settings applied. */
-    private readonly acquire: () => Promise<Lease>,
+    /**
+     * A session connection of the database's pool, with the client's
+     * settings applied; `signal` aborts when the wait is given up.
+     */
+    private readonly acquire: (signal: AbortSignal) => Promise<Lease>,
     /** What the client is told in BackendKeyData. */
     readonly processId: number,
   ) {}
@@ -50,32 +68,43 @@ export class LazySessionUpstream {
     return this.assignment.kind === 'assigned' ? this.assignment.lease : null;
   }
 
-  /**
-   * Takes the session's connection; null when the session ended while it
-   * waited (the lease went back). Rejects as the acquire does.
-   */
-  async assign(): Promise<Lease | null> {
+  /** Takes the session's connection (see AssignOutcome). Rejects as the acquire does. */
+  async assign(): Promise<AssignOutcome> {
     if (this.assignment.kind !== 'unassigned')
       throw new Error(`assign() while ${this.assignment.kind}`);
-    this.assignment = { kind: 'assigning' };
+    const giveUp = new AbortController();
+    this.assignment = { kind: 'assigning', giveUp };
     let lease: Lease;
     try {
-      lease = await this.acquire();
+      lease = await this.acquire(giveUp.signal);
     } catch (err) {
-      if (this.assignment.kind === 'assigning') this.assignment = { kind: 'ended' };
+      if (giveUp.signal.aborted) return this.gaveUp();
+      this.assignment = { kind: 'ended' };
       throw err;
     }
-    // The session may have ended while it waited (release(), from another turn).
-    if ((this.assignment as Assignment).kind === 'ended') {
+    // Given up while the connection was being made ready (cancel() or release(), from another turn).
+    if (giveUp.signal.aborted) {
       lease.release();
-      return null;
+      return this.gaveUp();
     }
     this.assignment = { kind: 'assigned', lease };
-    return lease;
+    return { kind: 'assigned', lease };
   }
 
-  /** Cancels the statement running on the held connection; before assignment nothing runs. */
+  private gaveUp(): AssignOutcome {
+    if (this.assignment.kind === 'ended') return { kind: 'ended' };
+    this.assignment = { kind: 'unassigned' };
+    return { kind: 'cancelled' };
+  }
+
+  /**
+   * Cancels the statement running on the held connection, or the one
+   * waiting for it (it leaves the pool's queue); before, nothing runs.
+   */
   cancel(): Promise<void> {
+    if (this.assignment.kind === 'assigning') {
+      this.assignment.giveUp.abort(new AssignmentAbandoned('cancelled'));
+    }
     return this.lease?.connection.cancel() ?? Promise.resolve();
   }
 
@@ -91,11 +120,17 @@ export class LazySessionUpstream {
     return lease.connection.processId;
   }
 
-  /** The session ended: the held connection goes back (the relay discarded it if it was not idle). */
+  /**
+   * The session ended: the held connection goes back (the relay discarded
+   * it if it was not idle), or the wait for one is given up.
+   */
   release(): void {
-    const lease = this.lease;
+    const { assignment } = this;
     this.assignment = { kind: 'ended' };
-    lease?.release();
+    if (assignment.kind === 'assigning') {
+      assignment.giveUp.abort(new AssignmentAbandoned('session ended'));
+    }
+    if (assignment.kind === 'assigned') assignment.lease.release();
   }
 
   /**

@@ -33,7 +33,8 @@ import { readForTransactionMode } from './transaction-mode-rules';
 
 export interface PooledUpstreamOptions {
   /** A connection of the session's pool (database and role), waiting in turn. */
-  readonly acquire: () => Promise<TransactionLease>;
+  /** `signal` aborts when the session ends while it waits (it leaves the pool's queue). */
+  readonly acquire: (signal: AbortSignal) => Promise<TransactionLease>;
   /** The client's startup settings. */
   readonly settings: SessionSettings;
   /** Named statements one client may keep. */
@@ -93,7 +94,8 @@ export class PooledUpstream {
   private status: TransactionStatus = 'I';
   private copying: 'copy-in' | 'copy-out' | 'copy-both' | null = null;
   private closed = false;
-  private waitingForConnection = false;
+  /** Set while a statement waits for a connection: aborting it gives up the wait. */
+  private waitingForConnection: AbortController | null = null;
   /** A cancel came while the statement waited for a connection: it fails instead of running. */
   private cancelRequested = false;
   /** In this assignment: a statement that may change settings / that used sequences. */
@@ -132,7 +134,11 @@ export class PooledUpstream {
     );
     this.socket = new Duplex({
       write: (chunk: Buffer, _encoding, callback) => {
-        this.clientBytes(chunk).then(() => callback(), callback);
+        // Once the session ended, a failure (its wait for a connection given up) concerns nobody.
+        this.clientBytes(chunk).then(
+          () => callback(),
+          (err: Error) => callback(this.closed ? null : err),
+        );
       },
       read: () => this.lease?.connection.socket.resume(),
       final: (callback) => callback(),
@@ -189,7 +195,7 @@ export class PooledUpstream {
    * gets one: PostgreSQL raises 57014 in its place (see `raise`).
    */
   cancel(): Promise<void> {
-    if (this.waitingForConnection) this.cancelRequested = true;
+    if (this.waitingForConnection !== null) this.cancelRequested = true;
     // The connection marks itself as never to be reused (UpstreamConnection.cancel).
     if (!this.lease) return Promise.resolve();
     return this.lease.connection.cancel();
@@ -204,6 +210,7 @@ export class PooledUpstream {
   end(idle: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.waitingForConnection?.abort(new Error('session ended'));
     this.giveBack(idle && this.pending.empty && this.status === 'I' && !this.copying);
   }
 
@@ -574,12 +581,13 @@ export class PooledUpstream {
 
   private async ensureAssigned(): Promise<void> {
     if (this.lease || this.closed) return;
-    this.waitingForConnection = true;
+    const giveUp = new AbortController();
+    this.waitingForConnection = giveUp;
     let lease: TransactionLease;
     try {
-      lease = await this.options.acquire();
+      lease = await this.options.acquire(giveUp.signal);
     } finally {
-      this.waitingForConnection = false;
+      this.waitingForConnection = null;
     }
     if (this.closed) {
       lease.release(true);

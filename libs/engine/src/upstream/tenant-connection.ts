@@ -17,12 +17,17 @@ export interface LeaseSource {
     settings: Readonly<Record<string, string>>,
     user?: string,
     shortLived?: boolean,
+    signal?: AbortSignal,
   ): Promise<Lease>;
 }
 
 /** What a transaction-pooled session draws its connections from (UpstreamPool, or PoolService). */
 export interface TransactionLeaseSource {
-  acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease>;
+  acquireForTransaction(
+    target: UpstreamTarget,
+    user?: string,
+    signal?: AbortSignal,
+  ): Promise<TransactionLease>;
   knownParameters(target: UpstreamTarget): ReadonlyMap<string, string> | null;
 }
 
@@ -63,11 +68,19 @@ export async function acquireTenantConnection(
   pool: LeaseSource,
   request: TenantConnectionRequest,
   log: LogSink,
+  signal?: AbortSignal,
 ): Promise<Lease> {
   const target = labelled(request);
   try {
-    return await pool.acquire(target, request.settings, request.user.id, request.shortLived);
+    return await pool.acquire(
+      target,
+      request.settings,
+      request.user.id,
+      request.shortLived,
+      signal,
+    );
   } catch (err) {
+    if (signal?.aborted) throw err; // given up: nothing to tell anyone
     const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
     if (!failure) throw err;
     throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
@@ -85,14 +98,16 @@ export async function tenantTransactionLeases(
   request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
   log: LogSink,
 ): Promise<{
-  readonly acquire: () => Promise<TransactionLease>;
+  /** `signal`: the session gave up waiting (see UpstreamPool.acquire). */
+  readonly acquire: (signal?: AbortSignal) => Promise<TransactionLease>;
   readonly parameters: ReadonlyMap<string, string>;
 }> {
   const target = labelled(request);
-  const acquire = async () => {
+  const acquire = async (signal?: AbortSignal) => {
     try {
-      return await pool.acquireForTransaction(target, request.user.id);
+      return await pool.acquireForTransaction(target, request.user.id, signal);
     } catch (err) {
+      if (signal?.aborted) throw err; // given up: nothing to tell anyone
       const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
       if (!failure) throw err;
       throw new UpstreamUnavailableError(failure.sqlstate, failure.message);

@@ -5,9 +5,11 @@ import type { ServedCredentials } from '#tls';
 import {
   acquireTenantConnection,
   ConnectionClosedError,
+  type FramedSocket,
   gatewayProcessId,
   guardrailsFor,
   LazySessionUpstream,
+  type AssignOutcome,
   PooledUpstream,
   sessionSettings,
   tenantLoginParameters,
@@ -39,7 +41,8 @@ import { logSessionEnd, type SessionEnding } from '../../observability/session-e
 import type { TlsService } from '../tls.service';
 import type { StatementAuditService } from '../../audit/statement-audit.service';
 import type { Cancellable, CancelRegistry } from './cancel-registry';
-import { AwaitingFirstUse } from './first-use';
+import { CancelledFirstStatement } from './cancelled-first-statement';
+import { AwaitingFirstUse, WatchedWhileAssigning } from './first-use';
 import type {
   AuthenticatedLogin,
   LoginAttempt,
@@ -107,6 +110,14 @@ type SessionStage =
   | { readonly kind: 'assigning'; readonly abandon: (error: PgError) => void }
   | { readonly kind: 'relaying'; readonly relay: SessionRelay }
   | { readonly kind: 'ended' };
+
+/** A session assigned at first use that holds no connection yet, and what its relay will need. */
+interface UnassignedSession {
+  readonly lazy: LazySessionUpstream;
+  readonly limits: RelayLimits;
+  readonly hooks: RelayHooks;
+  readonly endUnassigned: (ending: SessionEnding, sqlstate: string | null) => void;
+}
 
 /** What a session did, for its end line (the relay's summary, or none before assignment). */
 interface SessionOutcome {
@@ -232,7 +243,9 @@ export class ClientSession {
       if (!granted) throw PgErrors.databaseNotFound(databaseName);
       const releaseReservation = this.checkConnectionLimits(login, granted);
       try {
-        const upstream = await this.upstreamFor(granted, settings, login);
+        const upstream = await this.whileClientStays(startup.framed, (signal) =>
+          this.upstreamFor(granted, settings, login, signal),
+        );
         clearTimeout(deadline);
         this.startSession(startup, attempt, login, granted, upstream, settings);
       } finally {
@@ -251,6 +264,31 @@ export class ClientSession {
         sqlstate,
       );
       throw err;
+    }
+  }
+
+  /**
+   * Runs `wait` (a login waiting for the pool) watching its client: one
+   * that leaves gives up the wait at once (`signal`), so that it holds no
+   * place in the pool's queue (POOL-WAIT-01). The client, which sends
+   * nothing before ReadyForQuery, is read meanwhile so that its EOF shows;
+   * what it pipelines stays with `framed` for the session.
+   */
+  private async whileClientStays<T>(
+    framed: FramedSocket,
+    wait: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const giveUp = new AbortController();
+    const gone = () => giveUp.abort(new ConnectionClosedError());
+    const client = this.current;
+    for (const event of ['end', 'close', 'error']) client.on(event, gone);
+    if (client.destroyed) gone();
+    framed.resumeIdle();
+    try {
+      return await wait(giveUp.signal);
+    } finally {
+      for (const event of ['end', 'close', 'error']) client.off(event, gone);
+      client.pause();
     }
   }
 
@@ -296,6 +334,7 @@ export class ClientSession {
     granted: DatabaseAccess,
     settings: Record<string, string>,
     login: AuthenticatedLogin,
+    signal: AbortSignal,
   ): Promise<SessionUpstream> {
     const { database, level } = granted;
     const request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'> = {
@@ -315,7 +354,7 @@ export class ClientSession {
         },
       );
       const lazy = new LazySessionUpstream(
-        () => this.sessionLease(request, settings),
+        (signal) => this.sessionLease(request, settings, signal),
         gatewayProcessId(),
       );
       return {
@@ -328,7 +367,7 @@ export class ClientSession {
         release: () => lazy.release(),
       };
     }
-    const lease = await this.sessionLease(request, settings);
+    const lease = await this.sessionLease(request, settings, signal);
     const { connection } = lease;
     return {
       kind: 'relayed',
@@ -345,10 +384,15 @@ export class ClientSession {
     };
   }
 
-  /** A connection for a session's life, counted in the pool metrics; refusals as the client's FATAL. */
+  /**
+   * A connection for a session's life, counted in the pool metrics;
+   * refusals as the client's FATAL. `signal`: the wait was given up (not
+   * counted: nothing was lent, nothing refused).
+   */
   private async sessionLease(
     request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
     settings: Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<Lease> {
     const role = request.readOnly ? 'read-only' : 'read-write';
     const started = performance.now();
@@ -358,11 +402,13 @@ export class ClientSession {
         this.deps.pool,
         { ...request, settings, shortLived: false },
         this.deps.log,
+        signal,
       );
       const outcome = lease.reused ? 'reused' : 'new';
       this.deps.metrics.poolAcquire(request.databaseName, role, took(), outcome);
       return lease;
     } catch (err) {
+      if (signal?.aborted) throw err;
       this.deps.metrics.poolAcquire(request.databaseName, role, took(), acquireFailure(err));
       throw upstreamRefusal(err);
     }
@@ -383,13 +429,14 @@ export class ClientSession {
       },
     );
     const pooled = new PooledUpstream({
-      acquire: async () => {
+      acquire: async (signal) => {
         const asked = performance.now();
         try {
-          const lease = await leases.acquire();
+          const lease = await leases.acquire(signal);
           this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
           return lease;
         } catch (err) {
+          if (signal.aborted) throw err; // the session ended: nothing lent, nothing refused
           const seconds = (performance.now() - asked) / 1000;
           this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
           throw err;
@@ -512,13 +559,22 @@ export class ClientSession {
       audit?.end();
       ended(unassignedOutcome(ending, sqlstate));
     };
-    const waiting = new AwaitingFirstUse(this.current, limits.idleSessionTimeoutMs, {
-      firstUse: (bytes) => void this.relayAtFirstUse(lazy, limits, hooks, bytes, endUnassigned),
-      ended: endUnassigned,
+    this.awaitFirstUse({ lazy, limits, hooks, endUnassigned }, pipelined, null);
+  }
+
+  /** The session holds no connection and waits for its client's first statement (after `cancelled`, if any). */
+  private awaitFirstUse(
+    session: UnassignedSession,
+    pipelined: Buffer,
+    cancelled: CancelledFirstStatement | null,
+  ): void {
+    const waiting = new AwaitingFirstUse(this.current, session.limits.idleSessionTimeoutMs, {
+      firstUse: (bytes) => void this.relayAtFirstUse(session, bytes),
+      ended: session.endUnassigned,
       idleTimeout: () => this.deps.metrics.guardrail('wire', 'idle_session_timeout'),
     });
     this.stage = { kind: 'awaiting-first-use', waiting };
-    waiting.start(pipelined);
+    waiting.start(pipelined, cancelled);
   }
 
   private startRelay(
@@ -540,14 +596,12 @@ export class ClientSession {
    * the pool's timeout ends the session with the FATAL a login would have
    * got (53300 naming the full limit): PostgreSQL has no way to refuse a
    * connection later but to end it, and the client may be mid-pipeline.
+   * Meanwhile the client is read: its leaving gives up the wait at once,
+   * and a cancel fails the waiting statement with 57014 (LAZY-14), the
+   * session staying unassigned.
    */
-  private async relayAtFirstUse(
-    lazy: LazySessionUpstream,
-    limits: RelayLimits,
-    hooks: RelayHooks,
-    bytes: Buffer,
-    endUnassigned: (ending: SessionEnding, sqlstate: string | null) => void,
-  ): Promise<void> {
+  private async relayAtFirstUse(session: UnassignedSession, bytes: Buffer): Promise<void> {
+    const { lazy, limits, hooks, endUnassigned } = session;
     const refuse = (error: PgError, ending: SessionEnding) => {
       this.stage = { kind: 'ended' };
       this.endClientWith(error);
@@ -559,25 +613,42 @@ export class ClientSession {
       kind: 'assigning',
       abandon: (error) => {
         abandoned = true;
-        refuse(error, 'shutdown'); // the lease that comes later goes straight back
+        refuse(error, 'shutdown'); // the wait is given up (the session's release)
       },
     };
-    let lease: Lease | null;
+    const watched = new WatchedWhileAssigning(this.current, () => lazy.release());
+    watched.start();
+    let outcome: AssignOutcome;
     try {
-      lease = await lazy.assign();
+      outcome = await lazy.assign();
     } catch (err) {
+      watched.stop();
       if (abandoned) return;
       const error = this.clientError(err);
       refuse(error, 'upstream_unavailable');
       return;
     }
-    if (!lease || abandoned) return;
-    this.startRelay(
-      lease.connection,
-      limits,
-      { ...hooks, notification: (frame) => lazy.notification(frame) },
-      bytes,
-    );
+    const pipelined = Buffer.concat([bytes, watched.stop()]);
+    if (abandoned) return;
+    switch (outcome.kind) {
+      case 'assigned':
+        this.startRelay(
+          outcome.lease.connection,
+          limits,
+          { ...hooks, notification: (frame) => lazy.notification(frame) },
+          pipelined,
+        );
+        return;
+      case 'ended': // its client went while it waited
+        this.stage = { kind: 'ended' };
+        this.current.destroy();
+        endUnassigned('client_disconnect', null);
+        return;
+      case 'cancelled':
+        hooks.state?.('idle');
+        this.awaitFirstUse(session, pipelined, new CancelledFirstStatement());
+        return;
+    }
   }
 
   /** The relay's traffic, counted as wire metrics (a few counter adds per chunk). */
