@@ -11,6 +11,7 @@
  *     [--paths direct,pgbouncer,postern,floor] [--parts selects,logins,bulk]
  *     [--modes simple,extended,prepared] [--tls off,on] [--no-results]
  *     [--baseline <another build's dist directory>]
+ *     [--pool-mode session|transaction] [--upstream-assignment login|first-use]
  *
  * The subset options make quick runs (`--no-results` leaves RESULTS.md alone);
  * `floor` is bench/node-relay-floor.ts, a bare Node byte pipe; `--baseline`
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     'no-results': { type: 'boolean', default: false },
     baseline: { type: 'string' },
     'pool-mode': { type: 'string', default: 'session' },
+    'upstream-assignment': { type: 'string', default: 'login' },
     pool: { type: 'string' },
     'login-allowance': { type: 'string' },
   },
@@ -86,6 +88,8 @@ const LOGIN_CLIENTS = 4;
  * (both proxies in transaction mode, over a pool smaller than the clients).
  */
 const POOL_MODE = args['pool-mode'] === 'transaction' ? 'transaction' : 'session';
+/** Session mode: the gateway's sessions take their upstream connection at login or at first use. */
+const UPSTREAM_ASSIGNMENT = args['upstream-assignment'] === 'first-use' ? 'first-use' : 'login';
 const MAX_CLIENTS = Math.max(...CLIENT_COUNTS);
 /** Both proxies' pool for the one (database, role): by default room for every client. */
 const POOL_SIZE = args.pool ? Number(args.pool) : MAX_CLIENTS + 10;
@@ -138,16 +142,22 @@ function posternEnv(): Record<string, string | undefined> {
   };
 }
 
-/** Transaction mode: admin/main, the database every path reaches, pools per transaction. */
+/**
+ * Transaction mode, or session mode assigned at first use: admin/main, the
+ * database every path reaches, gets the limit.
+ */
 async function setPoolMode(postern: PosternProcess): Promise<void> {
-  if (POOL_MODE !== 'transaction') return;
+  if (POOL_MODE !== 'transaction' && UPSTREAM_ASSIGNMENT === 'login') return;
   const http = AdminHttp.of(postern);
   const api = await http.session();
   const answer = await http.call('PUT', '/databases/admin/main/limits', {
     token: api.token,
-    body: { poolMode: 'transaction' },
+    body:
+      POOL_MODE === 'transaction'
+        ? { poolMode: 'transaction' }
+        : { upstreamAssignment: 'first-use' },
   });
-  if (answer.status !== 200) throw new Error(`poolMode: ${JSON.stringify(answer.body)}`);
+  if (answer.status !== 200) throw new Error(`limits: ${JSON.stringify(answer.body)}`);
 }
 
 /**

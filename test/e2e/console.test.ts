@@ -142,6 +142,14 @@ describe('web console', () => {
     assert.deepEqual(await limits(), { statementTimeoutMs: 60000, poolMode: 'transaction' });
     // Saving other limits keeps the pool mode; back to session pooling for the pages below.
     await page.getByLabel('Pool mode').selectOption('');
+    await page.getByLabel('Upstream assignment').selectOption('first-use');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByText('Limits saved.').waitFor();
+    assert.deepEqual(await limits(), {
+      statementTimeoutMs: 60000,
+      upstreamAssignment: 'first-use',
+    });
+    await page.getByLabel('Upstream assignment').selectOption('');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await page.getByText('Limits saved.').waitFor();
     assert.deepEqual(await limits(), { statementTimeoutMs: 60000 });

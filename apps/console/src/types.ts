@@ -31,6 +31,8 @@ export interface DatabaseLimits {
   maxConnections?: number | null;
   /** Absent: session pooling. */
   poolMode?: 'session' | 'transaction' | null;
+  /** Absent: at login (session mode only; transaction mode assigns per transaction). */
+  upstreamAssignment?: 'login' | 'first-use' | null;
 }
 
 export interface Database {

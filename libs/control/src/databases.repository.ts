@@ -21,17 +21,31 @@ export interface DatabaseRecord {
 }
 
 /**
- * How a database's sessions hold upstream connections: `session`, from
- * their first statement to their end; `transaction`, only for each
- * transaction (or statement outside one).
+ * How a database's sessions hold upstream connections: `session`, to
+ * their end; `transaction`, only for each transaction (or statement
+ * outside one).
  */
 export type PoolMode = 'session' | 'transaction';
 export const POOL_MODES = ['session', 'transaction'] as const satisfies readonly PoolMode[];
 
-/** Per-database guardrails (0 switches one off for this database) and pool mode. */
+/**
+ * When a session-mode session takes its upstream connection: `login`
+ * (BackendKeyData carries the backend's own pid), or `first-use`, when
+ * the client first sends something (idle clients hold none; the client is
+ * told a pid of the gateway's). Transaction mode is always first-use.
+ */
+export type UpstreamAssignment = 'login' | 'first-use';
+export const UPSTREAM_ASSIGNMENTS = [
+  'login',
+  'first-use',
+] as const satisfies readonly UpstreamAssignment[];
+
+/** Per-database guardrails (0 switches one off for this database), pool mode and assignment. */
 export interface DatabaseLimits {
   /** Absent: session pooling. */
   readonly poolMode?: PoolMode;
+  /** Absent: at login. */
+  readonly upstreamAssignment?: UpstreamAssignment;
   readonly statementTimeoutMs?: number;
   readonly idleInTransactionTimeoutMs?: number;
   readonly idleSessionTimeoutMs?: number;
@@ -178,15 +192,22 @@ export class DatabasesRepository {
   }
 }
 
-/** Only known keys with non-negative integer values (and a known pool mode) survive a read. */
+/**
+ * Only known keys with non-negative integer values (and a known pool mode
+ * and upstream assignment) survive a read.
+ */
 export function databaseLimitsOf(value: unknown): DatabaseLimits {
   if (typeof value !== 'object' || value === null) return {};
-  const limits: Record<string, number | PoolMode> = {};
+  const limits: Record<string, number | string> = {};
   for (const key of DATABASE_LIMIT_KEYS) {
     const v = (value as Record<string, unknown>)[key];
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) limits[key] = v;
   }
   const poolMode = (value as Record<string, unknown>).poolMode;
   if (POOL_MODES.includes(poolMode as PoolMode)) limits.poolMode = poolMode as PoolMode;
+  const assignment = (value as Record<string, unknown>).upstreamAssignment;
+  if (UPSTREAM_ASSIGNMENTS.includes(assignment as UpstreamAssignment)) {
+    limits.upstreamAssignment = assignment as UpstreamAssignment;
+  }
   return limits;
 }

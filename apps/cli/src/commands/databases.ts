@@ -30,6 +30,13 @@ function poolMode(value: string): 'session' | 'transaction' | 'default' {
   return value;
 }
 
+function upstreamAssignment(value: string): 'login' | 'first-use' | 'default' {
+  if (value !== 'login' && value !== 'first-use' && value !== 'default') {
+    throw new InvalidArgumentError('login, first-use or default');
+  }
+  return value;
+}
+
 /** Databases, grants and API tokens. */
 export function registerDatabaseCommands(): void {
   const databaseColumns = {
@@ -59,12 +66,17 @@ export function registerDatabaseCommands(): void {
   const limits = databases
     .command('limits <database>')
     .description(
-      "show the database's limits and pool mode, or change the ones given (the others stay)",
+      "show the database's limits, pool mode and upstream assignment, or change the ones given (the others stay)",
     )
     .option(
       '--pool-mode <mode>',
       'session: a session holds an upstream connection to its end; transaction: per transaction',
       poolMode,
+    )
+    .option(
+      '--upstream-assignment <when>',
+      'session mode: login takes the upstream connection at login; first-use when the client first sends something (idle clients hold none, a gateway pid)',
+      upstreamAssignment,
     );
   for (const [flags, , parse] of LIMIT_OPTIONS)
     limits.option(flags, 'off, default, or a value', parse);
@@ -77,6 +89,7 @@ export function registerDatabaseCommands(): void {
         if (value !== undefined) changes[key] = value === 'default' ? null : value;
       };
       change('poolMode', options.poolMode);
+      change('upstreamAssignment', options.upstreamAssignment);
       for (const [flags, key] of LIMIT_OPTIONS) {
         const option = flags
           .slice(2, flags.indexOf(' '))
@@ -88,7 +101,11 @@ export function registerDatabaseCommands(): void {
           ? current
           : (await client.setDatabaseLimits(db, { ...current, ...changes } as never)).limits;
       if (Object.keys(limits).length > 0) out().record(limits);
-      else out().done('no limits of its own: the global settings, session pooling', limits);
+      else
+        out().done(
+          'no limits of its own: the global settings, session pooling assigned at login',
+          limits,
+        );
     }),
   );
   databases

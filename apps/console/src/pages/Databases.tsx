@@ -321,7 +321,7 @@ function GrantsEditor({ database }: { database: string }) {
   );
 }
 
-type NumericLimit = Exclude<keyof DatabaseLimits, 'poolMode'>;
+type NumericLimit = Exclude<keyof DatabaseLimits, 'poolMode' | 'upstreamAssignment'>;
 
 const LIMITS: readonly { key: NumericLimit; label: string; unit: string }[] = [
   { key: 'statementTimeoutMs', label: 'Statement timeout', unit: 'ms' },
@@ -340,6 +340,16 @@ function LimitsView({ limits }: { limits: DatabaseLimits }) {
         <div className="fact">
           <dt>Pool mode</dt>
           <dd>{limits.poolMode === 'transaction' ? 'transaction' : 'session'}</dd>
+        </div>
+        <div className="fact">
+          <dt>Upstream assignment</dt>
+          <dd>
+            {limits.poolMode === 'transaction'
+              ? 'per transaction'
+              : limits.upstreamAssignment === 'first-use'
+                ? 'first use'
+                : 'login'}
+          </dd>
         </div>
         {LIMITS.map(({ key, label, unit }) => (
           <div key={key} className="fact">
@@ -376,11 +386,13 @@ function LimitsEditor({
     );
   const [values, setValues] = useState<Record<string, string>>(initial);
   const [poolMode, setPoolMode] = useState(limits.poolMode ?? '');
+  const [assignment, setAssignment] = useState(limits.upstreamAssignment ?? '');
   const [saved, setSaved] = useState(false);
   const action = useAction();
   useEffect(() => {
     setValues(initial());
     setPoolMode(limits.poolMode ?? '');
+    setAssignment(limits.upstreamAssignment ?? '');
   }, [limits]);
   return (
     <form
@@ -388,8 +400,11 @@ function LimitsEditor({
       onSubmit={(event) => {
         event.preventDefault();
         setSaved(false);
-        // The route replaces every limit: the pool mode goes with the others.
-        const body: Record<string, number | string | null> = { poolMode: poolMode || null };
+        // The route replaces every limit: the pool mode and assignment go with the others.
+        const body: Record<string, number | string | null> = {
+          poolMode: poolMode || null,
+          upstreamAssignment: assignment || null,
+        };
         for (const { key } of LIMITS)
           body[key] = values[key]!.trim() === '' ? null : Number(values[key]);
         void action
@@ -412,6 +427,13 @@ function LimitsEditor({
           <select value={poolMode} onChange={(e) => setPoolMode(e.target.value)}>
             <option value="">session (a connection for the whole session)</option>
             <option value="transaction">transaction (a connection per transaction)</option>
+          </select>
+        </label>
+        <label>
+          Upstream assignment
+          <select value={assignment} onChange={(e) => setAssignment(e.target.value)}>
+            <option value="">login (the session holds a connection from login)</option>
+            <option value="first-use">first use (idle clients hold none; session mode only)</option>
           </select>
         </label>
         {LIMITS.map(({ key, label, unit }) => (

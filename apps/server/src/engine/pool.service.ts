@@ -77,10 +77,11 @@ export class PoolService implements OnApplicationShutdown {
     settings: Readonly<Record<string, string>>,
     user?: string,
     shortLived = false,
+    signal?: AbortSignal,
   ): Promise<Lease> {
     await (this.budgetRead ??= this.readBudget());
     try {
-      const lease = await this.pool.acquire(target, settings, user, shortLived);
+      const lease = await this.pool.acquire(target, settings, user, shortLived, signal);
       if (!lease.reused) this.lastRefusal = 0; // PostgreSQL has slots again
       return lease;
     } catch (err) {
@@ -90,10 +91,14 @@ export class PoolService implements OnApplicationShutdown {
   }
 
   /** A connection for one transaction of a transaction-pooled session (no reset, no settings). */
-  async acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease> {
+  async acquireForTransaction(
+    target: UpstreamTarget,
+    user?: string,
+    signal?: AbortSignal,
+  ): Promise<TransactionLease> {
     await (this.budgetRead ??= this.readBudget());
     try {
-      return await this.pool.acquireForTransaction(target, user);
+      return await this.pool.acquireForTransaction(target, user, signal);
     } catch (err) {
       if (clusterOutOfSlots(err)) this.lastRefusal = Date.now();
       throw err;

@@ -15,12 +15,14 @@ export function acquireFailure(err: unknown): Extract<PoolAcquireOutcome, 'exhau
  * Gets a connection from a pool through `acquire` and records how long that
  * took and how it ended (`reused`, `new`, or why it failed) in
  * `postern_pool_acquire_duration_seconds`: an HTTP query's connection, as a
- * wire login's.
+ * wire login's. A wait given up through `signal` is not counted: nothing
+ * was lent, nothing refused.
  */
 export async function timedAcquire<Lease extends { readonly reused: boolean }>(
   metrics: PosternMetrics,
   pool: { readonly database: string; readonly level: PoolLevel },
   acquire: () => Promise<Lease>,
+  signal?: AbortSignal,
 ): Promise<Lease> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
@@ -29,6 +31,7 @@ export async function timedAcquire<Lease extends { readonly reused: boolean }>(
     metrics.poolAcquire(pool.database, pool.level, seconds(), lease.reused ? 'reused' : 'new');
     return lease;
   } catch (err) {
+    if (signal?.aborted) throw err;
     metrics.poolAcquire(pool.database, pool.level, seconds(), acquireFailure(err));
     throw err;
   }

@@ -5,6 +5,7 @@ export type SessionEnding =
   | 'client_terminate' // the client sent Terminate
   | 'client_disconnect' // the client's connection closed without Terminate
   | 'upstream_closed' // PostgreSQL closed or failed the connection
+  | 'upstream_unavailable' // assigned at first use: no upstream connection then (pool full, upstream down)
   | 'terminated' // ended by the gateway: token revoked, access lowered, DELETE /sessions, ...
   | 'timeout' // idle-in-transaction or idle-session timeout
   | 'shutdown'

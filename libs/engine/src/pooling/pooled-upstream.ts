@@ -37,7 +37,8 @@ import { readForTransactionMode } from './transaction-mode-rules';
 
 export interface PooledUpstreamOptions {
   /** A connection of the session's pool (database and role), waiting in turn. */
-  readonly acquire: () => Promise<TransactionLease>;
+  /** `signal` aborts when the session ends while it waits (it leaves the pool's queue). */
+  readonly acquire: (signal: AbortSignal) => Promise<TransactionLease>;
   /** The client's startup settings. */
   readonly settings: SessionSettings;
   /** Named statements one client may keep. */
@@ -97,7 +98,8 @@ export class PooledUpstream {
   private status: TransactionStatus = 'I';
   private copying: 'copy-in' | 'copy-out' | 'copy-both' | null = null;
   private closed = false;
-  private waitingForConnection = false;
+  /** Set while a statement waits for a connection: aborting it gives up the wait. */
+  private waitingForConnection: AbortController | null = null;
   /** A cancel came while the statement waited for a connection: it fails instead of running. */
   private cancelRequested = false;
   /** In this assignment: a statement that may change settings / that used sequences. */
@@ -134,14 +136,16 @@ export class PooledUpstream {
     );
     this.socket = new Duplex({
       write: (chunk: Buffer, _encoding, callback) => {
+        // Once the session ended, a failure (its wait for a connection given up) concerns nobody.
+        const failed = (err: Error) => callback(this.closed ? null : err);
         let waiting: Promise<void> | null;
         try {
           waiting = this.clientBytes(chunk);
         } catch (err) {
-          callback(err as Error);
+          failed(err as Error);
           return;
         }
-        if (waiting) waiting.then(() => callback(), callback);
+        if (waiting) waiting.then(() => callback(), failed);
         else callback();
       },
       read: () => this.lease?.connection.socket.resume(),
@@ -199,7 +203,7 @@ export class PooledUpstream {
    * gets one: PostgreSQL raises 57014 in its place (see `raise`).
    */
   cancel(): Promise<void> {
-    if (this.waitingForConnection) this.cancelRequested = true;
+    if (this.waitingForConnection !== null) this.cancelRequested = true;
     // The connection marks itself as never to be reused (UpstreamConnection.cancel).
     if (!this.lease) return Promise.resolve();
     return this.lease.connection.cancel();
@@ -214,6 +218,7 @@ export class PooledUpstream {
   end(idle: boolean): void {
     if (this.closed) return;
     this.closed = true;
+    this.waitingForConnection?.abort(new Error('session ended'));
     this.giveBack(idle && this.pending.empty && this.status === 'I' && !this.copying);
   }
 
@@ -627,12 +632,13 @@ export class PooledUpstream {
 
   private async assign(): Promise<void> {
     if (this.lease || this.closed) return;
-    this.waitingForConnection = true;
+    const giveUp = new AbortController();
+    this.waitingForConnection = giveUp;
     let lease: TransactionLease;
     try {
-      lease = await this.options.acquire();
+      lease = await this.options.acquire(giveUp.signal);
     } finally {
-      this.waitingForConnection = false;
+      this.waitingForConnection = null;
     }
     if (this.closed) {
       lease.release(true);

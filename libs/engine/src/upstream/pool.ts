@@ -230,18 +230,22 @@ export class UpstreamPool {
   /**
    * A connection for `user` (who counts against the per-user shares; none
    * given: only the pool and budget limits apply). A `shortLived` lease (an
-   * HTTP query) may use the part of the budget sessions may not.
+   * HTTP query) may use the part of the budget sessions may not. `signal`:
+   * its client went or gave up, so an acquire still queued leaves the queue
+   * at once (rejecting with the signal's reason) instead of keeping its
+   * place until a slot or the timeout comes.
    */
   async acquire(
     target: UpstreamTarget,
     settings: Readonly<Record<string, string>>,
     user?: string,
     shortLived = false,
+    signal?: AbortSignal,
   ): Promise<Lease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
     const state = this.stateOf(key, target);
     const askedAt = performance.now();
-    const { idle, releaseUser } = await this.takeSlot(key, state, user, shortLived);
+    const { idle, releaseUser } = await this.takeSlot(key, state, user, shortLived, signal);
     const waitedMs = performance.now() - askedAt;
     let lease: LentConnection;
     try {
@@ -267,13 +271,17 @@ export class UpstreamPool {
    * A connection for one transaction of a transaction-pooled session, in
    * turn with every other acquire of the key: no reset and no settings
    * applied (the session applies what differs), so that a transaction
-   * costs no round trip of the pool's own.
+   * costs no round trip of the pool's own. `signal`: as acquire's.
    */
-  async acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease> {
+  async acquireForTransaction(
+    target: UpstreamTarget,
+    user?: string,
+    signal?: AbortSignal,
+  ): Promise<TransactionLease> {
     const key = `${target.host}:${target.port}/${target.database}/${target.user}`;
     const state = this.stateOf(key, target);
     const askedAt = performance.now();
-    const { idle, releaseUser } = await this.takeSlot(key, state, user, false);
+    const { idle, releaseUser } = await this.takeSlot(key, state, user, false, signal);
     const waitedMs = performance.now() - askedAt;
     let lent: { connection: UpstreamConnection; settings: Idle['settings'] | null };
     try {
@@ -621,22 +629,32 @@ export class UpstreamPool {
    * the budget. Every limit is checked and the slot taken (with an idle
    * connection, if there is one) in one synchronous step, so that two
    * acquires never count on the same free slot. When none is free the
-   * acquire queues (see Waiter) until dispatch() hands it one.
+   * acquire queues (see Waiter) until dispatch() hands it one, the timeout
+   * passes or `signal` aborts.
    */
   private takeSlot(
     key: string,
     state: KeyState,
     user: string | undefined,
     shortLived: boolean,
+    signal: AbortSignal | undefined,
   ): Promise<Slot> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const flow = `${user ?? ''}\0${key}`;
     // Behind its own earlier waiters, even if a slot fits it now.
     if (!this.waiting.has(flow) && !this.fullLimit(state, user, shortLived)) {
       return Promise.resolve(this.claim(state, user));
     }
     return new Promise<Slot>((resolve, reject) => {
+      const abandoned = () => {
+        if (!this.waiting.remove(flow, waiter)) return;
+        state.waiting--;
+        clearTimeout(timer);
+        reject(signal!.reason as Error);
+      };
       const timer = setTimeout(() => {
         if (!this.waiting.remove(flow, waiter)) return;
+        signal?.removeEventListener('abort', abandoned);
         state.waiting--;
         const full = this.fullLimit(state, user, shortLived) ?? {
           limit: 'pool',
@@ -651,12 +669,14 @@ export class UpstreamPool {
         shortLived,
         grant: (slot) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', abandoned);
           state.waiting--;
           resolve(slot);
         },
       };
       this.waiting.enqueue(flow, waiter);
       state.waiting++;
+      signal?.addEventListener('abort', abandoned, { once: true });
     });
   }
 

@@ -17,12 +17,17 @@ export interface LeaseSource {
     settings: Readonly<Record<string, string>>,
     user?: string,
     shortLived?: boolean,
+    signal?: AbortSignal,
   ): Promise<Lease>;
 }
 
 /** What a transaction-pooled session draws its connections from (UpstreamPool, or PoolService). */
 export interface TransactionLeaseSource {
-  acquireForTransaction(target: UpstreamTarget, user?: string): Promise<TransactionLease>;
+  acquireForTransaction(
+    target: UpstreamTarget,
+    user?: string,
+    signal?: AbortSignal,
+  ): Promise<TransactionLease>;
   knownParameters(target: UpstreamTarget): ReadonlyMap<string, string> | null;
 }
 
@@ -63,11 +68,19 @@ export async function acquireTenantConnection(
   pool: LeaseSource,
   request: TenantConnectionRequest,
   log: LogSink,
+  signal?: AbortSignal,
 ): Promise<Lease> {
   const target = labelled(request);
   try {
-    return await pool.acquire(target, request.settings, request.user.id, request.shortLived);
+    return await pool.acquire(
+      target,
+      request.settings,
+      request.user.id,
+      request.shortLived,
+      signal,
+    );
   } catch (err) {
+    if (signal?.aborted) throw err; // given up: nothing to tell anyone
     const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
     if (!failure) throw err;
     throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
@@ -85,13 +98,15 @@ export async function tenantTransactionLeases(
   request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
   log: LogSink,
 ): Promise<{
-  readonly acquire: () => Promise<TransactionLease>;
+  /** `signal`: the session gave up waiting (see UpstreamPool.acquire). */
+  readonly acquire: (signal?: AbortSignal) => Promise<TransactionLease>;
   readonly parameters: ReadonlyMap<string, string>;
 }> {
   const target = labelled(request);
   // One per transaction: the pool's promise itself, with a handler only for a failure.
-  const acquire = () =>
-    pool.acquireForTransaction(target, request.user.id).catch((err: unknown) => {
+  const acquire = (signal?: AbortSignal) =>
+    pool.acquireForTransaction(target, request.user.id, signal).catch((err: unknown) => {
+      if (signal?.aborted) throw err; // given up: nothing to tell anyone
       const failure = upstreamFailure(err, request.databaseName, request.user.slug, log);
       if (!failure) throw err;
       throw new UpstreamUnavailableError(failure.sqlstate, failure.message);
@@ -103,6 +118,19 @@ export async function tenantTransactionLeases(
     first.release(true);
   }
   return { acquire, parameters };
+}
+
+/**
+ * What a login to (database, level) that takes no connection at login
+ * (transaction pooling, or session pooling assigned at first use) is told
+ * in ParameterStatus: the pool's, or one connection's, taken and given back.
+ */
+export async function tenantLoginParameters(
+  pool: TransactionLeaseSource,
+  request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+  log: LogSink,
+): Promise<ReadonlyMap<string, string>> {
+  return (await tenantTransactionLeases(pool, request, log)).parameters;
 }
 
 /** The tenant target, named for the pool's metrics (`owner/name`, the level its role serves). */

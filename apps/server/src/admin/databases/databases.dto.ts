@@ -45,9 +45,18 @@ export class DatabaseLimitsDto {
     nullable: true,
     example: 'transaction',
     description:
-      'session (the default): a session holds an upstream connection from its first statement to its end; transaction: only for each transaction',
+      'session (the default): a session holds an upstream connection to its end, taken as upstreamAssignment says; transaction: only for each transaction',
   })
   poolMode?: 'session' | 'transaction' | null;
+
+  @ApiPropertyOptional({
+    enum: ['login', 'first-use'],
+    nullable: true,
+    example: 'first-use',
+    description:
+      'In session mode, when a session takes its upstream connection: login (the default; BackendKeyData carries the backend pid) or first-use (when the client first sends something: idle clients hold none, and the client is told a pid of the gateway). Transaction mode always takes one per transaction',
+  })
+  upstreamAssignment?: 'login' | 'first-use' | null;
 }
 
 export class DatabaseDto {

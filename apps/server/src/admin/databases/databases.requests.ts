@@ -1,5 +1,11 @@
 import { BadRequestException } from '@nestjs/common';
-import { DATABASE_LIMIT_KEYS, POOL_MODES, type DatabaseLimits, type GrantLevel } from '#control';
+import {
+  DATABASE_LIMIT_KEYS,
+  POOL_MODES,
+  UPSTREAM_ASSIGNMENTS,
+  type DatabaseLimits,
+  type GrantLevel,
+} from '#control';
 import { enumField, jsonObject, stringField } from '../common/validation';
 import { GRANT_LEVELS } from '../tokens/tokens.requests';
 
@@ -17,15 +23,21 @@ export function parseGrantLevel(body: unknown): GrantLevel {
 
 /**
  * `{statementTimeoutMs?, idleInTransactionTimeoutMs?, idleSessionTimeoutMs?,
- * maxResultRows?, maxResultBytes?, maxConnections?, poolMode?}`: integers
- * from 0 (off for this database) to 2^31-1; a key left out or null uses the
- * global setting; `poolMode` is `session` (the default) or `transaction`.
+ * maxResultRows?, maxResultBytes?, maxConnections?, poolMode?,
+ * upstreamAssignment?}`: integers from 0 (off for this database) to
+ * 2^31-1; a key left out or null uses the global setting; `poolMode` is
+ * `session` (the default) or `transaction`; `upstreamAssignment` is `login`
+ * (the default) or `first-use` (session mode only: transaction mode always
+ * assigns per transaction).
  */
 export function parseDatabaseLimits(body: unknown): DatabaseLimits {
-  const fields = jsonObject(body, [...DATABASE_LIMIT_KEYS, 'poolMode']);
+  const fields = jsonObject(body, [...DATABASE_LIMIT_KEYS, 'poolMode', 'upstreamAssignment']);
   const limits: Record<string, unknown> = {};
   if (fields.poolMode !== undefined && fields.poolMode !== null) {
     limits.poolMode = enumField(fields, 'poolMode', POOL_MODES);
+  }
+  if (fields.upstreamAssignment !== undefined && fields.upstreamAssignment !== null) {
+    limits.upstreamAssignment = enumField(fields, 'upstreamAssignment', UPSTREAM_ASSIGNMENTS);
   }
   for (const key of DATABASE_LIMIT_KEYS) {
     const value = fields[key];

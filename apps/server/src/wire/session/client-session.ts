@@ -5,14 +5,21 @@ import type { ServedCredentials } from '#tls';
 import {
   acquireTenantConnection,
   ConnectionClosedError,
+  type FramedSocket,
+  gatewayProcessId,
   guardrailsFor,
+  LazySessionUpstream,
+  type AssignOutcome,
   PooledUpstream,
   sessionSettings,
+  tenantLoginParameters,
   tenantTransactionLeases,
   UpstreamUnavailableError,
   type ClusterEndpoint,
+  type Lease,
   type LogSink,
   type RelayUpstream,
+  type TenantConnectionRequest,
 } from '#engine';
 import {
   backendKeyData,
@@ -30,11 +37,13 @@ import type { DatabaseAccess, DatabaseAccessService } from '../../identity/datab
 import type { LiveSessionInfo, LiveSessions } from '../../sessions/live-sessions.service';
 import type { PoolService } from '../../engine/pool.service';
 import type { PosternMetrics } from '../../observability/metrics';
-import { acquireFailure } from '../../observability/pool-acquire';
-import { logSessionEnd } from '../../observability/session-end';
+import { acquireFailure, timedAcquire } from '../../observability/pool-acquire';
+import { logSessionEnd, type SessionEnding } from '../../observability/session-end';
 import type { TlsService } from '../tls.service';
 import type { StatementAuditService } from '../../audit/statement-audit.service';
-import type { CancelRegistry } from './cancel-registry';
+import type { Cancellable, CancelRegistry } from './cancel-registry';
+import { CancelledFirstStatement } from './cancelled-first-statement';
+import { AwaitingFirstUse, WatchedWhileAssigning } from './first-use';
 import type {
   AuthenticatedLogin,
   LoginAttempt,
@@ -42,7 +51,7 @@ import type {
   WireLoginFailure,
 } from './login.service';
 import type { RelayLimits } from './relay-limits';
-import { SessionRelay, type RelayObserver } from './session-relay';
+import { SessionRelay, type RelayHooks, type RelayObserver } from './session-relay';
 import { upstreamParameters } from './startup-parameters';
 import { negotiateStartup, TlsHandshakeError, type StartupResult } from './startup-phase';
 
@@ -62,11 +71,20 @@ export interface SessionDependencies {
 
 /**
  * The upstream side of a session: a pooled connection for its whole life
- * (session pooling), or a PooledUpstream that holds one per transaction
- * (transaction pooling), which looks the same to the relay.
+ * (session pooling, taken at login or at first use), or a PooledUpstream
+ * that holds one per transaction (transaction pooling), which looks the
+ * same to the relay.
  */
-interface SessionUpstream {
-  readonly relayed: RelayUpstream;
+type SessionUpstream = SessionUpstreamParts &
+  (
+    | { readonly kind: 'relayed'; readonly relayed: RelayUpstream }
+    /** The relay starts on the lease's connection once the client first sends something. */
+    | { readonly kind: 'first-use'; readonly lazy: LazySessionUpstream }
+  );
+
+interface SessionUpstreamParts {
+  /** What a cancel with the client's key reaches, under the pid the client is told. */
+  readonly cancellable: Cancellable;
   /** What the client is told at login (ParameterStatus). */
   readonly parameters: ReadonlyMap<string, string>;
   /** For the session's log line ('' for nothing to say). */
@@ -82,14 +100,39 @@ const MAX_CLIENT_STATEMENTS = 1000;
 const MAX_CONNECTION_STATEMENTS = 200;
 
 /**
- * BackendKeyData pids of transaction-pooled sessions: no backend's (theirs
- * change every transaction), above Linux's largest pid so that they never
- * equal one (LiveSessions and cancels are keyed by them).
+ * Where a session is after login: `starting` (a failure is the client's
+ * FATAL); session pooling at first use `awaiting-first-use` (logged in, no
+ * connection) then `assigning` (waiting for the pool: `abandon` ends it
+ * from the gateway's side); `relaying`; `ended` (before a relay ran).
  */
-let nextVirtualProcessId = 0x40000000;
-function virtualProcessId(): number {
-  nextVirtualProcessId = nextVirtualProcessId >= 0x7fffffff ? 0x40000000 : nextVirtualProcessId + 1;
-  return nextVirtualProcessId;
+type SessionStage =
+  | { readonly kind: 'starting' }
+  | { readonly kind: 'awaiting-first-use'; readonly waiting: AwaitingFirstUse }
+  | { readonly kind: 'assigning'; readonly abandon: (error: PgError) => void }
+  | { readonly kind: 'relaying'; readonly relay: SessionRelay }
+  | { readonly kind: 'ended' };
+
+/** A session assigned at first use that holds no connection yet, and what its relay will need. */
+interface UnassignedSession {
+  readonly lazy: LazySessionUpstream;
+  readonly limits: RelayLimits;
+  readonly hooks: RelayHooks;
+  readonly endUnassigned: (ending: SessionEnding, sqlstate: string | null) => void;
+}
+
+/** What a session did, for its end line (the relay's summary, or none before assignment). */
+interface SessionOutcome {
+  readonly statements: number;
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  readonly rows: number;
+  readonly ending: SessionEnding;
+  readonly sqlstate: string | null;
+}
+
+/** A session that ended before it took an upstream connection. */
+function unassignedOutcome(ending: SessionEnding, sqlstate: string | null): SessionOutcome {
+  return { statements: 0, bytesFromClient: 0, bytesToClient: 0, rows: 0, ending, sqlstate };
 }
 
 /**
@@ -101,7 +144,7 @@ function virtualProcessId(): number {
 export class ClientSession {
   /** The socket errors go to: the raw one, or the TLS one after the upgrade. */
   private current: Duplex;
-  private relay: SessionRelay | null = null;
+  private stage: SessionStage = { kind: 'starting' };
 
   constructor(
     private readonly socket: Socket,
@@ -134,9 +177,23 @@ export class ClientSession {
 
   /** Gateway shutdown: a FATAL 57P01 now if idle, else nothing (the upstream ends it). */
   endIfIdle(): boolean {
-    if (!this.relay?.isIdle()) return false;
-    this.relay.endWith(PgErrors.adminShutdown());
+    const stage = this.stage;
+    if (stage.kind === 'awaiting-first-use') {
+      stage.waiting.endWith(PgErrors.adminShutdown());
+      return true;
+    }
+    if (stage.kind !== 'relaying' || !stage.relay.isIdle()) return false;
+    stage.relay.endWith(PgErrors.adminShutdown());
     return true;
+  }
+
+  /** Holding no backend to terminate, the session ends itself, as PostgreSQL would. */
+  private endHoldingNoBackend(): void {
+    const stage = this.stage;
+    const error = PgErrors.adminShutdown();
+    if (stage.kind === 'relaying') stage.relay.endWith(error);
+    else if (stage.kind === 'awaiting-first-use') stage.waiting.endWith(error);
+    else if (stage.kind === 'assigning') stage.abandon(error);
   }
 
   private async establish(deadline: NodeJS.Timeout): Promise<void> {
@@ -187,9 +244,11 @@ export class ClientSession {
       if (!granted) throw PgErrors.databaseNotFound(databaseName);
       const releaseReservation = this.checkConnectionLimits(login, granted);
       try {
-        const upstream = await this.upstreamFor(granted, settings, login);
+        const upstream = await this.whileClientStays(startup.framed, (signal) =>
+          this.upstreamFor(granted, settings, login, signal),
+        );
         clearTimeout(deadline);
-        this.startRelay(startup, attempt, login, granted, upstream, settings);
+        this.startSession(startup, attempt, login, granted, upstream, settings);
       } finally {
         // The session is registered by now (or the login failed): the reservation has served.
         releaseReservation();
@@ -206,6 +265,31 @@ export class ClientSession {
         sqlstate,
       );
       throw err;
+    }
+  }
+
+  /**
+   * Runs `wait` (a login waiting for the pool) watching its client: one
+   * that leaves gives up the wait at once (`signal`), so that it holds no
+   * place in the pool's queue (POOL-WAIT-01). The client, which sends
+   * nothing before ReadyForQuery, is read meanwhile so that its EOF shows;
+   * what it pipelines stays with `framed` for the session.
+   */
+  private async whileClientStays<T>(
+    framed: FramedSocket,
+    wait: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const giveUp = new AbortController();
+    const gone = () => giveUp.abort(new ConnectionClosedError());
+    const client = this.current;
+    for (const event of ['end', 'close', 'error']) client.on(event, gone);
+    if (client.destroyed) gone();
+    framed.resumeIdle();
+    try {
+      return await wait(giveUp.signal);
+    } finally {
+      for (const event of ['end', 'close', 'error']) client.off(event, gone);
+      client.pause();
     }
   }
 
@@ -243,83 +327,139 @@ export class ClientSession {
    * pool checks new ones for planted settings and repairs the role when it
    * is refused or tainted (a login sharing it may change its password or
    * settings: PostgreSQL lets a role ALTER itself). Session pooling takes
-   * one now for the session's life; transaction pooling takes one per
-   * transaction, none at login.
+   * one for the session's life, at login or (`upstreamAssignment:
+   * first-use`) when the client first sends something; transaction pooling
+   * takes one per transaction, none at login.
    */
   private async upstreamFor(
     granted: DatabaseAccess,
     settings: Record<string, string>,
     login: AuthenticatedLogin,
+    signal: AbortSignal,
   ): Promise<SessionUpstream> {
     const { database, level } = granted;
-    const databaseName = `${database.ownerSlug}/${database.name}`;
-    const role = level === 'read-only' ? 'read-only' : 'read-write';
-    const started = performance.now();
-    const took = () => (performance.now() - started) / 1000;
-    const request = {
+    const request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'> = {
       endpoint: this.deps.endpoint(),
       database,
       readOnly: level === 'read-only',
-      databaseName,
+      databaseName: `${database.ownerSlug}/${database.name}`,
       user: { id: login.userId, slug: login.slug },
     };
-    try {
-      if (database.limits.poolMode === 'transaction') {
-        const leases = await tenantTransactionLeases(this.deps.pool, request, this.deps.log);
-        const pooled = new PooledUpstream({
-          acquire: async () => {
-            const asked = performance.now();
-            try {
-              const lease = await leases.acquire();
-              this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
-              return lease;
-            } catch (err) {
-              const seconds = (performance.now() - asked) / 1000;
-              this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
-              throw err;
-            }
-          },
-          settings: sessionSettings(settings),
-          maxClientStatements: MAX_CLIENT_STATEMENTS,
-          maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
-          processId: virtualProcessId(),
-        });
-        return {
-          relayed: pooled,
-          parameters: reportedParameters(leases.parameters, settings),
-          pooling: 'transaction pooling',
-          retire: () => pooled.retire(),
-          release: () => pooled.end(true),
-        };
-      }
-      const lease = await acquireTenantConnection(
-        this.deps.pool,
-        { ...request, settings, shortLived: false },
-        this.deps.log,
-      );
-      this.deps.metrics.poolAcquire(databaseName, role, took(), lease.reused ? 'reused' : 'new');
-      const { connection } = lease;
-      return {
-        relayed: connection,
-        parameters: lease.parameters,
-        pooling: lease.reused ? 'pooled upstream' : '',
-        retire: () => {
-          connection.retire();
-          return connection.processId;
+    if (database.limits.poolMode === 'transaction') {
+      return this.transactionPooled(request, settings);
+    }
+    if (database.limits.upstreamAssignment === 'first-use') {
+      const parameters = await tenantLoginParameters(this.deps.pool, request, this.deps.log).catch(
+        (err: unknown) => {
+          throw upstreamRefusal(err);
         },
-        release: () => lease.release(),
+      );
+      const lazy = new LazySessionUpstream(
+        (signal) => this.sessionLease(request, settings, signal),
+        gatewayProcessId(),
+      );
+      return {
+        kind: 'first-use',
+        lazy,
+        cancellable: lazy,
+        parameters: reportedParameters(parameters, settings),
+        pooling: 'upstream at first use',
+        retire: () => lazy.retire(),
+        release: () => lazy.release(),
       };
+    }
+    const lease = await this.sessionLease(request, settings, signal);
+    const { connection } = lease;
+    return {
+      kind: 'relayed',
+      relayed: connection,
+      // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
+      cancellable: connection,
+      parameters: lease.parameters,
+      pooling: lease.reused ? 'pooled upstream' : '',
+      retire: () => {
+        connection.retire();
+        return connection.processId;
+      },
+      release: () => lease.release(),
+    };
+  }
+
+  /**
+   * A connection for a session's life, counted in the pool metrics;
+   * refusals as the client's FATAL. `signal`: the wait was given up (not
+   * counted: nothing was lent, nothing refused).
+   */
+  private async sessionLease(
+    request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+    settings: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Lease> {
+    const level = request.readOnly ? 'read-only' : 'read-write';
+    try {
+      return await timedAcquire(
+        this.deps.metrics,
+        { database: request.databaseName, level },
+        () =>
+          acquireTenantConnection(
+            this.deps.pool,
+            { ...request, settings, shortLived: false },
+            this.deps.log,
+            signal,
+          ),
+        signal,
+      );
     } catch (err) {
-      this.deps.metrics.poolAcquire(databaseName, role, took(), acquireFailure(err));
-      // Which limit refused it (pool, per-user share, the cluster: HARD-06), as over HTTP.
-      if (err instanceof UpstreamUnavailableError) {
-        throw new PgError(err.sqlstate as SqlStateCode, err.message);
-      }
-      throw err;
+      if (signal?.aborted) throw err;
+      throw upstreamRefusal(err);
     }
   }
 
-  private startRelay(
+  private async transactionPooled(
+    request: Omit<TenantConnectionRequest, 'settings' | 'shortLived'>,
+    settings: Record<string, string>,
+  ): Promise<SessionUpstream> {
+    const { databaseName } = request;
+    const role = request.readOnly ? 'read-only' : 'read-write';
+    const started = performance.now();
+    const leases = await tenantTransactionLeases(this.deps.pool, request, this.deps.log).catch(
+      (err: unknown) => {
+        const seconds = (performance.now() - started) / 1000;
+        this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
+        throw upstreamRefusal(err);
+      },
+    );
+    const pooled = new PooledUpstream({
+      acquire: async (signal) => {
+        const asked = performance.now();
+        try {
+          const lease = await leases.acquire(signal);
+          this.deps.metrics.poolAcquire(databaseName, role, lease.waitedMs / 1000, 'reused');
+          return lease;
+        } catch (err) {
+          if (signal.aborted) throw err; // the session ended: nothing lent, nothing refused
+          const seconds = (performance.now() - asked) / 1000;
+          this.deps.metrics.poolAcquire(databaseName, role, seconds, acquireFailure(err));
+          throw err;
+        }
+      },
+      settings: sessionSettings(settings),
+      maxClientStatements: MAX_CLIENT_STATEMENTS,
+      maxConnectionStatements: MAX_CONNECTION_STATEMENTS,
+      processId: gatewayProcessId(),
+    });
+    return {
+      kind: 'relayed',
+      relayed: pooled,
+      cancellable: pooled,
+      parameters: reportedParameters(leases.parameters, settings),
+      pooling: 'transaction pooling',
+      retire: () => pooled.retire(),
+      release: () => pooled.end(true),
+    };
+  }
+
+  private startSession(
     startup: StartupResult,
     attempt: LoginAttempt,
     login: AuthenticatedLogin,
@@ -329,9 +469,9 @@ export class ClientSession {
   ): void {
     const sourceAddress = attempt.sourceAddress;
     const { framed } = startup;
-    const connection = upstream.relayed;
-    // The backend's own pid (client fidelity), with a key of the gateway's for this session only.
-    const key = this.deps.cancels.register(connection);
+    // Session pooling from login: the backend's own pid (client fidelity); else a
+    // pid of the gateway's. Either with a key of the gateway's for this session only.
+    const key = this.deps.cancels.register(upstream.cancellable);
     for (const [name, value] of upstream.parameters) framed.write(parameterStatus(name, value));
     framed.write(backendKeyData(key.processId, key.secretKey));
     framed.write(readyForQuery('I'));
@@ -354,8 +494,7 @@ export class ClientSession {
       close: () => this.terminate(),
       retire: () => {
         const pid = upstream.retire();
-        // Holding no backend to terminate, the session ends itself, as PostgreSQL would.
-        if (pid === null) this.relay?.endWith(PgErrors.adminShutdown());
+        if (pid === null) this.endHoldingNoBackend();
         return pid;
       },
     });
@@ -378,39 +517,139 @@ export class ClientSession {
       clientAddress: info.clientAddress,
       applicationName: info.applicationName,
     });
-    const relay = new SessionRelay(this.current, connection, this.limitsFor(database), {
+    const ended = (outcome: SessionOutcome) => {
+      key.release();
+      unregister();
+      logSessionEnd({
+        sessionId: info.id,
+        user: info.user,
+        database: info.database,
+        level: info.level,
+        authMethod: info.authMethod,
+        tokenId: info.tokenId,
+        clientAddress: info.clientAddress,
+        startedAt: info.startedAt,
+        endedAt: new Date(),
+        ...outcome,
+      });
+      if (expiry) clearTimeout(expiry);
+      // The connection decides: a cancelled one is never handed to anyone else (PgBouncer #717).
+      upstream.release();
+    };
+    const hooks: RelayHooks = {
       statement: (query) =>
         this.deps.sessions.update(info.id, { query, queryStartedAt: new Date() }),
       state: (state) => this.deps.sessions.update(info.id, { state }),
       observer: this.relayObserver,
       audit: audit ?? undefined,
-      ended: (summary) => {
-        key.release();
-        unregister();
-        logSessionEnd({
-          sessionId: info.id,
-          user: info.user,
-          database: info.database,
-          level: info.level,
-          authMethod: info.authMethod,
-          tokenId: info.tokenId,
-          clientAddress: info.clientAddress,
-          startedAt: info.startedAt,
-          endedAt: new Date(),
-          ...summary,
-        });
-        if (expiry) clearTimeout(expiry);
-        // The connection decides: a cancelled one is never handed to anyone else (PgBouncer #717).
-        upstream.release();
-      },
-    });
-    this.relay = relay;
+      ended,
+    };
     this.deps.log.info(
       `session ${info.id}: ${info.user} on ${info.database} as ${level} (${login.method}` +
         `${info.tokenId ? `, token ${info.tokenId}` : ''}${info.tlsVersion ? `, ${info.tlsVersion}` : ''}` +
         `${upstream.pooling ? `, ${upstream.pooling}` : ''})`,
     );
-    relay.start(framed.detach());
+    const limits = this.limitsFor(database);
+    const pipelined = framed.detach();
+    if (upstream.kind === 'relayed') {
+      this.startRelay(upstream.relayed, limits, hooks, pipelined);
+      return;
+    }
+    const { lazy } = upstream;
+    const endUnassigned = (ending: SessionEnding, sqlstate: string | null) => {
+      audit?.end();
+      ended(unassignedOutcome(ending, sqlstate));
+    };
+    this.awaitFirstUse({ lazy, limits, hooks, endUnassigned }, pipelined, null);
+  }
+
+  /** The session holds no connection and waits for its client's first statement (after `cancelled`, if any). */
+  private awaitFirstUse(
+    session: UnassignedSession,
+    pipelined: Buffer,
+    cancelled: CancelledFirstStatement | null,
+  ): void {
+    const waiting = new AwaitingFirstUse(this.current, session.limits.idleSessionTimeoutMs, {
+      firstUse: (bytes) => void this.relayAtFirstUse(session, bytes),
+      ended: session.endUnassigned,
+      idleTimeout: () => this.deps.metrics.guardrail('wire', 'idle_session_timeout'),
+    });
+    this.stage = { kind: 'awaiting-first-use', waiting };
+    waiting.start(pipelined, cancelled);
+  }
+
+  private startRelay(
+    upstream: RelayUpstream,
+    limits: RelayLimits,
+    hooks: RelayHooks,
+    pipelined: Buffer,
+  ): void {
+    const relay = new SessionRelay(this.current, upstream, limits, hooks);
+    this.stage = { kind: 'relaying', relay };
+    relay.start(pipelined);
+  }
+
+  /**
+   * The client of a session assigned at first use sent its first bytes:
+   * the session takes its connection (waiting in turn, as a login would)
+   * and relays from then on as a session pooled from login, its own
+   * notifications given the pid its client was told. No connection within
+   * the pool's timeout ends the session with the FATAL a login would have
+   * got (53300 naming the full limit): PostgreSQL has no way to refuse a
+   * connection later but to end it, and the client may be mid-pipeline.
+   * Meanwhile the client is read: its leaving gives up the wait at once,
+   * and a cancel fails the waiting statement with 57014 (LAZY-14), the
+   * session staying unassigned.
+   */
+  private async relayAtFirstUse(session: UnassignedSession, bytes: Buffer): Promise<void> {
+    const { lazy, limits, hooks, endUnassigned } = session;
+    const refuse = (error: PgError, ending: SessionEnding) => {
+      this.stage = { kind: 'ended' };
+      this.endClientWith(error);
+      endUnassigned(ending, error.sqlstate);
+    };
+    hooks.state?.('active'); // the first statement waits for its connection
+    let abandoned = false;
+    this.stage = {
+      kind: 'assigning',
+      abandon: (error) => {
+        abandoned = true;
+        refuse(error, 'shutdown'); // the wait is given up (the session's release)
+      },
+    };
+    const watched = new WatchedWhileAssigning(this.current, () => lazy.release());
+    watched.start();
+    let outcome: AssignOutcome;
+    try {
+      outcome = await lazy.assign();
+    } catch (err) {
+      watched.stop();
+      if (abandoned) return;
+      const error = this.clientError(err);
+      refuse(error, 'upstream_unavailable');
+      return;
+    }
+    const pipelined = Buffer.concat([bytes, watched.stop()]);
+    if (abandoned) return;
+    switch (outcome.kind) {
+      case 'assigned':
+        this.startRelay(
+          outcome.lease.connection,
+          limits,
+          { ...hooks, notification: (frame) => lazy.notification(frame) },
+          pipelined,
+        );
+        return;
+      case 'ended': // its client went while it waited
+        this.stage = { kind: 'ended' };
+        this.current.destroy();
+        endUnassigned('client_disconnect', null);
+        return;
+      case 'cancelled':
+        hooks.state?.('idle');
+        this.awaitFirstUse(session, pipelined, new CancelledFirstStatement());
+        return;
+    }
   }
 
   /** The relay's traffic, counted as wire metrics (a few counter adds per chunk). */
@@ -445,7 +684,7 @@ export class ClientSession {
   }
 
   private fail(err: unknown): void {
-    if (this.relay) return;
+    if (this.stage.kind !== 'starting') return;
     if (err instanceof ConnectionClosedError) {
       this.terminate();
       return;
@@ -456,6 +695,11 @@ export class ClientSession {
       this.terminate();
       return;
     }
+    this.endClientWith(this.clientError(err));
+  }
+
+  /** What the client is told of a failure (logged: unexpected ones as errors). */
+  private clientError(err: unknown): PgError {
     const error =
       err instanceof PgError
         ? err
@@ -464,6 +708,11 @@ export class ClientSession {
           : new PgError(SqlState.InternalError, 'internal error');
     if (!(err instanceof PgError)) this.deps.log.error(`session failed: ${(err as Error).stack}`);
     else this.deps.log.debug(`session refused: ${error.sqlstate} ${error.message}`);
+    return error;
+  }
+
+  /** The client's last message, then its socket is closed (a second later at most). */
+  private endClientWith(error: PgError): void {
     const target = this.current;
     if (!target.destroyed && target.writable) {
       target.end(errorResponse(error));
@@ -486,6 +735,13 @@ function setupFailure(sqlstate: string | null): WireLoginFailure {
     default:
       return 'session-setup-failed';
   }
+}
+
+/** Which limit refused a connection (pool, per-user share, the cluster: HARD-06), as over HTTP. */
+function upstreamRefusal(err: unknown): unknown {
+  return err instanceof UpstreamUnavailableError
+    ? new PgError(err.sqlstate as SqlStateCode, err.message)
+    : err;
 }
 
 /**

@@ -73,6 +73,12 @@ export interface RelayHooks {
   state?(state: SessionState): void;
   /** Follows statements for the audit log; fed the messages around them, never DataRows. */
   audit?: Pick<StatementAudit, 'client' | 'clientLarge' | 'upstream' | 'end'>;
+  /**
+   * A NotificationResponse on its way (its sender pid, for a client told a
+   * pid of the gateway's); absent, it passes unchanged: a client told its
+   * backend's own pid knows it.
+   */
+  notification?(frame: Buffer): Verdict;
 }
 
 /**
@@ -338,9 +344,10 @@ export class SessionRelay {
       case BE.PortalSuspended:
         this.hooks.audit?.upstream(type, frame);
         break;
+      case BE.NotificationResponse:
+        return this.hooks.notification?.(frame) ?? 'forward';
       case BE.ReadyForQuery: {
         this.hooks.audit?.upstream(type, frame);
-        // NotificationResponse needs no rewrite: clients know the backend's own pid.
         const status = String.fromCharCode(frame[5]!) as TransactionStatus;
         this.connection.ready(status);
         this.awaitingReady = Math.max(0, this.awaitingReady - 1);
