@@ -67,3 +67,24 @@ describe('LiveSessions: ids are upstream backend pids', () => {
     assert.equal(live.get(9)?.userId, 'u2');
   });
 });
+
+describe('LiveSessions.infos (issue 14: counts over idle sessions copy nothing)', () => {
+  test('yields the stored info of each established session, and no longer once it ended', () => {
+    const live = sessions();
+    const first = session(1, 'u1', 'd1');
+    const end = live.add(first, { close: () => undefined, retire: () => null });
+    live.add(session(2, 'u2', 'd2'), { close: () => undefined, retire: () => null });
+    live.update(1, { state: 'active', query: 'select 1', queryStartedAt: new Date() });
+    const infos = [...live.infos()];
+    assert.deepEqual(
+      infos.map((info) => info.id),
+      [1, 2],
+    );
+    assert.equal(infos[0], first, 'the stored object, not a copy');
+    end();
+    assert.deepEqual(
+      [...live.infos()].map((info) => info.id),
+      [2],
+    );
+  });
+});

@@ -70,7 +70,7 @@ export class OverviewService implements OnModuleInit, OnModuleDestroy {
   async overview(): Promise<OverviewView> {
     const { reading, json } = await this.read();
     const sessionsByDatabase = new Map<string, number>();
-    for (const session of this.live.list()) {
+    for (const session of this.live.infos()) {
       sessionsByDatabase.set(session.database, (sessionsByDatabase.get(session.database) ?? 0) + 1);
     }
     return {

@@ -27,7 +27,7 @@ export class MetricsSources implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.metrics.setSources({
       unauthenticated: () => this.wire.unauthenticatedCount,
-      sessions: () => this.live.list(),
+      sessions: () => this.live.infos(),
       upstream: () => this.pool.stats,
       poolKeys: () => this.pool.keyStats(),
     });

@@ -1,11 +1,4 @@
-import {
-  collectDefaultMetrics,
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  type LabelValues,
-} from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-path-metrics';
 
 /**
@@ -338,10 +331,16 @@ export class PosternMetrics {
   private collectSessions(): void {
     this.sessions.reset();
     if (!this.sources) return;
-    countBy(this.sessions, this.sources.sessions(), (s) => ({
-      database: s.database,
-      level: s.level,
-    }));
+    // Per database, then level: no key built per session (a scrape runs every 10 s over all).
+    const counts = new Map<string, Map<string, number>>();
+    for (const { database, level } of this.sources.sessions()) {
+      let levels = counts.get(database);
+      if (!levels) counts.set(database, (levels = new Map()));
+      levels.set(level, (levels.get(level) ?? 0) + 1);
+    }
+    for (const [database, levels] of counts) {
+      for (const [level, count] of levels) this.sessions.set({ database, level }, count);
+    }
   }
 
   private collectUpstream(): void {
@@ -367,21 +366,4 @@ export class PosternMetrics {
 
 function byTransport<T>(make: (transport: Transport) => T): Record<Transport, T> {
   return { wire: make('wire'), http: make('http') };
-}
-
-/** Sets `gauge` to the number of items per label set. */
-function countBy<T, L extends string>(
-  gauge: Gauge<L>,
-  items: Iterable<T>,
-  labelsOf: (item: T) => LabelValues<L>,
-): void {
-  const counts = new Map<string, { labels: LabelValues<L>; count: number }>();
-  for (const item of items) {
-    const labels = labelsOf(item);
-    const key = JSON.stringify(labels);
-    const entry = counts.get(key) ?? { labels, count: 0 };
-    entry.count++;
-    counts.set(key, entry);
-  }
-  for (const { labels, count } of counts.values()) gauge.set(labels, count);
 }

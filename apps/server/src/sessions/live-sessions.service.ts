@@ -104,18 +104,18 @@ export class LiveSessions {
     databaseId: string,
     caps: ConnectionCaps,
   ): { full: 'total' | 'user' | 'database' } | { release: () => void } {
-    const holders = [
-      ...[...this.sessions.values()].map((session) => session.info),
-      ...this.reservations,
-    ];
-    if (holders.length >= caps.total) return { full: 'total' };
-    if (holders.filter((h) => h.userId === userId).length >= caps.perUser) return { full: 'user' };
-    if (
-      caps.perDatabase > 0 &&
-      holders.filter((h) => h.databaseId === databaseId).length >= caps.perDatabase
-    ) {
-      return { full: 'database' };
+    // Counted in place: this runs on every login, over every session (no copies per login).
+    let total = 0;
+    let ofUser = 0;
+    let ofDatabase = 0;
+    for (const holder of this.holders()) {
+      total++;
+      if (holder.userId === userId) ofUser++;
+      if (holder.databaseId === databaseId) ofDatabase++;
     }
+    if (total >= caps.total) return { full: 'total' };
+    if (ofUser >= caps.perUser) return { full: 'user' };
+    if (caps.perDatabase > 0 && ofDatabase >= caps.perDatabase) return { full: 'database' };
     const reservation: Reservation = { userId, databaseId };
     this.reservations.add(reservation);
     return { release: () => this.reservations.delete(reservation) };
@@ -132,6 +132,21 @@ export class LiveSessions {
       // Only its own entry: a later session on the same upstream connection has the same id.
       if (this.sessions.get(info.id) === session) this.sessions.delete(info.id);
     };
+  }
+
+  /** What holds a connection slot: established sessions and admitted logins. */
+  private *holders(): Generator<Reservation> {
+    for (const session of this.sessions.values()) yield session.info;
+    yield* this.reservations;
+  }
+
+  /**
+   * The established sessions' fixed facts (no activity), as stored: for counts over every
+   * session (metrics scrapes every 10 s, the console), which must not copy each session, as
+   * `list()` does, and make garbage in proportion to the idle clients (issue 14).
+   */
+  *infos(): Generator<LiveSessionInfo> {
+    for (const session of this.sessions.values()) yield session.info;
   }
 
   list(): LiveSessionInfo[] {
