@@ -30,7 +30,7 @@ describe('pool size per database (POOL-SIZE)', () => {
     http = AdminHttp.of(postern);
     api = await http.session();
     tokens = await http.createUsers(api.token, ['alice']);
-    for (const name of ['small', 'large', 'shrinking']) {
+    for (const name of ['small', 'large', 'sessions', 'shrinking']) {
       const created = await http.call('POST', '/databases', {
         token: tokens.alice,
         body: { owner: 'alice', name },
@@ -164,6 +164,32 @@ describe('pool size per database (POOL-SIZE)', () => {
     }
   });
 
+  test('POOL-SIZE-02 session mode: the third login waits for one of the 2 connections, then proceeds', async () => {
+    const set = await setLimits('sessions', { poolSize: 2 });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const logins: pg.Client[] = [];
+    const pending = Array.from({ length: 6 }, () =>
+      connect('sessions').then((client) => {
+        logins.push(client);
+        return client;
+      }),
+    );
+    await until('two logins in and four waiting', async () => {
+      return logins.length === 2 && (await waiting('sessions')) === 4;
+    });
+    assert.equal(await backends('sessions'), 2);
+    await logins[0]!.query('BEGIN');
+    await logins[0]!.end();
+    await until('a third login in', async () => logins.length === 3);
+    assert.ok((await backends('sessions')) <= 2);
+    for (let i = 1; i < 6; i++) {
+      await logins[i]!.end();
+      if (i + 2 < 6) await until(`login ${i + 3} in`, async () => logins.length === i + 3);
+      assert.ok((await backends('sessions')) <= 2);
+    }
+    await Promise.all(pending);
+  });
+
   test('POOL-SIZE-02 SQL over HTTP on the same database shares the 2 connections', async () => {
     const peakDuring = async () => {
       let peak = 0;
@@ -201,5 +227,27 @@ describe('pool size per database (POOL-SIZE)', () => {
     const one = await connect('shrinking');
     assert.equal((await one.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n, 1);
     await until('one backend left', async () => (await backends('shrinking')) === 1);
+    await one.end();
+  });
+
+  test('POOL-SIZE-03 connections in use when the size is lowered finish their lease, then close', async () => {
+    const raised = await setLimits('shrinking', { poolSize: 3 });
+    assert.equal(raised.status, 200, JSON.stringify(raised.body));
+    const three = await Promise.all(Array.from({ length: 3 }, () => connect('shrinking')));
+    for (const client of three) await client.query('SELECT 1');
+    assert.equal(await backends('shrinking'), 3);
+    const lowered = await setLimits('shrinking', { poolSize: 1 });
+    assert.equal(lowered.status, 200, JSON.stringify(lowered.body));
+    // The next login learns the new size and waits: 3 are in use.
+    const fourth = connect('shrinking');
+    await until('the fourth login waits', async () => (await waiting('shrinking')) === 1);
+    await three[0]!.end();
+    await three[1]!.end();
+    await until('two given back and closed', async () => (await backends('shrinking')) === 1);
+    assert.equal(await waiting('shrinking'), 1);
+    await three[2]!.end();
+    const last = await fourth;
+    assert.equal((await last.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n, 1);
+    assert.equal(await backends('shrinking'), 1);
   });
 });
