@@ -143,13 +143,20 @@ describe('web console', () => {
     // Saving other limits keeps the pool mode; back to session pooling for the pages below.
     await page.getByLabel('Pool mode').selectOption('');
     await page.getByLabel('Upstream assignment').selectOption('first-use');
+    await page.getByLabel('Pool size (connections per level)').fill('3');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await page.getByText('Limits saved.').waitFor();
     assert.deepEqual(await limits(), {
       statementTimeoutMs: 60000,
       upstreamAssignment: 'first-use',
+      poolSize: 3,
     });
+    // The pool size goes back with the other limits when one of them changes.
     await page.getByLabel('Upstream assignment').selectOption('');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await page.getByText('Limits saved.').waitFor();
+    assert.deepEqual(await limits(), { statementTimeoutMs: 60000, poolSize: 3 });
+    await page.getByLabel('Pool size (connections per level)').fill('');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await page.getByText('Limits saved.').waitFor();
     assert.deepEqual(await limits(), { statementTimeoutMs: 60000 });

@@ -33,6 +33,8 @@ export interface DatabaseLimits {
   poolMode?: 'session' | 'transaction' | null;
   /** Absent: at login (session mode only; transaction mode assigns per transaction). */
   upstreamAssignment?: 'login' | 'first-use' | null;
+  /** Absent: the gateway's pool size (POSTERN_POOL_SIZE), which bounds it. */
+  poolSize?: number | null;
 }
 
 export interface Database {

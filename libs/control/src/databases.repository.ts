@@ -46,6 +46,11 @@ export interface DatabaseLimits {
   readonly poolMode?: PoolMode;
   /** Absent: at login. */
   readonly upstreamAssignment?: UpstreamAssignment;
+  /**
+   * Upstream connections per level (1 up to the gateway's pool size, which
+   * bounds it still); absent: the gateway's pool size.
+   */
+  readonly poolSize?: number;
   readonly statementTimeoutMs?: number;
   readonly idleInTransactionTimeoutMs?: number;
   readonly idleSessionTimeoutMs?: number;
@@ -194,7 +199,7 @@ export class DatabasesRepository {
 
 /**
  * Only known keys with non-negative integer values (and a known pool mode
- * and upstream assignment) survive a read.
+ * and upstream assignment, and a positive pool size) survive a read.
  */
 export function databaseLimitsOf(value: unknown): DatabaseLimits {
   if (typeof value !== 'object' || value === null) return {};
@@ -208,6 +213,10 @@ export function databaseLimitsOf(value: unknown): DatabaseLimits {
   const assignment = (value as Record<string, unknown>).upstreamAssignment;
   if (UPSTREAM_ASSIGNMENTS.includes(assignment as UpstreamAssignment)) {
     limits.upstreamAssignment = assignment as UpstreamAssignment;
+  }
+  const poolSize = (value as Record<string, unknown>).poolSize;
+  if (typeof poolSize === 'number' && Number.isSafeInteger(poolSize) && poolSize >= 1) {
+    limits.poolSize = poolSize;
   }
   return limits;
 }

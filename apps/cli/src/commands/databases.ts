@@ -37,6 +37,13 @@ function upstreamAssignment(value: string): 'login' | 'first-use' | 'default' {
   return value;
 }
 
+/** A database's own pool size: the server checks it against the gateway's. */
+function poolSize(value: string): number | 'default' {
+  if (value === 'default') return value;
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('a positive integer or default');
+  return Number(value);
+}
+
 /** Databases, grants and API tokens. */
 export function registerDatabaseCommands(): void {
   const databaseColumns = {
@@ -77,6 +84,11 @@ export function registerDatabaseCommands(): void {
       '--upstream-assignment <when>',
       'session mode: login takes the upstream connection at login; first-use when the client first sends something (idle clients hold none, a gateway pid)',
       upstreamAssignment,
+    )
+    .option(
+      '--pool-size <count>',
+      "upstream connections per level, up to the gateway's pool size (its default)",
+      poolSize,
     );
   for (const [flags, , parse] of LIMIT_OPTIONS)
     limits.option(flags, 'off, default, or a value', parse);
@@ -90,6 +102,7 @@ export function registerDatabaseCommands(): void {
       };
       change('poolMode', options.poolMode);
       change('upstreamAssignment', options.upstreamAssignment);
+      change('poolSize', options.poolSize);
       for (const [flags, key] of LIMIT_OPTIONS) {
         const option = flags
           .slice(2, flags.indexOf(' '))
@@ -103,7 +116,7 @@ export function registerDatabaseCommands(): void {
       if (Object.keys(limits).length > 0) out().record(limits);
       else
         out().done(
-          'no limits of its own: the global settings, session pooling assigned at login',
+          'no limits of its own: the global settings and pool size, session pooling assigned at login',
           limits,
         );
     }),

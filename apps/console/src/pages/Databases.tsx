@@ -330,6 +330,8 @@ const LIMITS: readonly { key: NumericLimit; label: string; unit: string }[] = [
   { key: 'maxResultRows', label: 'Result rows', unit: 'rows' },
   { key: 'maxResultBytes', label: 'Result size', unit: 'bytes' },
   { key: 'maxConnections', label: 'Connections', unit: 'sessions' },
+  // 1 up to the gateway's pool size (0 is refused: a pool cannot be off).
+  { key: 'poolSize', label: 'Pool size', unit: 'connections per level' },
 ];
 
 function LimitsView({ limits }: { limits: DatabaseLimits }) {
@@ -400,7 +402,7 @@ function LimitsEditor({
       onSubmit={(event) => {
         event.preventDefault();
         setSaved(false);
-        // The route replaces every limit: the pool mode and assignment go with the others.
+        // The route replaces every limit: the pool mode, assignment and pool size go with the others.
         const body: Record<string, number | string | null> = {
           poolMode: poolMode || null,
           upstreamAssignment: assignment || null,

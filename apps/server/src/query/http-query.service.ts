@@ -188,6 +188,7 @@ export class HttpQueryService {
       database,
       readOnly: level === 'read-only',
       name: `${database.ownerSlug}/${database.name}`,
+      poolSize: database.limits.poolSize,
     };
     return { database, level, target };
   }

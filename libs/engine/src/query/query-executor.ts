@@ -40,6 +40,8 @@ export interface QueryTarget {
   readonly readOnly: boolean;
   /** `owner/name`, for messages. */
   readonly name: string;
+  /** The database's own pool size per level (its `poolSize` limit); absent: the pool's. */
+  readonly poolSize?: number;
 }
 
 /** What the gateway's metrics learn of each request. */
@@ -140,7 +142,7 @@ export class QueryExecutor {
 
   /** The same connections, limits and failure mapping as a wire login. */
   private async acquire(target: QueryTarget): Promise<Lease> {
-    const { endpoint, database, readOnly, name } = target;
+    const { endpoint, database, readOnly, name, poolSize } = target;
     const acquire = () =>
       acquireTenantConnection(
         this.pool,
@@ -152,6 +154,7 @@ export class QueryExecutor {
           user: this.caller,
           settings: HTTP_SESSION_SETTINGS,
           shortLived: true,
+          poolSize,
         },
         this.log,
       );

@@ -7,7 +7,10 @@ import { resetSession, setConfigCalls } from './session-reset';
 import { runSimpleQuery } from './simple-query';
 
 export interface PoolOptions {
-  /** Upstream connections per (cluster, database, role), busy and idle together. */
+  /**
+   * Upstream connections per (cluster, database, role), busy and idle
+   * together; a target's own `poolSize` may only lower it.
+   */
   readonly maxPerKey: number;
   /**
    * Of those, how many one user may hold at once (a fair share, so that one
@@ -192,6 +195,11 @@ interface KeyState {
   parameters: ReadonlyMap<string, string> | null;
   /** Acquires of the key queued for a slot. */
   waiting: number;
+  /**
+   * Its connections, busy and idle, at most: the last acquire's target's
+   * `poolSize` (a database's limit, changed at any time) within maxPerKey.
+   */
+  size: number;
   busy: number;
   /** Connections being opened or reset count as busy. */
   readonly idle: Idle[];
@@ -598,14 +606,42 @@ export class UpstreamPool {
     return parameters;
   }
 
+  /** The key's state, its size as `target` says now (see KeyState.size). */
   private stateOf(key: string, target: UpstreamTarget): KeyState {
+    const { maxPerKey } = this.options;
+    const size = Math.min(target.poolSize ?? maxPerKey, maxPerKey);
     let state = this.keys.get(key);
     if (!state) {
-      state = { label: null, parameters: null, waiting: 0, busy: 0, idle: [], users: new Map() };
+      state = {
+        label: null,
+        parameters: null,
+        waiting: 0,
+        size,
+        busy: 0,
+        idle: [],
+        users: new Map(),
+      };
       this.keys.set(key, state);
     }
     state.label ??= target.label ?? null;
+    if (size !== state.size) {
+      state.size = size;
+      this.closeIdleOverSize(state);
+      // A larger size may serve waiters at once.
+      this.dispatch();
+    }
     return state;
+  }
+
+  /**
+   * A size lowered below what the key holds: its idle connections over it
+   * are closed, the ones idle the longest first (those in use finish their
+   * lease, and are closed when given back while the key is still over).
+   */
+  private closeIdleOverSize(state: KeyState): void {
+    while (state.idle.length > 0 && state.busy + state.idle.length > state.size) {
+      state.idle.shift()!.connection.discard();
+    }
   }
 
   /** Each pool (database and role) that has a name, for metrics: in use, idle, waiting. */
@@ -625,7 +661,7 @@ export class UpstreamPool {
 
   /**
    * A slot is a busy connection (lent, being opened or being reset); busy
-   * plus idle stays within maxPerKey, and busy plus idle of every key within
+   * plus idle stays within the key's size, and busy plus idle of every key within
    * the budget. Every limit is checked and the slot taken (with an idle
    * connection, if there is one) in one synchronous step, so that two
    * acquires never count on the same free slot. When none is free the
@@ -658,8 +694,8 @@ export class UpstreamPool {
         state.waiting--;
         const full = this.fullLimit(state, user, shortLived) ?? {
           limit: 'pool',
-          size: this.options.maxPerKey,
-          of: this.options.maxPerKey,
+          size: state.size,
+          of: state.size,
         };
         reject(new PoolExhaustedError(full.limit, full.size, full.of));
       }, this.options.acquireTimeoutMs);
@@ -719,18 +755,18 @@ export class UpstreamPool {
     user: string | undefined,
     shortLived: boolean,
   ): FullLimit | null {
-    const { maxPerKey, maxPerUserPerKey = 0 } = this.options;
+    const { maxPerUserPerKey = 0 } = this.options;
     const budget = this.budget;
     if (user !== undefined) {
       if (maxPerUserPerKey > 0 && (state.users.get(user) ?? 0) >= maxPerUserPerKey) {
-        return { limit: 'user-pool', size: maxPerUserPerKey, of: maxPerKey };
+        return { limit: 'user-pool', size: maxPerUserPerKey, of: state.size };
       }
       if (budget && (this.userSlots.get(user) ?? 0) >= budget.perUser) {
         return { limit: 'user-budget', size: budget.perUser, of: budget.total };
       }
     }
     if (state.idle.length > 0) return null;
-    if (state.busy >= maxPerKey) return { limit: 'pool', size: maxPerKey, of: maxPerKey };
+    if (state.busy >= state.size) return { limit: 'pool', size: state.size, of: state.size };
     if (budget) {
       const { busy, idle } = this.stats;
       const limit = shortLived ? budget.total : budget.forSessions;
@@ -759,6 +795,7 @@ export class UpstreamPool {
 
   private freeSlot(state: KeyState): void {
     state.busy--;
+    this.closeIdleOverSize(state);
     this.dispatch();
   }
 

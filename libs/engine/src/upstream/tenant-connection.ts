@@ -45,6 +45,8 @@ export interface TenantConnectionRequest {
   readonly settings: Readonly<Record<string, string>>;
   /** An HTTP request's connection, given back at its end. */
   readonly shortLived: boolean;
+  /** The database's own pool size per level (its `poolSize` limit); absent: the pool's. */
+  readonly poolSize?: number;
 }
 
 /** No upstream connection: what the client is told (a wire ErrorResponse, an HTTP error). */
@@ -139,6 +141,7 @@ function labelled(
 ): UpstreamTarget {
   return {
     ...tenantTarget(request.endpoint, request.database, request.readOnly),
+    poolSize: request.poolSize,
     label: {
       database: request.databaseName,
       level: request.readOnly ? 'read-only' : 'read-write',

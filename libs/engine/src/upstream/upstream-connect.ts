@@ -42,6 +42,11 @@ export interface UpstreamTarget {
    * settings, then tries once more.
    */
   readonly repair?: () => Promise<void>;
+  /**
+   * The pool's size for this target's key (a database's own `poolSize`),
+   * bounded by the pool's maxPerKey; absent: maxPerKey.
+   */
+  readonly poolSize?: number;
   /** What the pool's metrics call it: the database as users name it, and the level its role serves. */
   readonly label?: { readonly database: string; readonly level: 'read-only' | 'read-write' };
 }

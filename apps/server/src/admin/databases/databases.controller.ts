@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import type { PosternConfig } from '../../config/config';
+import { POSTERN_CONFIG } from '../../config/config.module';
 import type { Actor } from '../../identity/actor';
 import { DatabaseCatalogService, type DatabaseView } from '../../identity/database-catalog.service';
 import { Authenticated } from '../auth/access.decorators';
@@ -19,7 +21,10 @@ import { DatabaseDto, DatabaseLimitsDto, NewDatabaseDto } from './databases.dto'
 @Authenticated()
 @Controller('databases')
 export class DatabasesController {
-  constructor(private readonly catalog: DatabaseCatalogService) {}
+  constructor(
+    private readonly catalog: DatabaseCatalogService,
+    @Inject(POSTERN_CONFIG) private readonly config: PosternConfig,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -66,7 +71,12 @@ export class DatabasesController {
     @Param('name') name: string,
     @Body() body: unknown,
   ): Promise<DatabaseView> {
-    return this.catalog.setLimits(actor, owner, name, parseDatabaseLimits(body));
+    return this.catalog.setLimits(
+      actor,
+      owner,
+      name,
+      parseDatabaseLimits(body, this.config.pool.size),
+    );
   }
 
   @Delete(':owner/:name')

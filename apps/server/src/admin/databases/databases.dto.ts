@@ -57,6 +57,16 @@ export class DatabaseLimitsDto {
       'In session mode, when a session takes its upstream connection: login (the default; BackendKeyData carries the backend pid) or first-use (when the client first sends something: idle clients hold none, and the client is told a pid of the gateway). Transaction mode always takes one per transaction',
   })
   upstreamAssignment?: 'login' | 'first-use' | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    minimum: 1,
+    nullable: true,
+    example: 5,
+    description:
+      "Pooled upstream connections per level (read-only, read-write), busy and idle, from 1 to the gateway's POSTERN_POOL_SIZE (the default); lowering it closes idle connections over it, those in use finish their lease",
+  })
+  poolSize?: number | null;
 }
 
 export class DatabaseDto {

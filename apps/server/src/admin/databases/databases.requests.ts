@@ -28,10 +28,17 @@ export function parseGrantLevel(body: unknown): GrantLevel {
  * 2^31-1; a key left out or null uses the global setting; `poolMode` is
  * `session` (the default) or `transaction`; `upstreamAssignment` is `login`
  * (the default) or `first-use` (session mode only: transaction mode always
- * assigns per transaction).
+ * assigns per transaction); `poolSize` is an integer from 1 to
+ * `maxPoolSize` (the gateway's own pool size, which a database's may only
+ * lower).
  */
-export function parseDatabaseLimits(body: unknown): DatabaseLimits {
-  const fields = jsonObject(body, [...DATABASE_LIMIT_KEYS, 'poolMode', 'upstreamAssignment']);
+export function parseDatabaseLimits(body: unknown, maxPoolSize: number): DatabaseLimits {
+  const fields = jsonObject(body, [
+    ...DATABASE_LIMIT_KEYS,
+    'poolMode',
+    'upstreamAssignment',
+    'poolSize',
+  ]);
   const limits: Record<string, unknown> = {};
   if (fields.poolMode !== undefined && fields.poolMode !== null) {
     limits.poolMode = enumField(fields, 'poolMode', POOL_MODES);
@@ -46,6 +53,20 @@ export function parseDatabaseLimits(body: unknown): DatabaseLimits {
       throw new BadRequestException(`"${key}" must be an integer from 0 to 2147483647, or null`);
     }
     limits[key] = value;
+  }
+  const { poolSize } = fields;
+  if (poolSize !== undefined && poolSize !== null) {
+    if (
+      typeof poolSize !== 'number' ||
+      !Number.isInteger(poolSize) ||
+      poolSize < 1 ||
+      poolSize > maxPoolSize
+    ) {
+      throw new BadRequestException(
+        `"poolSize" must be an integer from 1 to ${maxPoolSize} (the gateway's pool size), or null`,
+      );
+    }
+    limits.poolSize = poolSize;
   }
   return limits;
 }

@@ -344,6 +344,7 @@ export class ClientSession {
       readOnly: level === 'read-only',
       databaseName: `${database.ownerSlug}/${database.name}`,
       user: { id: login.userId, slug: login.slug },
+      poolSize: database.limits.poolSize,
     };
     if (database.limits.poolMode === 'transaction') {
       return this.transactionPooled(request, settings);
