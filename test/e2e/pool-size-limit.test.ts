@@ -30,7 +30,7 @@ describe('pool size per database (POOL-SIZE)', () => {
     http = AdminHttp.of(postern);
     api = await http.session();
     tokens = await http.createUsers(api.token, ['alice']);
-    for (const name of ['small', 'large', 'sessions', 'shrinking']) {
+    for (const name of ['small', 'large', 'sessions', 'shrinking', 'stale']) {
       const created = await http.call('POST', '/databases', {
         token: tokens.alice,
         body: { owner: 'alice', name },
@@ -249,5 +249,25 @@ describe('pool size per database (POOL-SIZE)', () => {
     const last = await fourth;
     assert.equal((await last.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n, 1);
     assert.equal(await backends('shrinking'), 1);
+  });
+
+  test('POOL-SIZE-04 a transaction-mode session logged in before the size was lowered does not raise it back', async () => {
+    const set = await setLimits('stale', { poolMode: 'transaction', poolSize: 3 });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const early = await connect('stale');
+    await early.query('SELECT 1');
+    const lowered = await setLimits('stale', { poolMode: 'transaction', poolSize: 1 });
+    assert.equal(lowered.status, 200, JSON.stringify(lowered.body));
+    const late = await connect('stale');
+    await late.query('SELECT 1');
+    // The late session's transaction holds the one connection; the early one must wait for it.
+    await late.query('BEGIN');
+    await late.query('SELECT 1');
+    const earlyQuery = early.query<{ n: number }>('SELECT 2 AS n');
+    await until('the early session waits', async () => (await waiting('stale')) === 1);
+    assert.equal(await backends('stale'), 1);
+    await late.query('COMMIT');
+    assert.equal((await earlyQuery).rows[0]!.n, 2);
+    assert.equal(await backends('stale'), 1);
   });
 });

@@ -18,6 +18,19 @@ export interface DatabaseRecord {
   readonly provisioned: boolean;
   /** Guardrail overrides; an absent key means the global setting. */
   readonly limits: DatabaseLimits;
+  /**
+   * When `limits` were read, in this process's order of reads: a later read
+   * knows every change an earlier one knew (the pool keeps the newest
+   * `poolSize` of sessions that read theirs at different times).
+   */
+  readonly limitsReadAt: number;
+}
+
+let limitsReads = 0;
+
+/** The next DatabaseRecord.limitsReadAt, for a record whose limits were just read. */
+export function nextLimitsRead(): number {
+  return ++limitsReads;
 }
 
 /**
@@ -193,6 +206,7 @@ export class DatabasesRepository {
       reader: { role: row.readerRole, password: this.passwords.of(row.readerRole) },
       provisioned: row.provisionedAt !== null,
       limits: databaseLimitsOf(row.limits),
+      limitsReadAt: nextLimitsRead(),
     };
   }
 }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { DatabaseRecord } from './databases.repository';
-import { databaseLimitsOf } from './databases.repository';
+import { databaseLimitsOf, nextLimitsRead } from './databases.repository';
 import type { RolePasswords } from './role-passwords';
 
 /**
@@ -93,5 +93,6 @@ export function databaseRecordOf(row: DatabaseRow, rolePasswords: RolePasswords)
     reader: { role: row.reader_role, password: rolePasswords.of(row.reader_role) },
     provisioned: row.provisioned,
     limits: databaseLimitsOf(row.limits),
+    limitsReadAt: nextLimitsRead(),
   };
 }

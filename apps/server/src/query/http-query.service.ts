@@ -189,6 +189,7 @@ export class HttpQueryService {
       readOnly: level === 'read-only',
       name: `${database.ownerSlug}/${database.name}`,
       poolSize: database.limits.poolSize,
+      poolSizeReadAt: database.limitsReadAt,
     };
     return { database, level, target };
   }

@@ -42,6 +42,8 @@ export interface QueryTarget {
   readonly name: string;
   /** The database's own pool size per level (its `poolSize` limit); absent: the pool's. */
   readonly poolSize?: number;
+  /** When `poolSize` was read (see UpstreamTarget.poolSizeReadAt). */
+  readonly poolSizeReadAt?: number;
 }
 
 /** What the gateway's metrics learn of each request. */
@@ -142,7 +144,7 @@ export class QueryExecutor {
 
   /** The same connections, limits and failure mapping as a wire login. */
   private async acquire(target: QueryTarget): Promise<Lease> {
-    const { endpoint, database, readOnly, name, poolSize } = target;
+    const { endpoint, database, readOnly, name, poolSize, poolSizeReadAt } = target;
     const acquire = () =>
       acquireTenantConnection(
         this.pool,
@@ -155,6 +157,7 @@ export class QueryExecutor {
           settings: HTTP_SESSION_SETTINGS,
           shortLived: true,
           poolSize,
+          poolSizeReadAt,
         },
         this.log,
       );

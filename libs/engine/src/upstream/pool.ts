@@ -200,6 +200,8 @@ interface KeyState {
    * `poolSize` (a database's limit, changed at any time) within maxPerKey.
    */
   size: number;
+  /** When that size was read (UpstreamTarget.poolSizeReadAt): an older read does not change it. */
+  sizeReadAt: number;
   busy: number;
   /** Connections being opened or reset count as busy. */
   readonly idle: Idle[];
@@ -617,6 +619,7 @@ export class UpstreamPool {
         parameters: null,
         waiting: 0,
         size,
+        sizeReadAt: target.poolSizeReadAt ?? 0,
         busy: 0,
         idle: [],
         users: new Map(),
@@ -624,6 +627,9 @@ export class UpstreamPool {
       this.keys.set(key, state);
     }
     state.label ??= target.label ?? null;
+    const readAt = target.poolSizeReadAt ?? 0;
+    if (readAt < state.sizeReadAt) return state;
+    state.sizeReadAt = readAt;
     if (size !== state.size) {
       state.size = size;
       this.closeIdleOverSize(state);

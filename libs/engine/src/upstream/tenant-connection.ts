@@ -47,6 +47,8 @@ export interface TenantConnectionRequest {
   readonly shortLived: boolean;
   /** The database's own pool size per level (its `poolSize` limit); absent: the pool's. */
   readonly poolSize?: number;
+  /** When `poolSize` was read (see UpstreamTarget.poolSizeReadAt). */
+  readonly poolSizeReadAt?: number;
 }
 
 /** No upstream connection: what the client is told (a wire ErrorResponse, an HTTP error). */
@@ -142,6 +144,7 @@ function labelled(
   return {
     ...tenantTarget(request.endpoint, request.database, request.readOnly),
     poolSize: request.poolSize,
+    poolSizeReadAt: request.poolSizeReadAt,
     label: {
       database: request.databaseName,
       level: request.readOnly ? 'read-only' : 'read-write',

@@ -47,6 +47,11 @@ export interface UpstreamTarget {
    * bounded by the pool's maxPerKey; absent: maxPerKey.
    */
   readonly poolSize?: number;
+  /**
+   * When `poolSize` was read (an order, see DatabaseRecord.limitsReadAt): a
+   * session logged in before a change must not put the old size back.
+   */
+  readonly poolSizeReadAt?: number;
   /** What the pool's metrics call it: the database as users name it, and the level its role serves. */
   readonly label?: { readonly database: string; readonly level: 'read-only' | 'read-write' };
 }

@@ -345,6 +345,7 @@ export class ClientSession {
       databaseName: `${database.ownerSlug}/${database.name}`,
       user: { id: login.userId, slug: login.slug },
       poolSize: database.limits.poolSize,
+      poolSizeReadAt: database.limitsReadAt,
     };
     if (database.limits.poolMode === 'transaction') {
       return this.transactionPooled(request, settings);
